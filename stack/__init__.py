@@ -1,0 +1,1 @@
+"""ai-stack: Ollama, Open WebUI, LiteLLM and Postgres on one Docker host, as Pulumi resources."""

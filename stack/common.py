@@ -1,0 +1,148 @@
+"""What every container of the stack shares: limits, restart, logs, health, replacement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import constants
+from stack.settings import Limits, format_cpus
+
+Env = pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Health:
+    """A Docker healthcheck plus how long `pulumi up` waits for it at creation."""
+
+    tests: list[str]
+    interval: str = "10s"
+    timeout: str = "5s"
+    retries: int = 5
+    start_period: str = "30s"
+    start_interval: str = "2s"
+    wait_timeout: int = 120
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        return docker.ContainerHealthcheckArgs(
+            tests=self.tests,
+            interval=self.interval,
+            timeout=self.timeout,
+            retries=self.retries,
+            start_period=self.start_period,
+            start_interval=self.start_interval,
+        )
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One container as the stack wants it; `container()` turns it into a resource."""
+
+    name: str
+    image: pulumi.Input[str]
+    limits: Limits
+    health: Health
+    network: pulumi.Input[str]
+    envs: Sequence[Env] = ()
+    ports: Sequence[docker.ContainerPortArgs] = ()
+    volumes: Sequence[docker.ContainerVolumeArgs] = ()
+    labels: Sequence[tuple[str, str]] = ()
+    command: Sequence[str] | None = None
+    entrypoints: Sequence[str] | None = None
+    uploads: Sequence[docker.ContainerUploadArgs] = ()
+    device_requests: Sequence[docker.ContainerDeviceRequestArgs] = ()
+    cap_drop: Sequence[str] = ("AUDIT_WRITE", "MKNOD", "NET_RAW")
+    cap_add: Sequence[str] = ()
+    read_only: bool = False
+    run_once: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def container(
+    spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+) -> docker.Container:
+    """Build a container with the house rules: every one is limited, healthy, rotated and named.
+
+    memory_swap equals memory (no swap; also keeps later `docker update`s legal), and
+    delete_before_replace avoids "name already in use" because every name is fixed.
+    Healthcheck edits are silently ignored by in-place updates (kreuzwerker#988), so a
+    changed healthcheck replaces the container instead.
+    """
+    limits = spec.limits
+    return docker.Container(
+        spec.name,
+        name=spec.name,
+        image=spec.image,
+        hostname=spec.name,
+        memory=limits.memory,
+        memory_swap=limits.memory,
+        memory_reservation=limits.reservation,
+        cpus=format_cpus(limits.cpus),
+        restart="no" if spec.run_once else "unless-stopped",
+        log_driver="json-file",
+        log_opts=dict(constants.LOG_OPTS),
+        security_opts=["no-new-privileges:true"],
+        capabilities=docker.ContainerCapabilitiesArgs(
+            drops=list(spec.cap_drop), adds=list(spec.cap_add) or None
+        ),
+        read_only=spec.read_only or None,
+        healthcheck=spec.health.args(),
+        # A run-once container exits, so there is no "healthy" to wait for: attach instead.
+        wait=not spec.run_once,
+        wait_timeout=None if spec.run_once else spec.health.wait_timeout,
+        attach=spec.run_once or None,
+        logs=spec.run_once or None,
+        must_run=not spec.run_once,
+        destroy_grace_seconds=30,
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=spec.network, aliases=[spec.name])
+        ],
+        envs=list(spec.envs) or None,
+        ports=list(spec.ports) or None,
+        volumes=list(spec.volumes) or None,
+        labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in spec.labels] or None,
+        command=list(spec.command) if spec.command is not None else None,
+        entrypoints=list(spec.entrypoints) if spec.entrypoints is not None else None,
+        uploads=list(spec.uploads) or None,
+        device_requests=list(spec.device_requests) or None,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            delete_before_replace=True,
+            replace_on_changes=["healthcheck"],
+        ),
+        **spec.extra,  # type: ignore[arg-type]
+    )
+
+
+def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
+    """A port published on 127.0.0.1 only: reachable from this machine, not the network."""
+    return docker.ContainerPortArgs(internal=internal, external=external, ip=constants.LOOPBACK)
+
+
+def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
+    """A pinned image kept on the host when the stack goes, so a re-create needs no pull."""
+    return docker.RemoteImage(
+        f"{name}-image", name=ref, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.Volume:
+    """A named volume that outlives the stack: never deleted by Pulumi, and protected in prod."""
+    return docker.Volume(
+        name,
+        name=name,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=True),
+    )
+
+
+def env(name: str, value: str) -> str:
+    return f"{name}={value}"
+
+
+def secret_env(name: str, value: pulumi.Output[str]) -> pulumi.Output[str]:
+    """An env entry that stays a Pulumi secret end to end."""
+    return pulumi.Output.secret(pulumi.Output.concat(name, "=", value))

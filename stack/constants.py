@@ -1,0 +1,43 @@
+"""Names, ports and pinned images shared by the program, its tests and the tools around it."""
+
+from typing import Final
+
+# Container names double as DNS aliases on the proxy network.
+OLLAMA: Final = "ollama"
+MODEL_PULL: Final = "ollama-pull"
+OPEN_WEBUI: Final = "open-webui"
+LITELLM: Final = "litellm"
+POSTGRES: Final = "postgres"
+TRAEFIK: Final = "traefik"
+
+# Ports the services listen on inside their containers.
+PORTS: Final = {
+    OLLAMA: 11434,
+    OPEN_WEBUI: 8080,
+    LITELLM: 4000,
+    POSTGRES: 5432,
+}
+TRAEFIK_HTTP: Final = 80
+TRAEFIK_HTTPS: Final = 443
+LOOPBACK: Final = "127.0.0.1"
+
+# Exact versions; `pulumi up` never follows a moving tag. Upgrade by editing these (or the
+# stack's `ai-stack:images`) and reading the upgrade notes in the README first.
+IMAGES: Final = {
+    "ollama": "ollama/ollama:0.32.15",
+    "open_webui": "ghcr.io/open-webui/open-webui:v0.11.1",
+    "litellm": "ghcr.io/berriai/litellm-database:v1.101.0",
+    "postgres": "postgres:16.13",
+    "traefik": "traefik:v3.7.15",
+}
+
+# Paths inside the images.
+OLLAMA_DATA: Final = "/root/.ollama"
+OPEN_WEBUI_DATA: Final = "/app/backend/data"
+POSTGRES_DATA: Final = "/var/lib/postgresql/data"
+TRAEFIK_CERTS: Final = "/letsencrypt"
+LITELLM_CONFIG: Final = "/app/config.yaml"
+DOCKER_SOCKET: Final = "/var/run/docker.sock"
+
+# json-file log rotation for every container.
+LOG_OPTS: Final = {"max-size": "10m", "max-file": "3"}

@@ -1,0 +1,286 @@
+"""Evaluate a stack's program offline, under Pulumi's mocks, and capture what it registers.
+
+This is what the tests, the offline policy gate and the integration tier use instead of
+`pulumi preview`: no CLI, no state backend, no Docker daemon. Each registration keeps the
+inputs exactly as the engine would receive them (secrets wrapped in the secret signature),
+and the resource options the engine acts on (protect, retainOnDelete, deleteBeforeReplace,
+dependencies). Outputs listed in `additionalSecretOutputs` are marked secret here, as the
+engine does and the mock monitor does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import json_format, struct_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "ai-stack"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+
+
+class StackFileError(Exception):
+    """A stack file that cannot be read at all (missing, not YAML, wrong shape)."""
+
+
+@dataclass
+class Registered:
+    """One resource registration, as the engine would have seen it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    wire: struct_pb2.Struct
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    dependencies: list[str]
+    replace_on_changes: list[str]
+    additional_secret_outputs: list[str]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wire_json(self) -> dict[str, Any]:
+        """Inputs as JSON, with secrets still wrapped in the secret signature."""
+        return json_format.MessageToDict(self.wire)
+
+    @property
+    def docker_name(self) -> str | None:
+        name = self.inputs.get("name")
+        return name if isinstance(name, str) else None
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    resources: list[Registered]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def containers(self) -> dict[str, Registered]:
+        """Containers by their Docker name."""
+        return {r.docker_name or r.name: r for r in self.of_type("docker:index/container:Container")}
+
+    def by_urn(self) -> dict[str, Registered]:
+        return {r.urn: r for r in self.resources}
+
+    def image_refs(self) -> dict[str, str]:
+        """Image id (as a container's `image` input) → the pinned reference it came from."""
+        return {
+            str(r.outputs.get("imageId")): str(r.inputs.get("name"))
+            for r in self.of_type("docker:index/remoteImage:RemoteImage")
+        }
+
+
+# --- stack files -------------------------------------------------------------------------
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
+def _strip_secure(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        return {k: _strip_secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secure(v) for v in value]
+    return value
+
+
+def stack_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """Config as the language host hands it to the program: strings, JSON for structures.
+
+    Encrypted (`secure:`) values cannot be read offline; they become a placeholder that is
+    marked secret, so everything downstream still treats them as secrets.
+    """
+    path = root / f"Pulumi.{stack}.yaml"
+    if text is None:
+        if not path.exists():
+            raise StackFileError(f"{path.name}: no such stack file in {root}")
+        text = path.read_text()
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise StackFileError(f"{path.name}: not valid YAML: {err}") from None
+    raw = doc.get("config") or {}
+    if not isinstance(doc, dict) or not isinstance(raw, dict):
+        raise StackFileError(f"{path.name}: `config` must be a mapping of keys to values")
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        key = str(key)
+        if ":" not in key:
+            key = f"{PROJECT}:{key}"
+        if _has_secure(value):
+            secret_keys.append(key)
+            value = _strip_secure(value)
+        if isinstance(value, (dict, list)):
+            config[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        else:
+            config[key] = "" if value is None else str(value)
+    return config, secret_keys
+
+
+# --- mocks -------------------------------------------------------------------------------
+
+
+def _fake(seed: str, length: int = 64) -> str:
+    out = ""
+    counter = 0
+    while len(out) < length:
+        out += hashlib.sha256(f"{seed}/{counter}".encode()).hexdigest()
+        counter += 1
+    return out[:length]
+
+
+def _mocks(exit_codes: Mapping[str, int]) -> Any:
+    import pulumi
+
+    class StackMocks(pulumi.runtime.Mocks):
+        """Deterministic outputs shaped like the providers' own."""
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            inputs = dict(args.inputs)
+            outputs = dict(inputs)
+            if args.typ == "random:index/randomPassword:RandomPassword":
+                outputs["result"] = _fake(args.name, int(inputs.get("length", 32)))
+            elif args.typ == "docker:index/remoteImage:RemoteImage":
+                digest = _fake(str(inputs["name"]))
+                outputs["imageId"] = f"sha256:{digest}"
+                outputs["repoDigest"] = f"{str(inputs['name']).split(':')[0]}@sha256:{digest}"
+            elif args.typ == "docker:index/container:Container":
+                name = str(inputs.get("name", args.name))
+                outputs["exitCode"] = exit_codes.get(name, 0) if inputs.get("attach") else None
+                outputs["bridge"] = ""
+            elif args.typ == "docker:index/volume:Volume":
+                outputs["mountpoint"] = f"/var/lib/docker/volumes/{inputs.get('name')}/_data"
+            return f"{args.name}-id", outputs
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+            if args.token == "docker:index/getNetwork:getNetwork":
+                name = args.args.get("name")
+                return {"id": f"{name}-id", "name": name, "driver": "bridge", "scope": "local"}, None
+            return {}, None
+
+    return StackMocks()
+
+
+def _secret(value: struct_pb2.Value) -> struct_pb2.Value:
+    wrapped = struct_pb2.Value()
+    wrapped.struct_value.fields[SECRET_SIG_KEY].string_value = SECRET_SIG
+    wrapped.struct_value.fields["value"].CopyFrom(value)
+    return wrapped
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return _unwrap(value.get("value"))
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    """True if a wire value (from `Registered.wire_json`) is wrapped as a secret."""
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def evaluate(
+    stack: str,
+    *,
+    root: Path = ROOT,
+    config_text: str | None = None,
+    exit_codes: Mapping[str, int] | None = None,
+) -> Evaluation:
+    """Run the program for `stack` under mocks and return every registration and output.
+
+    `config_text` replaces the stack file's contents (for tests of broken stack files);
+    `exit_codes` sets the exit code of run-once containers by Docker name.
+    """
+    import pulumi
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    config, secret_keys = stack_config(stack, root, config_text)
+    registered: list[Registered] = []
+
+    class CapturingMonitor(pulumi_mocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                return response
+            for key in request.additionalSecretOutputs:
+                if key in response.object.fields:
+                    response.object.fields[key].CopyFrom(_secret(response.object.fields[key]))
+            wire = struct_pb2.Struct()
+            wire.CopyFrom(request.object)
+            registered.append(
+                Registered(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    wire=wire,
+                    inputs=_unwrap(json_format.MessageToDict(request.object)),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    dependencies=list(request.dependencies),
+                    replace_on_changes=list(request.replaceOnChanges),
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    outputs=_unwrap(json_format.MessageToDict(response.object)),
+                )
+            )
+            return response
+
+    mocks = _mocks(exit_codes or {})
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=CapturingMonitor(mocks))
+    pulumi.runtime.set_all_config(config, secret_keys)
+
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+
+    async def resolve(declared: dict[str, Any]) -> None:
+        for name, value in declared.items():
+            out = pulumi.Output.from_input(value)
+            outputs[name] = await out.future()
+            if await out.is_secret():
+                secret_outputs.add(name)
+
+    def program() -> Any:
+        from stack.program import build, settings_from_config
+
+        return resolve(build(settings_from_config()))
+
+    _sync_await(run_pulumi_func(program))
+    return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs)

@@ -1,0 +1,37 @@
+"""Generated secrets: nothing is typed in by hand, and what must never rotate is protected."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+
+class Secrets(pulumi.ComponentResource):
+    """WEBUI_SECRET_KEY, the LiteLLM master and salt keys, and the Postgres password.
+
+    The salt key encrypts credentials LiteLLM stores in Postgres, and POSTGRES_PASSWORD only
+    applies when the data directory is first initialised: replacing either one locks the stack
+    out of its own data, so both are protected. None has keepers, so nothing rotates them
+    by accident.
+    """
+
+    webui_secret_key: pulumi.Output[str]
+    litellm_master_key: pulumi.Output[str]
+    litellm_salt_key: pulumi.Output[str]
+    postgres_password: pulumi.Output[str]
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-stack:services:Secrets", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        frozen = pulumi.ResourceOptions(parent=self, protect=True)
+        # No special characters: these values go into URLs and env files unescaped.
+        webui = random.RandomPassword(f"{name}-webui-secret-key", length=48, special=False, opts=child)
+        master = random.RandomPassword(f"{name}-litellm-master-key", length=40, special=False, opts=child)
+        salt = random.RandomPassword(f"{name}-litellm-salt-key", length=48, special=False, opts=frozen)
+        pg = random.RandomPassword(f"{name}-postgres-password", length=32, special=False, opts=frozen)
+        self.webui_secret_key = pulumi.Output.secret(webui.result)
+        # LiteLLM expects keys to start with sk-.
+        self.litellm_master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
+        self.litellm_salt_key = pulumi.Output.secret(salt.result)
+        self.postgres_password = pulumi.Output.secret(pg.result)
+        self.register_outputs({})
