@@ -1,0 +1,1 @@
+"""ai-stack CrossGuard policy pack and its protocol-level harness."""

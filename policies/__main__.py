@@ -1,0 +1,15 @@
+"""Assembles the ai-stack policy pack; the CLI runs this file (importing it blocks forever)."""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+from rules import PACK_NAME, all_policies, secretness
+
+# The SDK hides secret markers from validators in Analyze; this hook keeps the raw request
+# visible so container-no-plaintext-secrets can tell a Pulumi secret from plaintext.
+secretness.install()
+
+PolicyPack(
+    name=PACK_NAME,
+    description="ai-stack guardrails for pulumi-docker containers, images, volumes and host capacity.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=all_policies(),
+)
