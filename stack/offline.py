@@ -178,11 +178,11 @@ def _mocks(exit_codes: Mapping[str, int]) -> Any:
                 outputs["mountpoint"] = f"/var/lib/docker/volumes/{inputs.get('name')}/_data"
             return f"{args.name}-id", outputs
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
             if args.token == "docker:index/getNetwork:getNetwork":
                 name = args.args.get("name")
-                return {"id": f"{name}-id", "name": name, "driver": "bridge", "scope": "local"}, None
-            return {}, None
+                return {"id": f"{name}-id", "name": name, "driver": "bridge", "scope": "local"}
+            return {}
 
     return StackMocks()
 
@@ -215,11 +215,14 @@ def evaluate(
     root: Path = ROOT,
     config_text: str | None = None,
     exit_codes: Mapping[str, int] | None = None,
+    sink: list[Registered] | None = None,
 ) -> Evaluation:
     """Run the program for `stack` under mocks and return every registration and output.
 
     `config_text` replaces the stack file's contents (for tests of broken stack files);
-    `exit_codes` sets the exit code of run-once containers by Docker name.
+    `exit_codes` sets the exit code of run-once containers by Docker name; `sink`, when
+    given, receives the registrations as they happen, so a caller still sees them when the
+    program fails.
     """
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
@@ -228,7 +231,7 @@ def evaluate(
     from pulumi.runtime.sync_await import _sync_await
 
     config, secret_keys = stack_config(stack, root, config_text)
-    registered: list[Registered] = []
+    registered: list[Registered] = [] if sink is None else sink
 
     class CapturingMonitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)

@@ -115,8 +115,8 @@ class Limits(_Model):
 class Host(_Model):
     """What the Docker host can give: every limit together must fit in it."""
 
-    cpus: Cpus = 8.0
-    memory: MiB = 16 * 1024
+    cpus: Cpus
+    memory: MiB
     gpus: int = Field(default=0, ge=0, le=64)
 
 
@@ -293,14 +293,17 @@ def _check_models(models: list[str]) -> list[str]:
 
 
 class Settings(_Model):
-    """Everything a stack may set. Defaults are the laptop stack; stack files hold differences."""
+    """Everything a stack may set. Defaults suit the laptop stack; stack files hold differences.
+
+    Only the host's capacity and the models have no default: every stack states them.
+    """
 
     profile: Literal["laptop", "server"] = "laptop"
-    host: Host = Host()
+    host: Host
     images: Images = Images()
     network: Network = Network()
     ports: Ports = Ports()
-    models: list[str] = Field(default_factory=lambda: ["llama3.2:1b"], min_length=1)
+    models: list[str] = Field(min_length=1)
     embedding_models: list[str] = Field(default_factory=list)
     providers: list[Provider] = Field(default_factory=list)
     ollama: Ollama = Ollama()

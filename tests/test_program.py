@@ -1,0 +1,403 @@
+"""The program under Pulumi's mocks: concrete properties and options of what it registers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from stack import constants
+from stack.litellm import config_yaml
+from stack.models import ModelPullError
+from stack.offline import Evaluation, Registered, evaluate, is_secret, stack_config
+from stack.settings import Settings, load_settings
+from tests.stackfiles import overlay
+
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+SECRET_NAMES = re.compile(r"(_KEY|_SECRET|_PASSWORD|_TOKEN|^DATABASE_URL)$")
+
+
+def settings_of(stack: str) -> Settings:
+    config, secret_keys = stack_config(stack)
+    return load_settings(config, stack, {k.split(":", 1)[1]: [] for k in secret_keys})
+
+
+def env_map(c: Registered) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in c.inputs.get("envs", []))
+
+
+def labels(c: Registered) -> dict[str, str]:
+    return {item["label"]: item["value"] for item in c.inputs.get("labels", [])}
+
+
+# --- every container ------------------------------------------------------------------
+
+
+def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
+    base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
+    assert set(dev.containers()) == base
+    assert set(prod.containers()) == base | {"traefik"}
+
+
+def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
+    budgets = settings_of(any_stack.stack).budgets()
+    for name, c in any_stack.containers().items():
+        limits = budgets[name]
+        assert c.inputs["memory"] == limits.memory > 0, name
+        assert c.inputs["memorySwap"] == c.inputs["memory"], name
+        assert 0 < c.inputs["memoryReservation"] <= c.inputs["memory"], name
+        assert float(c.inputs["cpus"]) == limits.cpus > 0, name
+
+
+def test_dev_limits_fit_a_16gb_laptop_with_room(dev: Evaluation) -> None:
+    total = sum(c.inputs["memory"] for c in dev.containers().values())
+    assert total <= 12 * 1024, f"{total} MiB leaves too little of 16 GiB for the laptop itself"
+    assert sum(float(c.inputs["cpus"]) for c in dev.containers().values()) <= 8
+
+
+def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
+    for name, c in any_stack.containers().items():
+        expected = "no" if name == constants.MODEL_PULL else "unless-stopped"
+        assert c.inputs["restart"] == expected, name
+        assert c.inputs["logDriver"] == "json-file", name
+        assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
+        assert c.inputs["securityOpts"] == ["no-new-privileges:true"], name
+        assert c.inputs["capabilities"]["drops"], name
+        assert c.inputs.get("privileged") in (None, False), name
+        assert "networkMode" not in c.inputs, name
+
+
+HEALTH = {
+    "ollama": ["CMD", "ollama", "list"],
+    "ollama-pull": ["CMD", "ollama", "list"],
+    "postgres": ["CMD", "pg_isready", "-U", "litellm", "-d", "litellm"],
+    "traefik": ["CMD", "traefik", "healthcheck", "--ping"],
+}
+
+
+def test_healthchecks_work_in_each_image(any_stack: Evaluation) -> None:
+    for name, c in any_stack.containers().items():
+        tests = c.inputs["healthcheck"]["tests"]
+        if name in HEALTH:
+            assert tests == HEALTH[name]
+        elif name == "open-webui":
+            assert tests[0] == "CMD-SHELL" and "http://127.0.0.1:8080/health" in tests[1]
+        elif name == "litellm":
+            assert "/health/liveliness" in tests[-1]
+            assert not any(t.rstrip("'\")").endswith("/health") for t in tests)
+        assert "--version" not in " ".join(tests)
+
+
+def test_wait_for_healthy_with_realistic_timeouts(any_stack: Evaluation) -> None:
+    c = any_stack.containers()
+    assert c["open-webui"].inputs["wait"] is True and c["open-webui"].inputs["waitTimeout"] >= 900
+    assert c["open-webui"].inputs["healthcheck"]["startPeriod"] == "15m"
+    assert c["litellm"].inputs["waitTimeout"] >= 300
+    assert c["ollama"].inputs["wait"] is True and c["ollama"].inputs["waitTimeout"] >= 120
+    assert c["postgres"].inputs["wait"] is True
+    pull = c["ollama-pull"].inputs
+    assert pull["wait"] is False and pull["attach"] is True and pull["mustRun"] is False
+
+
+def test_every_container_replaced_delete_first(any_stack: Evaluation) -> None:
+    for name, c in any_stack.containers().items():
+        assert c.delete_before_replace, name
+        assert c.inputs["name"] == name
+        assert "healthcheck" in c.replace_on_changes, name
+
+
+# --- images -----------------------------------------------------------------------------
+
+
+def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
+    images = any_stack.of_type(IMAGE)
+    refs = {r.inputs["name"] for r in images}
+    expected = {constants.IMAGES[k] for k in ("ollama", "open_webui", "litellm", "postgres")}
+    if any_stack.stack == "prod":
+        expected.add(constants.IMAGES["traefik"])
+    assert refs == expected
+    for r in images:
+        tag = r.inputs["name"].rsplit(":", 1)[1]
+        assert tag not in {"latest", "main"} and re.search(r"\d+\.\d+", tag)
+        assert r.inputs["keepLocally"] is True
+    assert any(ref.startswith("postgres:16.") for ref in refs)
+    # Containers run the pinned image's id, never a tag string.
+    ids = any_stack.image_refs()
+    for name, c in any_stack.containers().items():
+        assert c.inputs["image"] in ids, name
+
+
+# --- network, ports, routing --------------------------------------------------------------
+
+
+def test_all_on_the_proxy_network_with_aliases(any_stack: Evaluation) -> None:
+    for name, c in any_stack.containers().items():
+        assert c.inputs["networksAdvanced"] == [{"name": "proxy", "aliases": [name]}]
+    nets = any_stack.of_type("docker:index/network:Network")
+    assert [n.inputs["name"] for n in nets] == ["proxy"]
+    assert nets[0].inputs["driver"] == "bridge"
+
+
+def test_external_network_is_adopted_not_created() -> None:
+    text = "config:\n  ai-stack:network:\n    name: web\n    external: true\n"
+    ev = evaluate("dev", config_text=overlay(text))
+    assert ev.of_type("docker:index/network:Network") == []
+    for c in ev.containers().values():
+        assert c.inputs["networksAdvanced"][0]["name"] == "web"
+
+
+def test_dev_ports_on_loopback_only(dev: Evaluation) -> None:
+    published = {
+        name: [(p["ip"], p["external"], p["internal"]) for p in c.inputs.get("ports", [])]
+        for name, c in dev.containers().items()
+    }
+    assert published == {
+        "open-webui": [("127.0.0.1", 3000, 8080)],
+        "litellm": [("127.0.0.1", 4000, 4000)],
+        "ollama": [("127.0.0.1", 11434, 11434)],
+        "postgres": [],
+        "ollama-pull": [],
+    }
+
+
+def test_prod_publishes_only_the_router(prod: Evaluation) -> None:
+    for name, c in prod.containers().items():
+        ports = c.inputs.get("ports", [])
+        if name == "traefik":
+            assert sorted(p["external"] for p in ports) == [80, 443]
+        else:
+            assert ports == [], f"{name} must not be published on the server"
+
+
+def test_prod_traefik_labels(prod: Evaluation) -> None:
+    c = prod.containers()
+    assert labels(c["open-webui"]) == {
+        "traefik.enable": "true",
+        "traefik.docker.network": "proxy",
+        "traefik.http.routers.open-webui.rule": "Host(`chat.example.com`)",
+        "traefik.http.routers.open-webui.entrypoints": "websecure",
+        "traefik.http.routers.open-webui.tls": "true",
+        "traefik.http.routers.open-webui.tls.certresolver": "letsencrypt",
+        "traefik.http.routers.open-webui.service": "open-webui",
+        "traefik.http.services.open-webui.loadbalancer.server.port": "8080",
+    }
+    llm = labels(c["litellm"])
+    assert llm["traefik.http.routers.litellm.rule"] == "Host(`llm.example.com`)"
+    assert llm["traefik.http.services.litellm.loadbalancer.server.port"] == "4000"
+    for never in ("ollama", "postgres", "ollama-pull", "traefik"):
+        assert not any(k.startswith("traefik.") for k in labels(c[never])), never
+
+
+def test_dev_has_no_routes(dev: Evaluation) -> None:
+    assert all(labels(c) == {} for c in dev.containers().values())
+
+
+def test_prod_traefik_router(prod: Evaluation) -> None:
+    t = prod.containers()["traefik"].inputs
+    assert {"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True} in t[
+        "volumes"
+    ]
+    cmd = t["command"]
+    assert "--providers.docker.exposedbydefault=false" in cmd
+    assert "--entrypoints.web.http.redirections.entrypoint.to=websecure" in cmd
+    assert "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web" in cmd
+    assert "--certificatesresolvers.letsencrypt.acme.email=ops@example.com" in cmd
+    assert t["capabilities"] == {"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]}
+    assert t["readOnly"] is True
+
+
+# --- GPU and Ollama ------------------------------------------------------------------------
+
+
+def test_gpu_only_in_prod(dev: Evaluation, prod: Evaluation) -> None:
+    for name, c in dev.containers().items():
+        assert "deviceRequests" not in c.inputs and "gpus" not in c.inputs, name
+    for name, c in prod.containers().items():
+        if name != "ollama":
+            assert "deviceRequests" not in c.inputs, name
+    assert prod.containers()["ollama"].inputs["deviceRequests"] == [
+        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+    ]
+
+
+def test_cdi_gpu_request() -> None:
+    text = (
+        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 1}\n"
+        "  ai-stack:ollama:\n    gpu: {driver: cdi, deviceIds: ['nvidia.com/gpu=all']}\n"
+    )
+    ev = evaluate("dev", config_text=overlay(text))
+    assert ev.containers()["ollama"].inputs["deviceRequests"] == [
+        {"driver": "cdi", "deviceIds": ["nvidia.com/gpu=all"], "capabilities": ["gpu"]}
+    ]
+
+
+def test_ollama_tuning_env(dev: Evaluation, prod: Evaluation) -> None:
+    assert env_map(dev.containers()["ollama"]) == {
+        "OLLAMA_HOST": "0.0.0.0:11434",
+        "OLLAMA_FLASH_ATTENTION": "1",
+        "OLLAMA_KV_CACHE_TYPE": "f16",
+        "OLLAMA_NUM_PARALLEL": "1",
+        "OLLAMA_MAX_LOADED_MODELS": "1",
+        "OLLAMA_KEEP_ALIVE": "5m",
+        "OLLAMA_CONTEXT_LENGTH": "8192",
+    }
+    env = env_map(prod.containers()["ollama"])
+    assert env["OLLAMA_KV_CACHE_TYPE"] == "q8_0" and env["OLLAMA_FLASH_ATTENTION"] == "1"
+    assert env["OLLAMA_CONTEXT_LENGTH"] == "16384" and env["OLLAMA_NUM_PARALLEL"] == "4"
+
+
+# --- models --------------------------------------------------------------------------------
+
+
+def test_model_pull_runs_the_declared_models(prod: Evaluation) -> None:
+    pull = prod.containers()["ollama-pull"].inputs
+    env = env_map(prod.containers()["ollama-pull"])
+    assert env == {
+        "OLLAMA_HOST": "http://ollama:11434",
+        "MODELS": "llama3.1:8b qwen2.5-coder:14b gemma3:12b nomic-embed-text",
+    }
+    assert pull["entrypoints"] == ["/bin/sh", "-c"]
+    assert 'ollama pull "$m"' in pull["command"][0] and pull["command"][0].startswith("set -eu")
+    assert prod.outputs["models"] == ["llama3.1:8b", "qwen2.5-coder:14b", "gemma3:12b", "nomic-embed-text"]
+
+
+def test_changed_model_list_replaces_the_pull() -> None:
+    a = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b]\n"))
+    b = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b, qwen2.5:0.5b]\n"))
+    # envs are ForceNew in pulumi-docker: a different list means a new container, so a new pull.
+    assert a.containers()["ollama-pull"].inputs["envs"] != b.containers()["ollama-pull"].inputs["envs"]
+
+
+def test_failed_pull_fails_the_update() -> None:
+    with pytest.raises(ModelPullError, match="ollama-pull exited with code 1"):
+        evaluate("dev", exit_codes={"ollama-pull": 1})
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+def test_every_secret_env_is_a_pulumi_secret(any_stack: Evaluation) -> None:
+    seen = set()
+    for name, c in any_stack.containers().items():
+        for entry in c.wire_json.get("envs", []):
+            plain = entry["value"] if is_secret(entry) else entry
+            key = plain.split("=", 1)[0]
+            if SECRET_NAMES.search(key) or key == "OPENAI_API_KEY":
+                assert is_secret(entry), f"{name}: {key} is not a secret"
+                seen.add(key)
+            else:
+                assert not is_secret(entry) or key.endswith("KEY"), f"{name}: {key} needlessly secret"
+    assert {"WEBUI_SECRET_KEY", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DATABASE_URL", "POSTGRES_PASSWORD"} <= seen
+
+
+def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
+    passwords = {r.name: r for r in dev.of_type(PASSWORD)}
+    assert set(passwords) == {
+        "secrets-webui-secret-key",
+        "secrets-litellm-master-key",
+        "secrets-litellm-salt-key",
+        "secrets-postgres-password",
+    }
+    for r in passwords.values():
+        assert "result" in r.additional_secret_outputs
+        assert r.inputs["special"] is False and r.inputs["length"] >= 32
+    pg = passwords["secrets-postgres-password"].outputs["result"]
+    c = dev.containers()
+    assert env_map(c["postgres"])["POSTGRES_PASSWORD"] == pg
+    assert env_map(c["litellm"])["DATABASE_URL"] == f"postgresql://litellm:{pg}@postgres:5432/litellm"
+    master = env_map(c["litellm"])["LITELLM_MASTER_KEY"]
+    assert master.startswith("sk-") and env_map(c["open-webui"])["OPENAI_API_KEY"] == master
+    assert dev.outputs["litellmMasterKey"] == master and "litellmMasterKey" in dev.secret_outputs
+    assert dev.secret_outputs == {"litellmMasterKey"}
+
+
+def test_secrets_that_must_never_change_are_protected(any_stack: Evaluation) -> None:
+    protected = {r.name for r in any_stack.of_type(PASSWORD) if r.protect}
+    assert protected == {"secrets-litellm-salt-key", "secrets-postgres-password"}
+    for r in any_stack.of_type(PASSWORD):
+        assert "keepers" not in r.inputs, r.name
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
+    mounts = {
+        name: {v.get("containerPath") for v in c.inputs.get("volumes", [])} for name, c in prod.containers().items()
+    }
+    assert mounts["ollama"] == {"/root/.ollama"}
+    assert mounts["open-webui"] == {"/app/backend/data"}
+    assert mounts["postgres"] == {"/var/lib/postgresql/data"}
+    assert mounts["traefik"] == {"/var/run/docker.sock", "/letsencrypt"}
+    expected = {"ollama-models", "open-webui-data", "postgres-data"}
+    assert {v.name for v in dev.of_type(VOLUME)} == expected
+    assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs"}
+    for v in prod.of_type(VOLUME):
+        assert v.protect and v.retain_on_delete, v.name
+    for v in dev.of_type(VOLUME):
+        assert v.retain_on_delete and not v.protect, v.name
+
+
+# --- the services' own settings -------------------------------------------------------------
+
+
+def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
+    env = env_map(prod.containers()["open-webui"])
+    assert env["OLLAMA_BASE_URL"] == "http://ollama:11434"
+    assert env["OPENAI_API_BASE_URL"] == "http://litellm:4000/v1"
+    assert env["WEBUI_URL"] == "https://chat.example.com"
+    assert env["ENABLE_SIGNUP"] == "false" and env["DEFAULT_USER_ROLE"] == "pending"
+    assert "OLLAMA_API_BASE_URL" not in env
+    assert len(env["WEBUI_SECRET_KEY"]) >= 32
+    assert env_map(dev.containers()["open-webui"])["WEBUI_URL"] == "http://127.0.0.1:3000"
+    assert env_map(dev.containers()["open-webui"])["ENABLE_SIGNUP"] == "true"
+
+
+def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:
+    c = any_stack.containers()["litellm"].inputs
+    assert c["uploads"] == [{"file": "/app/config.yaml", "content": config_yaml(settings_of(any_stack.stack))}]
+    assert c["command"] == ["--config", "/app/config.yaml", "--port", "4000"]
+    assert not any(v.get("hostPath") for v in c.get("volumes", []))
+    env = env_map(any_stack.containers()["litellm"])
+    assert env["STORE_MODEL_IN_DB"] == "True"
+    assert env["LITELLM_SALT_KEY"] != env["LITELLM_MASTER_KEY"]
+
+
+def test_hosted_provider_key_comes_from_secret_config() -> None:
+    text = (
+        "config:\n  ai-stack:providers:\n    - {modelName: gpt-4o, model: openai/gpt-4o, apiKeyEnv: OPENAI_API_KEY}\n"
+        "  ai-stack:providerKeys:\n    OPENAI_API_KEY:\n      secure: v1:abc\n"
+    )
+    ev = evaluate("dev", config_text=overlay(text))
+    c = ev.containers()["litellm"]
+    entries = [e for e in c.wire_json["envs"] if is_secret(e) and e["value"].startswith("OPENAI_API_KEY=")]
+    assert len(entries) == 1
+    assert "api_key: os.environ/OPENAI_API_KEY" in c.inputs["uploads"][0]["content"]
+
+
+# --- dependency order ------------------------------------------------------------------------
+
+
+def test_dependency_order(any_stack: Evaluation) -> None:
+    c = any_stack.containers()
+
+    def deps(name: str) -> set[str]:
+        return {u.rsplit("::", 1)[1] for u in c[name].dependencies}
+
+    assert {"postgres"} <= deps("litellm")
+    assert {"litellm", "ollama", "ollama-pull"} <= deps("open-webui")
+    assert "ollama" in deps("ollama-pull")
+
+
+def test_settings_fail_before_any_resource() -> None:
+    sink: list[Registered] = []
+    with pytest.raises(Exception, match=r"Pulumi\.dev\.yaml.*\n.*ai-stack:ollama\.kvCacheType"):
+        evaluate(
+            "dev",
+            config_text=overlay("config:\n  ai-stack:ollama: {kvCacheType: q4_0, flashAttention: false}\n"),
+            sink=sink,
+        )
+    assert sink == []

@@ -1,0 +1,85 @@
+"""Pure functions without mocks: Traefik labels, LiteLLM config, Traefik's static config."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stack.labels import traefik_labels
+from stack.litellm_config import render_litellm_config
+from stack.settings import Provider, Settings
+from stack.traefik import traefik_command
+
+
+def test_labels_route_a_host_over_tls() -> None:
+    got = traefik_labels(
+        router="webui", host="chat.example.com", port=8080, network="proxy", entrypoint="websecure", cert_resolver="le"
+    )
+    assert got == sorted(got)
+    assert dict(got) == {
+        "traefik.enable": "true",
+        "traefik.docker.network": "proxy",
+        "traefik.http.routers.webui.rule": "Host(`chat.example.com`)",
+        "traefik.http.routers.webui.entrypoints": "websecure",
+        "traefik.http.routers.webui.tls": "true",
+        "traefik.http.routers.webui.tls.certresolver": "le",
+        "traefik.http.routers.webui.service": "webui",
+        "traefik.http.services.webui.loadbalancer.server.port": "8080",
+    }
+
+
+@pytest.mark.parametrize("host", ["", "a`b.com"])
+def test_labels_refuse_a_host_that_would_break_the_rule(host: str) -> None:
+    with pytest.raises(ValueError, match="invalid host"):
+        traefik_labels(router="r", host=host, port=1, network="n", entrypoint="e", cert_resolver="c")
+
+
+def test_litellm_config_from_models() -> None:
+    text = render_litellm_config(
+        models=["llama3.2:1b", "qwen2.5:7b"],
+        embedding_models=["nomic-embed-text"],
+        providers=[Provider(model_name="gpt-4o", model="openai/gpt-4o", api_key_env="OPENAI_API_KEY")],
+        ollama_base="http://ollama:11434",
+    )
+    doc = yaml.safe_load(text)
+    assert doc["model_list"] == [
+        {"model_name": "llama3.2:1b", "litellm_params": {"model": "ollama_chat/llama3.2:1b", "api_base": "http://ollama:11434"}},
+        {"model_name": "qwen2.5:7b", "litellm_params": {"model": "ollama_chat/qwen2.5:7b", "api_base": "http://ollama:11434"}},
+        {
+            "model_name": "nomic-embed-text",
+            "litellm_params": {"model": "ollama/nomic-embed-text", "api_base": "http://ollama:11434"},
+            "model_info": {"mode": "embedding"},
+        },
+        {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"}},
+    ]
+    assert doc["general_settings"] == {
+        "master_key": "os.environ/LITELLM_MASTER_KEY",
+        "database_url": "os.environ/DATABASE_URL",
+    }
+
+
+def test_litellm_config_is_stable() -> None:
+    args = {"models": ["a:1"], "ollama_base": "http://ollama:11434"}
+    assert render_litellm_config(**args) == render_litellm_config(**args)  # type: ignore[arg-type]
+
+
+def test_traefik_static_config() -> None:
+    s = Settings.model_validate(
+        {
+            "traefik": {"mode": "deploy", "acmeEmail": "ops@example.com", "certResolver": "le"},
+            "openWebui": {"host": "chat.example.com"},
+            "litellm": {"host": "llm.example.com"},
+            "network": {"name": "edge"},
+            "host": {"cpus": 16, "memory": "32Gi"},
+            "models": ["llama3.2:1b"],
+        }
+    )
+    cmd = traefik_command(s)
+    assert "--providers.docker.network=edge" in cmd
+    assert "--providers.docker.exposedbydefault=false" in cmd
+    assert "--entrypoints.web.address=:80" in cmd and "--entrypoints.websecure.address=:443" in cmd
+    assert "--entrypoints.web.http.redirections.entrypoint.to=websecure" in cmd
+    assert "--entrypoints.web.http.redirections.entrypoint.scheme=https" in cmd
+    assert "--certificatesresolvers.le.acme.email=ops@example.com" in cmd
+    assert "--certificatesresolvers.le.acme.storage=/letsencrypt/acme.json" in cmd
+    assert "--ping=true" in cmd
