@@ -11,7 +11,7 @@ from .base import Context, Rule
 from .props import SECRET_SIG, SIG_KEY, as_list, is_unknown
 
 SECRET_SUFFIXES = ["_KEY", "_SECRET", "_PASSWORD", "_PASSWD", "_PASS", "_TOKEN", "_CREDENTIALS"]
-SECRET_NAMES = ["PASSWORD", "SECRET", "TOKEN", "API_KEY", "DATABASE_URL"]
+SECRET_NAMES = ["PASSWORD", "SECRET", "TOKEN", "API_KEY"]
 URL_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
 # Values that cannot be secrets (feature flags such as ENABLE_API_KEY=true).
 NON_SECRET_VALUES = frozenset({"", "true", "false"})

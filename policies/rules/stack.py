@@ -75,7 +75,6 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
     count_run_once = cfg.get("countRunOnce", True)
     out: list[tuple[str, str | None]] = []
     total_mb = total_cpus = 0.0
-    gpu_users: list[str] = []
     unbounded_mb: list[str] = []
     unbounded_cpu: list[str] = []
     for res in resources:
@@ -110,12 +109,12 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
         else:
             total_cpus += cpus
         if uses_gpu(props):
-            gpu_users.append(name)
             requested = _gpu_count(props, host_gpus)
             if host_gpus <= 0 or requested > host_gpus:
+                asked = f"{requested} GPU(s)" if requested else "GPUs"
                 out.append(
                     (
-                        f"container '{name}' requests {requested or 'a'} GPU(s) but the host has {host_gpus}. "
+                        f"container '{name}' requests {asked} but the host has {host_gpus}. "
                         "Fix: remove the GPU request for this stack or set hostGpus.",
                         res.urn,
                     )

@@ -1,0 +1,75 @@
+"""Pure rule helpers and the secret-capture hook, without the gRPC round trip."""
+
+from __future__ import annotations
+
+import pytest
+from policy_fixtures import CONTAINER, container
+from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+
+from policies.harness import secret
+from policies.rules import RESOURCE_RULES, secretness
+from policies.rules.base import Context, to_policy
+from policies.rules.containers import cpu_limit
+from policies.rules.images import FLOATING_TAGS, floating_reason
+from policies.rules.props import image_repository, image_tag
+from policies.rules.secrets import RULES as SECRET_RULES
+
+
+@pytest.mark.parametrize(
+    "ref,repo,tag",
+    [
+        ("postgres:16", "postgres", "16"),
+        ("docker.io/library/postgres:16", "library/postgres", "16"),
+        ("registry.local:5000/team/app", "team/app", None),
+        ("ghcr.io/open-webui/open-webui:v0.6.32@sha256:" + "a" * 64, "open-webui/open-webui", "v0.6.32"),
+    ],
+)
+def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
+    assert image_repository(ref) == repo
+    assert image_tag(ref) == tag
+
+
+@pytest.mark.parametrize("tag", ["latest", "main-latest", "stable-alpine", "dev"])
+def test_floating_tags(tag: str) -> None:
+    assert floating_reason(f"x/y:{tag}", set(FLOATING_TAGS))
+
+
+@pytest.mark.parametrize("tag", ["1.2.3", "16-alpine", "main-v1.74.0-stable", "v3.5.3"])
+def test_release_tags(tag: str) -> None:
+    assert floating_reason(f"x/y:{tag}", set(FLOATING_TAGS)) is None
+
+
+def test_cpu_limit_from_quota() -> None:
+    assert cpu_limit({"cpuQuota": 150000}) == 1.5
+    assert cpu_limit({"cpus": "0.5"}) == 0.5
+    assert cpu_limit({"cpus": "0"}) is None
+
+
+def test_rule_run_is_pure_and_honours_exemptions() -> None:
+    limits = next(r for r in RESOURCE_RULES if r.name == "container-resource-limits")
+    ctx = Context(name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER)
+    props = container("litellm", memory=None)
+    assert limits.run(props, {}, ctx)
+    assert limits.run(props, {"exemptContainers": ["litellm"]}, ctx) == []
+
+
+def _args(props: dict) -> ResourceValidationArgs:
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    return ResourceValidationArgs(CONTAINER, props, "urn:x", "litellm", opts, None, {})
+
+
+def test_secret_rule_fails_closed_without_the_capture_hook() -> None:
+    policy = to_policy(SECRET_RULES[0])
+    reports: list[str] = []
+    policy.validate(_args(container("litellm")), lambda msg, urn=None: reports.append(msg))
+    assert len(reports) == 1 and "cannot tell secrets from plaintext" in reports[0]
+
+
+def test_secret_rule_reads_the_captured_raw_request() -> None:
+    policy = to_policy(SECRET_RULES[0])
+    reports: list[str] = []
+    raw = container("litellm", envs=[secret("A_TOKEN=x"), "B_TOKEN=y"])
+    with secretness.capturing(raw):
+        policy.validate(_args(raw), lambda msg, urn=None: reports.append(msg))
+    assert len(reports) == 1 and "env B_TOKEN" in reports[0]
+    assert secretness.raw_properties() is None
