@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine: the .venv and, for `dev`,
+# the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
+#   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
+#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-runtime}
+python=${PYTHON:-python3}
+
+command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.10 or newer" >&2; exit 1; }
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+  echo "bootstrap: $("$python" --version) is too old: Python 3.10 or newer is needed" >&2; exit 1; }
+
+if [ "$mode" = dev ]; then
+  missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || missing+=(busybox-static)
+  "$python" -c 'import venv, ensurepip' 2>/dev/null || missing+=("python3-venv")
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "bootstrap: installing ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "bootstrap: missing ${missing[*]} (needs root and apt-get); the Docker integration tests will skip" >&2
+    fi
+  fi
+fi
+
+# runtime: the program plus pulumi-policy, so `make check` (the offline gate) works too.
+reqs=(requirements.txt policies/requirements.txt)
+[ "$mode" = dev ] && reqs=(requirements-dev.txt)
+stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+if [ ! -f "$stamp" ]; then
+  echo "bootstrap: installing Python packages (${reqs[*]})"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check "${reqs[@]/#/-r}"
+  touch "$stamp"
+fi

@@ -1,0 +1,79 @@
+"""Check what `make up` needs on this machine and say exactly what is missing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20, check=False)
+
+
+def problems(stack: str, *, run: Runner = _run, which: Callable[[str], str | None] = shutil.which,
+             env: dict[str, str] | None = None) -> list[str]:
+    """Everything missing for `pulumi up` of `stack`, each with the fix."""
+    env = dict(os.environ if env is None else env)
+    found: list[str] = []
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        found.append(f"{stack_file.name} does not exist: stacks here are dev and prod")
+    if which("pulumi") is None:
+        found.append("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/)")
+    if which("docker") is None:
+        found.append("the docker CLI is not on PATH: install Docker Engine (https://docs.docker.com/engine/install/)")
+    else:
+        info = run(["docker", "info", "--format", "{{json .}}"])
+        if info.returncode != 0:
+            where = env.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+            found.append(f"no Docker Engine answers at {where}: start it, or set DOCKER_HOST "
+                         f"(docker info said: {info.stderr.strip()[:200]})")
+        elif _wants_gpu(stack_file):
+            data = json.loads(info.stdout or "{}")
+            runtimes = set((data.get("Runtimes") or {}).keys())
+            cdi = any(Path(d).glob("nvidia*.yaml") for d in ("/etc/cdi", "/var/run/cdi"))
+            if "nvidia" not in runtimes and not cdi:
+                found.append(f"{stack_file.name} asks for a GPU but Docker has no nvidia runtime and no CDI spec: "
+                             "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure "
+                             "--runtime=docker` (or `nvidia-ctk cdi generate`), then restart Docker")
+    if not (env.get("PULUMI_CONFIG_PASSPHRASE") or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        found.append("PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the passphrase "
+                     "secrets provider needs it to encrypt this stack's secrets")
+    return found
+
+
+def _wants_gpu(stack_file: Path) -> bool:
+    if not stack_file.exists():
+        return False
+    try:
+        import yaml
+
+        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    except Exception:  # noqa: BLE001 - the settings loader reports a broken file properly later
+        return False
+    return bool((config.get("ai-stack:ollama") or {}).get("gpu"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stack", required=True)
+    args = parser.parse_args(argv)
+    found = problems(args.stack)
+    for p in found:
+        print(f"missing: {p}", file=sys.stderr)
+    if not found:
+        print(f"prerequisites for stack {args.stack}: ok")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
