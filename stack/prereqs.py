@@ -40,7 +40,7 @@ def problems(stack: str, *, run: Runner = _run, which: Callable[[str], str | Non
         elif _wants_gpu(stack_file):
             data = json.loads(info.stdout or "{}")
             runtimes = set((data.get("Runtimes") or {}).keys())
-            cdi = any(Path(d).glob("nvidia*.yaml") for d in ("/etc/cdi", "/var/run/cdi"))
+            cdi = any(any(Path(d).glob("nvidia*.yaml")) for d in ("/etc/cdi", "/var/run/cdi"))
             if "nvidia" not in runtimes and not cdi:
                 found.append(f"{stack_file.name} asks for a GPU but Docker has no nvidia runtime and no CDI spec: "
                              "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure "
