@@ -29,11 +29,17 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc, plugin_pb2
+from pulumi.runtime.proto import (
+    analyzer_pb2,
+    analyzer_pb2_grpc,
+    engine_pb2,
+    engine_pb2_grpc,
+    plugin_pb2,
+)
 
 __all__ = [
     "SECRET_SIG",
@@ -83,7 +89,10 @@ _POLICY_TYPES = {
     analyzer_pb2.POLICY_TYPE_STACK: "stack",
 }
 _MAX_MESSAGE = 400 * 1024 * 1024
-_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE)]
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+    ("grpc.max_send_message_length", _MAX_MESSAGE),
+]
 
 
 class PolicyPackStartError(RuntimeError):
@@ -99,7 +108,13 @@ def secret(value: Any) -> dict[str, Any]:
     return {SIG_KEY: SECRET_SIG, "value": value}
 
 
-def make_urn(resource_type: str, name: str, project: str, stack: str, parent_type: str | None = None) -> str:
+def make_urn(
+    resource_type: str,
+    name: str,
+    project: str,
+    stack: str,
+    parent_type: str | None = None,
+) -> str:
     """A resource URN: ``urn:pulumi:<stack>::<project>::[<parent-type>$]<type>::<name>``."""
     qualified = f"{parent_type}${resource_type}" if parent_type else resource_type
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
@@ -202,7 +217,9 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse) -> AnalyzeResult:
             policy_name=d.policyName,
             policy_pack_name=d.policyPackName,
             policy_pack_version=d.policyPackVersion,
-            enforcement_level=_LEVEL_NAMES.get(d.enforcementLevel, str(d.enforcementLevel)),
+            enforcement_level=_LEVEL_NAMES.get(
+                d.enforcementLevel, str(d.enforcementLevel)
+            ),
             severity=_SEVERITY_NAMES.get(d.severity, str(d.severity)),
             message=d.message,
             description=d.description,
@@ -237,7 +254,11 @@ def reconcile_config(
     """
     result: dict[str, tuple[str, dict[str, Any]]] = {}
     for p in info.policies:
-        defaults = {k: v["default"] for k, v in p.config_schema.items() if isinstance(v, dict) and "default" in v}
+        defaults = {
+            k: v["default"]
+            for k, v in p.config_schema.items()
+            if isinstance(v, dict) and "default" in v
+        }
         result[p.name] = (p.enforcement_level, defaults)
 
     def apply(entries: Mapping[str, tuple[str | None, dict[str, Any]]]) -> None:
@@ -249,7 +270,9 @@ def reconcile_config(
                 continue
             if name not in result:
                 if strict:
-                    raise PolicyConfigError(f"policy config names unknown policy '{name}'")
+                    raise PolicyConfigError(
+                        f"policy config names unknown policy '{name}'"
+                    )
                 continue
             current_level, current_props = result[name]
             result[name] = (level or current_level, {**current_props, **props})
@@ -263,21 +286,31 @@ def reconcile_config(
             props = dict(value)
             level = props.pop("enforcementLevel", None)
         else:
-            raise PolicyConfigError(f"'{name}': must be an enforcement level string or an object")
+            raise PolicyConfigError(
+                f"'{name}': must be an enforcement level string or an object"
+            )
         if level is not None and level not in _LEVELS:
-            raise PolicyConfigError(f"'{name}': {level!r} is not a valid enforcement level")
+            raise PolicyConfigError(
+                f"'{name}': {level!r} is not a valid enforcement level"
+            )
         parsed[name] = (level, props)
     apply(parsed)
 
     errors: list[str] = []
     try:
         import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema ships with check-jsonschema in dev installs
+    except (
+        ImportError
+    ):  # pragma: no cover - jsonschema ships with check-jsonschema in dev installs
         jsonschema = None  # type: ignore[assignment]
     for p in info.policies:
         props = result[p.name][1]
         if strict:
-            errors += [f"{p.name}: unknown config '{k}'" for k in props if k not in p.config_schema]
+            errors += [
+                f"{p.name}: unknown config '{k}'"
+                for k in props
+                if k not in p.config_schema
+            ]
         if jsonschema is not None:
             schema: dict[str, Any] = {"type": "object", "properties": p.config_schema}
             if p.required:
@@ -296,16 +329,18 @@ class _LogCollectingEngine(engine_pb2_grpc.EngineServicer):
         self.logs: list[tuple[int, str, str]] = []
         self._root = ""
 
-    def Log(self, request: engine_pb2.LogRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:  # noqa: N802
+    def Log(
+        self, request: engine_pb2.LogRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
         self.logs.append((request.severity, request.urn, request.message))
         return empty_pb2.Empty()
 
-    def GetRootResource(  # noqa: N802
+    def GetRootResource(
         self, request: engine_pb2.GetRootResourceRequest, context: grpc.ServicerContext
     ) -> engine_pb2.GetRootResourceResponse:
         return engine_pb2.GetRootResourceResponse(urn=self._root)
 
-    def SetRootResource(  # noqa: N802
+    def SetRootResource(
         self, request: engine_pb2.SetRootResourceRequest, context: grpc.ServicerContext
     ) -> engine_pb2.SetRootResourceResponse:
         self._root = request.urn
@@ -344,7 +379,9 @@ class PolicyPackAnalyzer:
         self.stack = stack
         self.dry_run = dry_run
         venv_python = self.pack_dir / "venv" / "bin" / "python"
-        self.python = python or (str(venv_python) if venv_python.exists() else sys.executable)
+        self.python = python or (
+            str(venv_python) if venv_python.exists() else sys.executable
+        )
         self.stack_config = dict(stack_config or {})
         self.organization = organization
         self.start_timeout = start_timeout
@@ -360,12 +397,15 @@ class PolicyPackAnalyzer:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def __enter__(self) -> PolicyPackAnalyzer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -395,7 +435,14 @@ class PolicyPackAnalyzer:
             env["PULUMI_ORGANIZATION"] = self.organization
         try:
             self._process = subprocess.Popen(
-                [self.python, "-u", "-m", "pulumi.policy", self._engine_address, str(self.pack_dir)],
+                [
+                    self.python,
+                    "-u",
+                    "-m",
+                    "pulumi.policy",
+                    self._engine_address,
+                    str(self.pack_dir),
+                ],
                 cwd=self.pack_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -403,7 +450,9 @@ class PolicyPackAnalyzer:
                 stderr=subprocess.PIPE,
             )
             port = self._read_port()
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
+            self._channel = grpc.insecure_channel(
+                f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS
+            )
             grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         except BaseException:
@@ -425,8 +474,12 @@ class PolicyPackAnalyzer:
             for raw in iter(stderr.readline, b""):
                 self._stderr.append(raw.decode(errors="replace"))
 
-        threading.Thread(target=pump_stdout, name="policy-pack-stdout", daemon=True).start()
-        threading.Thread(target=pump_stderr, name="policy-pack-stderr", daemon=True).start()
+        threading.Thread(
+            target=pump_stdout, name="policy-pack-stdout", daemon=True
+        ).start()
+        threading.Thread(
+            target=pump_stderr, name="policy-pack-stderr", daemon=True
+        ).start()
         while True:
             try:
                 line = lines.get(timeout=self.start_timeout)
@@ -473,14 +526,18 @@ class PolicyPackAnalyzer:
     def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
         """The raw Analyzer stub, for calls this class does not wrap."""
         if self._stub is None:
-            raise RuntimeError("policy pack is not running; use 'with PolicyPackAnalyzer(...)' or start()")
+            raise RuntimeError(
+                "policy pack is not running; use 'with PolicyPackAnalyzer(...)' or start()"
+            )
         return self._stub
 
     # -- RPCs -----------------------------------------------------------------------------------
 
     def get_plugin_info(self) -> str:
         """The pulumi-policy SDK version the pack runs (``GetPluginInfo``)."""
-        info: plugin_pb2.PluginInfo = self.stub.GetPluginInfo(empty_pb2.Empty(), timeout=self.rpc_timeout)
+        info: plugin_pb2.PluginInfo = self.stub.GetPluginInfo(
+            empty_pb2.Empty(), timeout=self.rpc_timeout
+        )
         return info.version
 
     def get_analyzer_info(self) -> AnalyzerInfo:
@@ -490,7 +547,9 @@ class PolicyPackAnalyzer:
             PolicyInfo(
                 name=p.name,
                 description=p.description,
-                enforcement_level=_LEVEL_NAMES.get(p.enforcementLevel, str(p.enforcementLevel)),
+                enforcement_level=_LEVEL_NAMES.get(
+                    p.enforcementLevel, str(p.enforcementLevel)
+                ),
                 severity=_SEVERITY_NAMES.get(p.severity, str(p.severity)),
                 policy_type=_POLICY_TYPES.get(p.policy_type, str(p.policy_type)),
                 config_schema=json_format.MessageToDict(p.configSchema.properties),
@@ -499,8 +558,10 @@ class PolicyPackAnalyzer:
             for p in raw.policies
         )
         initial = {
-            k: (_LEVEL_NAMES.get(v.enforcementLevel) if v.enforcementLevel else None,
-                json_format.MessageToDict(v.properties))
+            k: (
+                _LEVEL_NAMES.get(v.enforcementLevel) if v.enforcementLevel else None,
+                json_format.MessageToDict(v.properties),
+            )
             for k, v in raw.initialConfig.items()
         }
         self._info = AnalyzerInfo(
@@ -513,7 +574,9 @@ class PolicyPackAnalyzer:
         )
         return self._info
 
-    def configure(self, config: Mapping[str, Any], *, strict: bool = True) -> dict[str, tuple[str, dict[str, Any]]]:
+    def configure(
+        self, config: Mapping[str, Any], *, strict: bool = True
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
         """Reconcile ``config`` (CLI ``--policy-pack-config`` format) and send it with ``Configure``.
 
         Returns the effective ``{policy: (enforcement level, knobs)}`` that was sent.
@@ -529,14 +592,19 @@ class PolicyPackAnalyzer:
         self.stub.Configure(request, timeout=self.rpc_timeout)
         return effective
 
-    def configure_file(self, path: str | os.PathLike[str], *, strict: bool = True) -> dict[str, tuple[str, dict[str, Any]]]:
+    def configure_file(
+        self, path: str | os.PathLike[str], *, strict: bool = True
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
         """``configure`` from a policy config JSON file."""
         return self.configure(load_policy_config(path), strict=strict)
 
     def configure_stack(self, tags: Mapping[str, str] | None = None) -> None:
         """Send ``ConfigureStack`` (stack name, project, dry-run flag and tags)."""
         request = analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=self.stack, project=self.project, organization=self.organization or "", dry_run=self.dry_run
+            stack=self.stack,
+            project=self.project,
+            organization=self.organization or "",
+            dry_run=self.dry_run,
         )
         for k, v in (tags or {}).items():
             request.tags[k] = v
@@ -562,15 +630,21 @@ class PolicyPackAnalyzer:
             name=name,
             urn=urn or self.urn(resource_type, name),
             properties=_to_struct(properties),
-            options=analyzer_pb2.AnalyzerResourceOptions(protect=protect, parent=parent or ""),
+            options=analyzer_pb2.AnalyzerResourceOptions(
+                protect=protect, parent=parent or ""
+            ),
         )
         return _diagnostics(self.stub.Analyze(request, timeout=self.rpc_timeout))
 
     def analyze_resource(self, resource: Resource) -> AnalyzeResult:
         """``analyze`` for a ``Resource``."""
         return self.analyze(
-            resource.type, resource.name, resource.properties,
-            urn=resource.urn, protect=resource.protect, parent=resource.parent,
+            resource.type,
+            resource.name,
+            resource.properties,
+            urn=resource.urn,
+            protect=resource.protect,
+            parent=resource.parent,
         )
 
     def analyze_stack(self, resources: Iterable[Resource]) -> AnalyzeResult:
@@ -583,7 +657,9 @@ class PolicyPackAnalyzer:
                     name=r.name,
                     urn=r.urn or self.urn(r.type, r.name),
                     properties=_to_struct(r.properties),
-                    options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent or ""),
+                    options=analyzer_pb2.AnalyzerResourceOptions(
+                        protect=r.protect, parent=r.parent or ""
+                    ),
                     parent=r.parent or "",
                     dependencies=list(r.dependencies),
                 )

@@ -58,30 +58,40 @@ def check_limits(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> li
         if any(is_unknown(v) for v in cpu_values):
             out.append(
                 f"container '{name}': CPU limit is computed at deploy time; limits must be literal. "
-                "Fix: set `cpus` (e.g. \"1.5\") from stack config."
+                'Fix: set `cpus` (e.g. "1.5") from stack config.'
             )
         else:
-            out.append(f"container '{name}' has no CPU limit. Fix: set `cpus` (e.g. \"2\") or `cpuQuota`.")
+            out.append(
+                f"container '{name}' has no CPU limit. Fix: set `cpus` (e.g. \"2\") or `cpuQuota`."
+            )
     maximums = as_dict(cfg.get("containerMaximums")).get(name) or {}
     max_mb = as_number(maximums.get("memoryMb", cfg.get("maxMemoryMb")))
     max_cpus = as_number(maximums.get("cpus", cfg.get("maxCpus")))
     memory, cpus = memory_limit(props), cpu_limit(props)
     if max_mb is not None and memory is not None and memory > max_mb:
-        out.append(f"container '{name}': memory {memory:g} MB exceeds the maximum {max_mb:g} MB. Fix: lower `memory`.")
+        out.append(
+            f"container '{name}': memory {memory:g} MB exceeds the maximum {max_mb:g} MB. Fix: lower `memory`."
+        )
     if max_cpus is not None and cpus is not None and cpus > max_cpus:
-        out.append(f"container '{name}': {cpus:g} CPUs exceeds the maximum {max_cpus:g}. Fix: lower `cpus`.")
+        out.append(
+            f"container '{name}': {cpus:g} CPUs exceeds the maximum {max_cpus:g}. Fix: lower `cpus`."
+        )
     return out
 
 
 # --- privilege and namespaces ------------------------------------------------------------------
 
 
-def check_privileged(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_privileged(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     value = props.get("privileged")
     if is_true(value) or is_unknown(value):
         return [
-            f"container '{ctx.name}' runs privileged. Fix: remove `privileged` and add only the "
-            "capabilities or devices it needs."
+            (
+                f"container '{ctx.name}' runs privileged. Fix: remove `privileged` and add only the "
+                "capabilities or devices it needs."
+            )
         ]
     return []
 
@@ -89,7 +99,9 @@ def check_privileged(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -
 NAMESPACE_PROPS = ("networkMode", "pidMode", "ipcMode", "usernsMode", "cgroupnsMode")
 
 
-def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_host_namespaces(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     out = []
     for prop in NAMESPACE_PROPS:
         value = props.get(prop)
@@ -101,14 +113,24 @@ def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
     return out
 
 
-SECCOMP_OFF = ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "apparmor:unconfined")
+SECCOMP_OFF = (
+    "seccomp=unconfined",
+    "seccomp:unconfined",
+    "apparmor=unconfined",
+    "apparmor:unconfined",
+)
 SELINUX_OFF = ("label=disable", "label:disable")
 
 
-def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_security_profiles(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     out = []
     for opt in as_list(props.get("securityOpts")):
-        if isinstance(opt, str) and opt.replace(" ", "").lower() in SECCOMP_OFF + SELINUX_OFF:
+        if (
+            isinstance(opt, str)
+            and opt.replace(" ", "").lower() in SECCOMP_OFF + SELINUX_OFF
+        ):
             out.append(
                 f"container '{ctx.name}' disables a kernel security profile (`{opt}`). "
                 "Fix: remove it from `securityOpts` (use a custom profile if one syscall is missing)."
@@ -154,7 +176,11 @@ def _host_mounts(props: dict[str, Any]) -> list[tuple[str, bool, str]]:
     for mount in as_list(props.get("mounts")):
         mount = as_dict(mount)
         source = mount.get("source")
-        if mount.get("type") == "bind" and isinstance(source, str) and not is_unknown(source):
+        if (
+            mount.get("type") == "bind"
+            and isinstance(source, str)
+            and not is_unknown(source)
+        ):
             found.append((source, is_true(mount.get("readOnly")), "mounts"))
     return found
 
@@ -171,12 +197,16 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
-def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_sensitive_mounts(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
     allowed = [str(p) for p in cfg.get("allowedHostPaths") or []]
     out = []
     for host, read_only, prop in _host_mounts(props):
-        if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith("docker.sock"):
+        if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith(
+            "docker.sock"
+        ):
             if ctx.name in routers and read_only:
                 continue
             if ctx.name in routers:
@@ -192,7 +222,9 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
             continue
         if any(_under(host, a) for a in allowed):
             continue
-        hit = next((s for s in cfg.get("sensitivePaths") or [] if _under(host, str(s))), None)
+        hit = next(
+            (s for s in cfg.get("sensitivePaths") or [] if _under(host, str(s))), None
+        )
         if hit is not None:
             out.append(
                 f"container '{ctx.name}' mounts the sensitive host path {host} (under {hit}) via `{prop}`. "
@@ -204,7 +236,9 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 PROPAGATION_SHARED = ("shared", "rshared", "slave", "rslave")
 
 
-def check_mount_propagation(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_mount_propagation(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     out = []
     for mount in as_list(props.get("mounts")):
         propagation = as_dict(as_dict(mount).get("bindOptions")).get("propagation")
@@ -217,13 +251,17 @@ def check_mount_propagation(props: dict[str, Any], cfg: dict[str, Any], ctx: Con
     return out
 
 
-def check_devices(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_devices(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     devices = [as_dict(d).get("hostPath") for d in as_list(props.get("devices"))]
     if devices:
         listed = ", ".join(str(d) for d in devices)
         return [
-            f"container '{ctx.name}' exposes host devices ({listed}). "
-            "Fix: remove `devices`; request GPUs with `deviceRequests` instead."
+            (
+                f"container '{ctx.name}' exposes host devices ({listed}). "
+                "Fix: remove `devices`; request GPUs with `deviceRequests` instead."
+            )
         ]
     return []
 
@@ -231,20 +269,26 @@ def check_devices(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> l
 # --- health, restart, GPU ----------------------------------------------------------------------
 
 
-def check_healthcheck(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_healthcheck(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     health = props.get("healthcheck")
     if is_unknown(health):
         return []
     tests = [t for t in as_list(as_dict(health).get("tests")) if isinstance(t, str)]
     if not tests or tests[0].upper() == "NONE":
         return [
-            f"container '{ctx.name}' has no healthcheck. Fix: set `healthcheck.tests` "
-            '(e.g. ["CMD", "curl", "-f", "http://localhost:PORT/health"]) with interval, timeout and retries.'
+            (
+                f"container '{ctx.name}' has no healthcheck. Fix: set `healthcheck.tests` "
+                '(e.g. ["CMD", "curl", "-f", "http://localhost:PORT/health"]) with interval, timeout and retries.'
+            )
         ]
     return []
 
 
-def check_restart(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_restart(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     restart = props.get("restart")
     if is_unknown(restart):
         return []
@@ -252,16 +296,20 @@ def check_restart(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> l
         return []
     if restart in (None, "", "no"):
         return [
-            f"container '{ctx.name}' has no restart policy. Fix: set `restart: \"unless-stopped\"` "
-            "(or mark a one-shot job with `attach: true` and `mustRun: false`)."
+            (
+                f"container '{ctx.name}' has no restart policy. Fix: set `restart: \"unless-stopped\"` "
+                "(or mark a one-shot job with `attach: true` and `mustRun: false`)."
+            )
         ]
     if restart == "on-failure":
         retries = as_number(props.get("maxRetryCount")) or 0
         limit = as_number(cfg.get("maxOnFailureRetries")) or 5
         if retries <= 0 or retries > limit:
             return [
-                f"container '{ctx.name}': `restart: on-failure` with maxRetryCount {retries:g}. "
-                f"Fix: set `maxRetryCount` between 1 and {limit:g}."
+                (
+                    f"container '{ctx.name}': `restart: on-failure` with maxRetryCount {retries:g}. "
+                    f"Fix: set `maxRetryCount` between 1 and {limit:g}."
+                )
             ]
     return []
 
@@ -281,8 +329,10 @@ def check_gpu(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[
     allowed = set(cfg.get("allowedContainers") or [])
     if uses_gpu(props) and ctx.name not in allowed and ctx.resource_name not in allowed:
         return [
-            f"container '{ctx.name}' requests a GPU but is not in the GPU allow-list {sorted(allowed)}. "
-            "Fix: remove `deviceRequests`/`gpus`, or add the container to `allowedContainers`."
+            (
+                f"container '{ctx.name}' requests a GPU but is not in the GPU allow-list {sorted(allowed)}. "
+                "Fix: remove `deviceRequests`/`gpus`, or add the container to `allowedContainers`."
+            )
         ]
     return []
 
@@ -290,41 +340,68 @@ def check_gpu(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[
 # --- advisory hardening ------------------------------------------------------------------------
 
 
-def check_no_new_privileges(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    opts = [o.replace(" ", "").lower() for o in as_list(props.get("securityOpts")) if isinstance(o, str)]
-    if not any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for o in opts):
-        return [f"container '{ctx.name}' does not set no-new-privileges. Fix: add \"no-new-privileges:true\" to `securityOpts`."]
+def check_no_new_privileges(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
+    opts = [
+        o.replace(" ", "").lower()
+        for o in as_list(props.get("securityOpts"))
+        if isinstance(o, str)
+    ]
+    if not any(
+        o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
+        for o in opts
+    ):
+        return [
+            f"container '{ctx.name}' does not set no-new-privileges. Fix: add \"no-new-privileges:true\" to `securityOpts`."
+        ]
     return []
 
 
-def check_capabilities(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_capabilities(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     caps = as_dict(props.get("capabilities"))
     drops = {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("drops"))}
     adds = {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("adds"))}
-    allowed_adds = {str(c).upper().removeprefix("CAP_") for c in cfg.get("allowedAdds") or []}
+    allowed_adds = {
+        str(c).upper().removeprefix("CAP_") for c in cfg.get("allowedAdds") or []
+    }
     out = []
     if "ALL" not in drops:
         out.append(
             f"container '{ctx.name}' keeps Docker's default capabilities. "
-            "Fix: set `capabilities.drops: [\"ALL\"]` and add back only what it needs."
+            'Fix: set `capabilities.drops: ["ALL"]` and add back only what it needs.'
         )
     extra = sorted(adds - allowed_adds)
     if extra:
-        out.append(f"container '{ctx.name}' adds capabilities {extra}. Fix: remove them or list them in `allowedAdds`.")
+        out.append(
+            f"container '{ctx.name}' adds capabilities {extra}. Fix: remove them or list them in `allowedAdds`."
+        )
     return out
 
 
-def check_read_only_rootfs(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_read_only_rootfs(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     from .props import image_repository
 
     capable = {str(c).lower() for c in cfg.get("readOnlyCapable") or []}
     image = props.get("image")
-    repo = image_repository(image) if isinstance(image, str) and not is_unknown(image) else ""
-    known = ctx.name.lower() in capable or (repo and (repo in capable or repo.rsplit("/", 1)[-1] in capable))
+    repo = (
+        image_repository(image)
+        if isinstance(image, str) and not is_unknown(image)
+        else ""
+    )
+    known = ctx.name.lower() in capable or (
+        repo and (repo in capable or repo.rsplit("/", 1)[-1] in capable)
+    )
     if known and not is_true(props.get("readOnly")):
         return [
-            f"container '{ctx.name}' has a writable root filesystem although its image supports read-only. "
-            "Fix: set `readOnly: true` (add `tmpfs` for scratch paths)."
+            (
+                f"container '{ctx.name}' has a writable root filesystem although its image supports read-only. "
+                "Fix: set `readOnly: true` (add `tmpfs` for scratch paths)."
+            )
         ]
     return []
 
@@ -332,20 +409,26 @@ def check_read_only_rootfs(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 ROTATING_DRIVERS = ("json-file", "local")
 
 
-def check_log_rotation(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_log_rotation(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     driver = props.get("logDriver") or "json-file"
     opts = as_dict(props.get("logOpts"))
     if driver not in ROTATING_DRIVERS:
         return []  # remote drivers (journald, syslog, fluentd...) rotate elsewhere
     if not opts.get("max-size") or not opts.get("max-file"):
         return [
-            f"container '{ctx.name}' logs with {driver} without rotation. "
-            'Fix: set `logOpts: {"max-size": "10m", "max-file": "3"}`.'
+            (
+                f"container '{ctx.name}' logs with {driver} without rotation. "
+                'Fix: set `logOpts: {"max-size": "10m", "max-file": "3"}`.'
+            )
         ]
     return []
 
 
-def check_memory_settings(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_memory_settings(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     limit = as_number(props.get("memory"))
     reservation = as_number(props.get("memoryReservation"))
     swap = as_number(props.get("memorySwap"))
@@ -356,14 +439,20 @@ def check_memory_settings(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
             "Fix: keep the reservation at or below `memory`."
         )
     if limit and swap is not None and swap < 0:
-        out.append(f"container '{ctx.name}' may swap without limit (memorySwap -1). Fix: set `memorySwap` equal to `memory`.")
+        out.append(
+            f"container '{ctx.name}' may swap without limit (memorySwap -1). Fix: set `memorySwap` equal to `memory`."
+        )
     return out
 
 
-def check_cgroup_parent(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_cgroup_parent(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     parent = props.get("cgroupParent")
     if isinstance(parent, str) and parent and not is_unknown(parent):
-        return [f"container '{ctx.name}' uses a custom cgroup parent ({parent}). Fix: remove `cgroupParent` unless required."]
+        return [
+            f"container '{ctx.name}' uses a custom cgroup parent ({parent}). Fix: remove `cgroupParent` unless required."
+        ]
     return []
 
 
@@ -375,15 +464,26 @@ RULES: list[Rule] = [
         severity=Severity.HIGH,
         check=check_limits,
         config={
-            "maxMemoryMb": {"type": "number", "minimum": 0, "description": "Largest memory limit any container may set."},
-            "maxCpus": {"type": "number", "minimum": 0, "description": "Largest CPU limit any container may set."},
+            "maxMemoryMb": {
+                "type": "number",
+                "minimum": 0,
+                "description": "Largest memory limit any container may set.",
+            },
+            "maxCpus": {
+                "type": "number",
+                "minimum": 0,
+                "description": "Largest CPU limit any container may set.",
+            },
             "containerMaximums": {
                 "type": "object",
                 "default": {},
                 "description": "Per-container maximums: {name: {memoryMb, cpus}}.",
                 "additionalProperties": {
                     "type": "object",
-                    "properties": {"memoryMb": {"type": "number"}, "cpus": {"type": "number"}},
+                    "properties": {
+                        "memoryMb": {"type": "number"},
+                        "cpus": {"type": "number"},
+                    },
                     "additionalProperties": False,
                 },
             },
@@ -447,7 +547,10 @@ RULES: list[Rule] = [
                 "description": "Reviewed host paths that may be mounted even under a sensitive prefix.",
             },
         },
-        kics=("d6355c88 Docker Socket Mounted In Container", "1c1325ff Volume Has Sensitive Host Directory"),
+        kics=(
+            "d6355c88 Docker Socket Mounted In Container",
+            "1c1325ff Volume Has Sensitive Host Directory",
+        ),
         cis=("5.6", "5.32"),
     ),
     Rule(
@@ -522,7 +625,14 @@ RULES: list[Rule] = [
             "allowedAdds": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": ["NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"],
+                "default": [
+                    "NET_BIND_SERVICE",
+                    "CHOWN",
+                    "SETUID",
+                    "SETGID",
+                    "DAC_OVERRIDE",
+                    "FOWNER",
+                ],
                 "description": "Capabilities that may be added back after dropping ALL.",
             }
         },

@@ -51,7 +51,7 @@ class _RawCapturingServicer:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def Analyze(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+    def Analyze(self, request: Any, context: Any) -> Any:
         with capturing(json_format.MessageToDict(request.properties)):
             return self._inner.Analyze(request, context)
 
@@ -63,7 +63,9 @@ def install() -> None:
         return
     from pulumi.runtime.proto import analyzer_pb2_grpc
 
-    original: Callable[[Any, Any], None] = analyzer_pb2_grpc.add_AnalyzerServicer_to_server
+    original: Callable[[Any, Any], None] = (
+        analyzer_pb2_grpc.add_AnalyzerServicer_to_server
+    )
 
     def add_wrapped(servicer: Any, server: Any) -> None:
         original(_RawCapturingServicer(servicer), server)

@@ -10,7 +10,15 @@ from pulumi_policy import EnforcementLevel, Severity
 from .base import Context, Rule
 from .props import SECRET_SIG, SIG_KEY, as_list, is_unknown
 
-SECRET_SUFFIXES = ["_KEY", "_SECRET", "_PASSWORD", "_PASSWD", "_PASS", "_TOKEN", "_CREDENTIALS"]
+SECRET_SUFFIXES = [
+    "_KEY",
+    "_SECRET",
+    "_PASSWORD",
+    "_PASSWD",
+    "_PASS",
+    "_TOKEN",
+    "_CREDENTIALS",
+]
 SECRET_NAMES = ["PASSWORD", "SECRET", "TOKEN", "API_KEY"]
 URL_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
 # Values that cannot be secrets (feature flags such as ENABLE_API_KEY=true).
@@ -25,10 +33,14 @@ def is_secret(value: Any) -> bool:
 def secret_like_name(name: str, suffixes: list[str], names: list[str]) -> bool:
     """True when an env var name says it carries a credential."""
     upper = name.upper()
-    return upper in {n.upper() for n in names} or any(upper.endswith(s.upper()) for s in suffixes)
+    return upper in {n.upper() for n in names} or any(
+        upper.endswith(s.upper()) for s in suffixes
+    )
 
 
-def check_plaintext_secrets(raw: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_plaintext_secrets(
+    raw: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     """Report env vars that look like credentials and are not Pulumi secrets.
 
     ``raw`` keeps the engine's secret markers. An env list secret as a whole, or one element

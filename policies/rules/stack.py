@@ -16,7 +16,17 @@ from pulumi_policy import (
 )
 
 from .containers import cpu_limit, memory_limit, uses_gpu
-from .props import CONTAINER, as_dict, as_list, as_number, container_name, is_run_once, is_unknown, plain, with_defaults
+from .props import (
+    CONTAINER,
+    as_dict,
+    as_list,
+    as_number,
+    container_name,
+    is_run_once,
+    is_unknown,
+    plain,
+    with_defaults,
+)
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,13 @@ class StackRule:
     kics: tuple[str, ...] = ()
     cis: tuple[str, ...] = ()
 
-    def run(self, resources: list[StackResource], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    def run(
+        self, resources: list[StackResource], config: Mapping[str, Any]
+    ) -> list[tuple[str, str | None]]:
         """Apply schema defaults and run the check."""
-        result: list[tuple[str, str | None]] = self.check(resources, with_defaults(self.config, config))
+        result: list[tuple[str, str | None]] = self.check(
+            resources, with_defaults(self.config, config)
+        )
         return result
 
 
@@ -67,7 +81,9 @@ def _gpu_count(props: dict[str, Any], host_gpus: int) -> int:
     return total
 
 
-def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
+def check_capacity(
+    resources: list[StackResource], cfg: dict[str, Any]
+) -> list[tuple[str, str | None]]:
     headroom = as_number(cfg.get("headroom")) or 1.0
     host_mb = as_number(cfg.get("hostMemoryMb"))
     host_cpus = as_number(cfg.get("hostCpus"))
@@ -89,8 +105,10 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
             unbounded_mb.append(name)
             out.append(
                 (
-                    f"container '{name}' has no literal memory limit, so the stack's memory is unbounded. "
-                    "Fix: set `memory` (MB).",
+                    (
+                        f"container '{name}' has no literal memory limit, so the stack's memory is unbounded. "
+                        "Fix: set `memory` (MB)."
+                    ),
                     res.urn,
                 )
             )
@@ -101,8 +119,10 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
             if memory is not None:
                 out.append(
                     (
-                        f"container '{name}' has no literal CPU limit, so the stack's CPU is unbounded. "
-                        "Fix: set `cpus`.",
+                        (
+                            f"container '{name}' has no literal CPU limit, so the stack's CPU is unbounded. "
+                            "Fix: set `cpus`."
+                        ),
                         res.urn,
                     )
                 )
@@ -114,31 +134,43 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
                 asked = f"{requested} GPU(s)" if requested else "GPUs"
                 out.append(
                     (
-                        f"container '{name}' requests {asked} but the host has {host_gpus}. "
-                        "Fix: remove the GPU request for this stack or set hostGpus.",
+                        (
+                            f"container '{name}' requests {asked} but the host has {host_gpus}. "
+                            "Fix: remove the GPU request for this stack or set hostGpus."
+                        ),
                         res.urn,
                     )
                 )
     if host_mb is not None and not unbounded_mb and total_mb > host_mb * headroom:
         out.append(
             (
-                f"containers reserve {total_mb:g} MB of memory limits, above the host's {host_mb:g} MB x headroom "
-                f"{headroom:g} = {host_mb * headroom:g} MB. Fix: lower per-container `memory` in stack config.",
+                (
+                    f"containers reserve {total_mb:g} MB of memory limits, above the host's {host_mb:g} MB x headroom "
+                    f"{headroom:g} = {host_mb * headroom:g} MB. Fix: lower per-container `memory` in stack config."
+                ),
                 None,
             )
         )
-    if host_cpus is not None and not unbounded_cpu and total_cpus > host_cpus * headroom:
+    if (
+        host_cpus is not None
+        and not unbounded_cpu
+        and total_cpus > host_cpus * headroom
+    ):
         out.append(
             (
-                f"containers sum to {total_cpus:g} CPUs of limits, above the host's {host_cpus:g} CPUs x headroom "
-                f"{headroom:g} = {host_cpus * headroom:g}. Fix: lower per-container `cpus` in stack config.",
+                (
+                    f"containers sum to {total_cpus:g} CPUs of limits, above the host's {host_cpus:g} CPUs x headroom "
+                    f"{headroom:g} = {host_cpus * headroom:g}. Fix: lower per-container `cpus` in stack config."
+                ),
                 None,
             )
         )
     return out
 
 
-def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
+def check_shared_volumes(
+    resources: list[StackResource], cfg: dict[str, Any]
+) -> list[tuple[str, str | None]]:
     allowed = {str(v) for v in cfg.get("allowedSharedVolumes") or []}
     users: dict[str, list[str]] = {}
     for res in resources:
@@ -153,14 +185,20 @@ def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) ->
         for mount in as_list(res.props.get("mounts")):
             mount = as_dict(mount)
             source = mount.get("source")
-            if mount.get("type") == "volume" and isinstance(source, str) and not is_unknown(source):
+            if (
+                mount.get("type") == "volume"
+                and isinstance(source, str)
+                and not is_unknown(source)
+            ):
                 seen.add(source)
         for vname in seen:
             users.setdefault(vname, []).append(name)
     return [
         (
-            f"volume '{vname}' is mounted by several containers ({', '.join(sorted(names))}). "
-            "Fix: give each container its own volume, or list it in `allowedSharedVolumes` after review.",
+            (
+                f"volume '{vname}' is mounted by several containers ({', '.join(sorted(names))}). "
+                "Fix: give each container its own volume, or list it in `allowedSharedVolumes` after review."
+            ),
             None,
         )
         for vname, names in sorted(users.items())
@@ -176,9 +214,22 @@ STACK_RULES: list[StackRule] = [
         severity=Severity.HIGH,
         check=check_capacity,
         config={
-            "hostMemoryMb": {"type": "number", "minimum": 1, "description": "Memory of the Docker host in MB."},
-            "hostCpus": {"type": "number", "minimum": 1, "description": "CPUs of the Docker host."},
-            "hostGpus": {"type": "integer", "minimum": 0, "default": 0, "description": "GPUs on the Docker host."},
+            "hostMemoryMb": {
+                "type": "number",
+                "minimum": 1,
+                "description": "Memory of the Docker host in MB.",
+            },
+            "hostCpus": {
+                "type": "number",
+                "minimum": 1,
+                "description": "CPUs of the Docker host.",
+            },
+            "hostGpus": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "GPUs on the Docker host.",
+            },
             "headroom": {
                 "type": "number",
                 "exclusiveMinimum": 0,
@@ -215,7 +266,10 @@ def to_stack_policy(rule: StackRule) -> StackValidationPolicy:
     """A StackValidationPolicy running ``rule`` over the stack's resources."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [StackResource(r.resource_type, r.name, r.urn, plain(r.props)) for r in args.resources]
+        resources = [
+            StackResource(r.resource_type, r.name, r.urn, plain(r.props))
+            for r in args.resources
+        ]
         for message, urn in rule.run(resources, args.get_config()):
             report_violation(message, urn)
 

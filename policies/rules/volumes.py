@@ -10,12 +10,16 @@ from .base import Context, Rule
 from .props import VOLUME
 
 
-def check_volume_protected(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def check_volume_protected(
+    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
+) -> list[str]:
     if ctx.protect:
         return []
     return [
-        f"volume '{ctx.name}' is not protected; `pulumi destroy` or a replace would delete its data. "
-        "Fix: create it with `opts=ResourceOptions(protect=True, retain_on_delete=True)`."
+        (
+            f"volume '{ctx.name}' is not protected; `pulumi destroy` or a replace would delete its data. "
+            "Fix: create it with `opts=ResourceOptions(protect=True, retain_on_delete=True)`."
+        )
     ]
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from policy_fixtures import CONFIG_DIR, CONTAINER, REMOTE_IMAGE, VOLUME, baseline, container, stack_resources
+from policy_fixtures import (
+    CONFIG_DIR,
+    CONTAINER,
+    REMOTE_IMAGE,
+    VOLUME,
+    baseline,
+    container,
+    stack_resources,
+)
 
 from policies.harness import (
     UNKNOWN_NUMBER,
@@ -14,7 +22,6 @@ from policies.harness import (
     PolicyPackAnalyzer,
     load_policy_config,
     reconcile_config,
-    secret,
 )
 
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
@@ -44,15 +51,21 @@ def test_configure_stack_is_accepted(analyzer: PolicyPackAnalyzer) -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_stack_configs_reconcile_against_the_schemas(analyzer: PolicyPackAnalyzer, stack: str) -> None:
-    effective = reconcile_config(analyzer.get_analyzer_info(), load_policy_config(CONFIG_DIR / f"{stack}.json"))
+def test_stack_configs_reconcile_against_the_schemas(
+    analyzer: PolicyPackAnalyzer, stack: str
+) -> None:
+    effective = reconcile_config(
+        analyzer.get_analyzer_info(), load_policy_config(CONFIG_DIR / f"{stack}.json")
+    )
     level, knobs = effective["stack-host-capacity"]
     assert level == "mandatory"
     assert knobs["headroom"] == 1.0
     expected = {"dev": (8, 16384, 0), "prod": (32, 131072, 2)}[stack]
     assert (knobs["hostCpus"], knobs["hostMemoryMb"], knobs["hostGpus"]) == expected
     assert effective["container-resource-limits"][0] == "mandatory"
-    assert effective["volume-protected"][0] == ("advisory" if stack == "dev" else "mandatory")
+    assert effective["volume-protected"][0] == (
+        "advisory" if stack == "dev" else "mandatory"
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +77,9 @@ def test_stack_configs_reconcile_against_the_schemas(analyzer: PolicyPackAnalyze
         {"container-gpu-allow-list": {"allowedContainer": ["ollama"]}},
     ],
 )
-def test_bad_config_is_rejected_before_it_reaches_the_pack(analyzer: PolicyPackAnalyzer, config: dict) -> None:
+def test_bad_config_is_rejected_before_it_reaches_the_pack(
+    analyzer: PolicyPackAnalyzer, config: dict
+) -> None:
     with pytest.raises(PolicyConfigError):
         analyzer.configure(config)
 
@@ -72,26 +87,34 @@ def test_bad_config_is_rejected_before_it_reaches_the_pack(analyzer: PolicyPackA
 def test_all_key_sets_every_level(analyzer: PolicyPackAnalyzer) -> None:
     effective = analyzer.configure({"all": "advisory"})
     assert {level for level, _ in effective.values()} == {"advisory"}
-    result = analyzer.analyze(CONTAINER, "bad", {"name": "bad", "image": "x:latest", "privileged": True})
+    result = analyzer.analyze(
+        CONTAINER, "bad", {"name": "bad", "image": "x:latest", "privileged": True}
+    )
     assert result.diagnostics and not result.mandatory
 
 
 @pytest.mark.parametrize("name", sorted(baseline()))
-def test_compliant_baseline_container_has_no_diagnostics(prod: PolicyPackAnalyzer, name: str) -> None:
+def test_compliant_baseline_container_has_no_diagnostics(
+    prod: PolicyPackAnalyzer, name: str
+) -> None:
     result = prod.analyze(CONTAINER, name, container(name))
     assert result.diagnostics == (), [d.message for d in result.diagnostics]
 
 
 def test_compliant_baseline_stack_fits_the_prod_host(prod: PolicyPackAnalyzer) -> None:
     result = prod.analyze_stack(stack_resources(baseline()))
-    assert [d for d in result.diagnostics if d.policy_name == "stack-host-capacity"] == []
+    assert [
+        d for d in result.diagnostics if d.policy_name == "stack-host-capacity"
+    ] == []
 
 
 # The four rejections the pack exists for, asserted on the wire.
 
 
 def test_unlimited_container_is_rejected(prod: PolicyPackAnalyzer) -> None:
-    props = container("litellm", memory=None, memorySwap=None, memoryReservation=None, cpus=None)
+    props = container(
+        "litellm", memory=None, memorySwap=None, memoryReservation=None, cpus=None
+    )
     result = prod.analyze(CONTAINER, "litellm", props)
     diags = result.by_policy("container-resource-limits")
     assert [d.enforcement_level for d in diags] == ["mandatory", "mandatory"]
@@ -109,8 +132,12 @@ def test_privileged_container_is_rejected(prod: PolicyPackAnalyzer) -> None:
     assert "container 'open-webui' runs privileged" in diag.message
 
 
-@pytest.mark.parametrize("resource_type,key", [(REMOTE_IMAGE, "name"), (CONTAINER, "image")])
-def test_latest_image_is_rejected(prod: PolicyPackAnalyzer, resource_type: str, key: str) -> None:
+@pytest.mark.parametrize(
+    "resource_type,key", [(REMOTE_IMAGE, "name"), (CONTAINER, "image")]
+)
+def test_latest_image_is_rejected(
+    prod: PolicyPackAnalyzer, resource_type: str, key: str
+) -> None:
     props = container("ollama") if resource_type == CONTAINER else {"name": "x"}
     props[key] = "ollama/ollama:latest"
     result = prod.analyze(resource_type, "ollama", props)
@@ -119,8 +146,12 @@ def test_latest_image_is_rejected(prod: PolicyPackAnalyzer, resource_type: str, 
     assert "floating tag 'latest'" in diag.message
 
 
-def test_plaintext_secret_is_rejected_without_echoing_it(prod: PolicyPackAnalyzer) -> None:
-    props = container("postgres", envs=["POSTGRES_USER=litellm", "POSTGRES_PASSWORD=hunter2-plain"])
+def test_plaintext_secret_is_rejected_without_echoing_it(
+    prod: PolicyPackAnalyzer,
+) -> None:
+    props = container(
+        "postgres", envs=["POSTGRES_USER=litellm", "POSTGRES_PASSWORD=hunter2-plain"]
+    )
     result = prod.analyze(CONTAINER, "postgres", props)
     [diag] = result.mandatory
     assert diag.policy_name == "container-no-plaintext-secrets"
@@ -128,7 +159,9 @@ def test_plaintext_secret_is_rejected_without_echoing_it(prod: PolicyPackAnalyze
     assert "hunter2-plain" not in diag.message
 
 
-def test_unknown_limit_at_preview_is_a_violation_not_a_skip(prod: PolicyPackAnalyzer) -> None:
+def test_unknown_limit_at_preview_is_a_violation_not_a_skip(
+    prod: PolicyPackAnalyzer,
+) -> None:
     props = container("ollama", memory=UNKNOWN_NUMBER, cpus=UNKNOWN_STRING)
     result = prod.analyze(CONTAINER, "ollama", props)
     diags = result.by_policy("container-resource-limits")
@@ -137,43 +170,89 @@ def test_unknown_limit_at_preview_is_a_violation_not_a_skip(prod: PolicyPackAnal
     assert not any("can't run policy" in d.message for d in result.diagnostics)
 
 
-def test_unknown_values_elsewhere_do_not_degrade_to_advisory_skips(prod: PolicyPackAnalyzer) -> None:
-    props = container("open-webui", image=UNKNOWN_STRING, networkMode=UNKNOWN_STRING, restart=UNKNOWN_STRING)
+def test_unknown_values_elsewhere_do_not_degrade_to_advisory_skips(
+    prod: PolicyPackAnalyzer,
+) -> None:
+    props = container(
+        "open-webui",
+        image=UNKNOWN_STRING,
+        networkMode=UNKNOWN_STRING,
+        restart=UNKNOWN_STRING,
+    )
     props["envs"].append(UNKNOWN_STRING)
     result = prod.analyze(CONTAINER, "open-webui", props)
     assert result.diagnostics == (), [d.message for d in result.diagnostics]
 
 
-def test_volume_protection_follows_the_stack_config(analyzer: PolicyPackAnalyzer) -> None:
+def test_volume_protection_follows_the_stack_config(
+    analyzer: PolicyPackAnalyzer,
+) -> None:
     analyzer.configure_file(CONFIG_DIR / "prod.json")
-    assert analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}, protect=True).diagnostics == ()
-    [diag] = analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}).diagnostics
-    assert (diag.policy_name, diag.enforcement_level) == ("volume-protected", "mandatory")
+    assert (
+        analyzer.analyze(
+            VOLUME, "postgres-data", {"name": "postgres-data"}, protect=True
+        ).diagnostics
+        == ()
+    )
+    [diag] = analyzer.analyze(
+        VOLUME, "postgres-data", {"name": "postgres-data"}
+    ).diagnostics
+    assert (diag.policy_name, diag.enforcement_level) == (
+        "volume-protected",
+        "mandatory",
+    )
     assert "volume 'postgres-data' is not protected" in diag.message
     analyzer.configure_file(CONFIG_DIR / "dev.json")
-    [diag] = analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}).diagnostics
+    [diag] = analyzer.analyze(
+        VOLUME, "postgres-data", {"name": "postgres-data"}
+    ).diagnostics
     assert diag.enforcement_level == "advisory"
 
 
 def test_dev_allows_ollama_on_loopback_only(dev: PolicyPackAnalyzer) -> None:
-    loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1", "protocol": "tcp"}]
-    assert dev.analyze(CONTAINER, "ollama", container("ollama", ports=loopback, deviceRequests=None)).diagnostics == ()
+    loopback = [
+        {"internal": 11434, "external": 11434, "ip": "127.0.0.1", "protocol": "tcp"}
+    ]
+    assert (
+        dev.analyze(
+            CONTAINER,
+            "ollama",
+            container("ollama", ports=loopback, deviceRequests=None),
+        ).diagnostics
+        == ()
+    )
     everywhere = [{"internal": 11434, "external": 11434}]
-    result = dev.analyze(CONTAINER, "ollama", container("ollama", ports=everywhere, deviceRequests=None))
-    assert result.policies() == {"container-no-published-datastore", "container-ports-bound-to-interface"}
+    result = dev.analyze(
+        CONTAINER, "ollama", container("ollama", ports=everywhere, deviceRequests=None)
+    )
+    assert result.policies() == {
+        "container-no-published-datastore",
+        "container-ports-bound-to-interface",
+    }
     pg = [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]
-    [diag] = dev.analyze(CONTAINER, "postgres", container("postgres", ports=pg)).diagnostics
+    [diag] = dev.analyze(
+        CONTAINER, "postgres", container("postgres", ports=pg)
+    ).diagnostics
     assert diag.policy_name == "container-no-published-datastore"
     assert "postgres port" in diag.message
 
 
 def test_prod_rejects_ollama_even_on_loopback(prod: PolicyPackAnalyzer) -> None:
     loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1"}]
-    [diag] = prod.analyze(CONTAINER, "ollama", container("ollama", ports=loopback)).diagnostics
+    [diag] = prod.analyze(
+        CONTAINER, "ollama", container("ollama", ports=loopback)
+    ).diagnostics
     assert diag.policy_name == "container-no-published-datastore"
     assert diag.enforcement_level == "mandatory"
 
 
 def test_exemption_by_container_name(analyzer: PolicyPackAnalyzer) -> None:
-    analyzer.configure({"container-no-privileged": {"exemptContainers": ["open-webui"]}})
-    assert analyzer.analyze(CONTAINER, "open-webui", container(privileged=True)).diagnostics == ()
+    analyzer.configure(
+        {"container-no-privileged": {"exemptContainers": ["open-webui"]}}
+    )
+    assert (
+        analyzer.analyze(
+            CONTAINER, "open-webui", container(privileged=True)
+        ).diagnostics
+        == ()
+    )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 from policy_fixtures import CONTAINER, container
-from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+)
 
 from policies.harness import secret
 from policies.rules import RESOURCE_RULES, secretness
@@ -21,7 +25,11 @@ from policies.rules.secrets import RULES as SECRET_RULES
         ("postgres:16", "postgres", "16"),
         ("docker.io/library/postgres:16", "library/postgres", "16"),
         ("registry.local:5000/team/app", "team/app", None),
-        ("ghcr.io/open-webui/open-webui:v0.6.32@sha256:" + "a" * 64, "open-webui/open-webui", "v0.6.32"),
+        (
+            "ghcr.io/open-webui/open-webui:v0.6.32@sha256:" + "a" * 64,
+            "open-webui/open-webui",
+            "v0.6.32",
+        ),
     ],
 )
 def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
@@ -47,7 +55,9 @@ def test_cpu_limit_from_quota() -> None:
 
 def test_rule_run_is_pure_and_honours_exemptions() -> None:
     limits = next(r for r in RESOURCE_RULES if r.name == "container-resource-limits")
-    ctx = Context(name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER)
+    ctx = Context(
+        name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER
+    )
     props = container("litellm", memory=None)
     assert limits.run(props, {}, ctx)
     assert limits.run(props, {"exemptContainers": ["litellm"]}, ctx) == []
@@ -61,7 +71,9 @@ def _args(props: dict) -> ResourceValidationArgs:
 def test_secret_rule_fails_closed_without_the_capture_hook() -> None:
     policy = to_policy(SECRET_RULES[0])
     reports: list[str] = []
-    policy.validate(_args(container("litellm")), lambda msg, urn=None: reports.append(msg))
+    policy.validate(
+        _args(container("litellm")), lambda msg, urn=None: reports.append(msg)
+    )
     assert len(reports) == 1 and "cannot tell secrets from plaintext" in reports[0]
 
 
