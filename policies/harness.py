@@ -24,7 +24,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -501,10 +501,11 @@ class PolicyPackAnalyzer:
         return "".join(self._stderr)
 
     def close(self) -> None:
-        """Close the channel and stop the pack process (terminate, then kill) and the engine."""
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        """Stop the pack process (terminate, then kill), then close the channel and the engine.
+
+        The process goes first: closing a gRPC channel whose server is still up waits about
+        0.2 s, which is most of the offline gate's budget.
+        """
         self._stub = None
         if self._process is not None:
             proc, self._process = self._process, None
@@ -518,6 +519,9 @@ class PolicyPackAnalyzer:
             for pipe in (proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
         if self._engine_server is not None:
             self._engine_server.stop(grace=None)
             self._engine_server = None
@@ -625,30 +629,37 @@ class PolicyPackAnalyzer:
         parent: str | None = None,
     ) -> AnalyzeResult:
         """Call ``Analyze`` for one resource's inputs and return the diagnostics."""
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource_type,
-            name=name,
-            urn=urn or self.urn(resource_type, name),
-            properties=_to_struct(properties),
-            options=analyzer_pb2.AnalyzerResourceOptions(
-                protect=protect, parent=parent or ""
-            ),
-        )
-        return _diagnostics(self.stub.Analyze(request, timeout=self.rpc_timeout))
+        resource = Resource(resource_type, name, properties, urn=urn, protect=protect, parent=parent)
+        return self.analyze_resource(resource)
 
     def analyze_resource(self, resource: Resource) -> AnalyzeResult:
         """``analyze`` for a ``Resource``."""
-        return self.analyze(
-            resource.type,
-            resource.name,
-            resource.properties,
-            urn=resource.urn,
-            protect=resource.protect,
-            parent=resource.parent,
+        return self.analyze_resource_async(resource)()
+
+    def analyze_resource_async(self, resource: Resource) -> Callable[[], AnalyzeResult]:
+        """Send ``Analyze`` now; the returned function waits for and returns its diagnostics.
+
+        Lets a caller keep the pack busy while it does other work (the offline gate
+        evaluates the next stack meanwhile).
+        """
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            name=resource.name,
+            urn=resource.urn or self.urn(resource.type, resource.name),
+            properties=_to_struct(resource.properties),
+            options=analyzer_pb2.AnalyzerResourceOptions(
+                protect=resource.protect, parent=resource.parent or ""
+            ),
         )
+        future = self.stub.Analyze.future(request, timeout=self.rpc_timeout)
+        return lambda: _diagnostics(future.result())
 
     def analyze_stack(self, resources: Iterable[Resource]) -> AnalyzeResult:
         """Call ``AnalyzeStack`` with every resource of the stack (their outputs, as the engine does)."""
+        return self.analyze_stack_async(resources)()
+
+    def analyze_stack_async(self, resources: Iterable[Resource]) -> Callable[[], AnalyzeResult]:
+        """Send ``AnalyzeStack`` now; the returned function waits for its diagnostics."""
         request = analyzer_pb2.AnalyzeStackRequest()
         for r in resources:
             request.resources.append(
@@ -664,4 +675,5 @@ class PolicyPackAnalyzer:
                     dependencies=list(r.dependencies),
                 )
             )
-        return _diagnostics(self.stub.AnalyzeStack(request, timeout=self.rpc_timeout))
+        future = self.stub.AnalyzeStack.future(request, timeout=self.rpc_timeout)
+        return lambda: _diagnostics(future.result())

@@ -1,0 +1,197 @@
+"""The offline gate: evaluate a stack under mocks and put every resource through the policy pack.
+
+No Pulumi CLI, state backend, credentials, Docker daemon or network: the program runs under
+Pulumi's mocks with the stack's own config (`stack.offline`), and the pack runs as the CLI runs
+it, over the Analyzer protocol (`policies.harness`): `Analyze` once per resource with its
+inputs, `AnalyzeStack` once with every resource's outputs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policies.harness import Diagnostic, PolicyPackAnalyzer, Resource
+from stack.offline import ROOT, Evaluation, Registered, evaluate
+
+PACK = ROOT / "policies"
+CONTAINER = "docker:index/container:Container"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the preview-like table."""
+
+    type: str
+    name: str
+    image: str = ""
+    cpus: str = ""
+    memory: str = ""
+    gpu: str = ""
+    ports: str = ""
+    routes: str = ""
+    protect: bool = False
+
+
+@dataclass
+class StackReport:
+    stack: str
+    rows: list[Row]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def mandatory(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.enforcement_level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.enforcement_level != "mandatory"]
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mandatory
+
+
+def _short(type_: str) -> str:
+    return type_.split(":")[-1]
+
+
+def _gpu(inputs: dict[str, Any]) -> str:
+    reqs = inputs.get("deviceRequests") or []
+    if inputs.get("gpus"):
+        return f"gpus={inputs['gpus']}"
+    parts = []
+    for r in reqs:
+        count = r.get("count")
+        which = "all" if count == -1 else str(count) if count else ",".join(r.get("deviceIds", []))
+        parts.append(f"{r.get('driver', 'cdi')}:{which}")
+    return " ".join(parts)
+
+
+def _ports(inputs: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{p.get('ip') or '0.0.0.0'}:{int(p.get('external', p['internal']))}→{int(p['internal'])}"
+        for p in inputs.get("ports") or []
+    )
+
+
+def _routes(inputs: dict[str, Any]) -> str:
+    return ", ".join(
+        item["value"] for item in inputs.get("labels") or [] if item["label"].endswith(".rule")
+    )
+
+
+def rows(ev: Evaluation) -> list[Row]:
+    """The table: containers first (what runs, with what), then the rest."""
+    refs = ev.image_refs()
+    out = []
+    for r in ev.resources:
+        if r.type.startswith("ai-stack:"):
+            continue
+        i = r.inputs
+        if r.type == CONTAINER:
+            memory = f"{int(i['memory'])}Mi" if i.get("memory") else "UNLIMITED"
+            out.append(
+                Row(
+                    type=_short(r.type),
+                    name=str(i.get("name", r.name)),
+                    image=refs.get(str(i.get("image")), str(i.get("image"))),
+                    cpus=str(i.get("cpus") or "UNLIMITED"),
+                    memory=memory,
+                    gpu=_gpu(i),
+                    ports=_ports(i),
+                    routes=_routes(i),
+                )
+            )
+        else:
+            name = str(i.get("name") or r.name) if r.type != "random:index/randomPassword:RandomPassword" else r.name
+            out.append(Row(type=_short(r.type), name=name, protect=r.protect))
+    out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
+    return out
+
+
+def _resource(r: Registered, *, outputs: bool) -> Resource:
+    if outputs:
+        props = {**r.outputs, **r.wire_json}  # outputs, with secret inputs still wrapped
+    else:
+        props = r.wire_json
+    return Resource(
+        type=r.type,
+        name=r.name,
+        properties=props,
+        urn=r.urn,
+        protect=r.protect,
+        parent=r.parent or None,
+        dependencies=tuple(r.dependencies),
+    )
+
+
+def send(pack: PolicyPackAnalyzer, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
+    """Send `Analyze` for every resource and `AnalyzeStack` once; return a waiter for the results."""
+    custom = [r for r in ev.resources if r.custom]
+    waiting = [pack.analyze_resource_async(_resource(r, outputs=False)) for r in custom]
+    waiting.append(pack.analyze_stack_async([_resource(r, outputs=True) for r in custom]))
+    return lambda: [d for wait in waiting for d in wait().diagnostics]
+
+
+def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK) -> list[StackReport]:
+    """Gate every stack with one pack process, started first so it boots while the program runs.
+
+    Per stack the pack gets `ConfigureStack` (the stack's name, as the CLI's policy proxy
+    sends it), `Configure` with `policies/config/<stack>.json`, then `Analyze` per resource and
+    `AnalyzeStack`. One process serves every stack: the rules read nothing from the process
+    environment, and a second Python start would double the gate's cost.
+    """
+    pack = PolicyPackAnalyzer(pack_dir, stack=stacks[0], dry_run=True)
+    started: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            pack.start()
+        except BaseException as err:  # noqa: BLE001 - reported per stack below
+            started.append(err)
+
+    booting = threading.Thread(target=start, daemon=True)
+    booting.start()
+    reports: list[StackReport] = []
+    pending: tuple[str, Evaluation, Callable[[], list[Diagnostic]]] | None = None
+
+    def finish() -> None:
+        # Collect the previous stack's results before the pack is configured for the next.
+        nonlocal pending
+        if pending is not None:
+            stack, ev, wait = pending
+            reports.append(StackReport(stack, rows(ev), wait()))
+            pending = None
+
+    try:
+        for s in stacks:
+            # The pack analyses the previous stack while this one is evaluated.
+            try:
+                ev = evaluate(s, root=root)
+            except Exception as err:  # noqa: BLE001 - a broken stack is a failed gate, not a crash
+                finish()
+                reports.append(StackReport(s, [], error=f"{type(err).__name__}: {err}"))
+                continue
+            finish()
+            booting.join(timeout=pack.start_timeout + 5)
+            if started or booting.is_alive():
+                reason = started[0] if started else "timed out"
+                reports.append(StackReport(s, rows(ev), error=f"policy pack did not start: {reason}"))
+                continue
+            config = pack_dir / "config" / f"{s}.json"
+            if not config.exists():
+                reports.append(StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}"))
+                continue
+            pack.stack = s
+            pack.configure_stack()
+            pack.configure_file(config)
+            pending = (s, ev, send(pack, ev))
+        finish()
+    finally:
+        pack.close()
+    return reports

@@ -1,0 +1,104 @@
+"""The offline gate end to end: the real program under mocks, the real pack over its protocol."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stack.common
+from gate import render
+from gate.__main__ import main
+from gate.run import StackReport, run_gate
+from stack.offline import ROOT
+
+
+def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    md = tmp_path / "summary.md"
+    assert main(["--stack", "dev", "--stack", "prod", "--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    assert "stack dev: PASSED: 0 mandatory" in out and "stack prod: PASSED: 0 mandatory" in out
+    # The preview-like table: image, limits, GPU, ports and routes per container.
+    assert any(
+        line.split()[:6] == ["Container", "ollama", "ollama/ollama:0.32.15", "16", "65536Mi", "nvidia:all"]
+        for line in out.splitlines()
+    ), out
+    assert "127.0.0.1:11434→11434" in out
+    assert "Host(`chat.example.com`)" in out and "0.0.0.0:443→443" in out
+    text = md.read_text()
+    assert text.startswith("## ai-stack offline policy gate")
+    assert "### ✅ stack prod: PASSED" in text and "| Container | traefik | traefik:v3.7.15 |" in text
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "prod", "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["stack"] == "prod" and report["passed"] is True
+    names = {r["name"] for r in report["resources"] if r["type"] == "Container"}
+    assert names == {"ollama", "ollama-pull", "open-webui", "litellm", "postgres", "traefik"}
+    assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
+
+
+def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = stack.common.docker.Container
+
+    def without_limits(resource_name: str, **kwargs: Any) -> Any:
+        if resource_name == "litellm":
+            kwargs.pop("memory")
+            kwargs.pop("memory_swap")
+        return real(resource_name, **kwargs)
+
+    monkeypatch.setattr(stack.common.docker, "Container", without_limits)
+    (report,) = run_gate(["dev"])
+    assert not report.passed
+    # Rejected on its own, and counted as unbounded against the host's capacity.
+    assert {(d.policy_name, d.urn.rsplit("::", 1)[1]) for d in report.mandatory} == {
+        ("container-resource-limits", "litellm"),
+        ("stack-host-capacity", "litellm"),
+    }
+    assert "UNLIMITED" in render.text([report])
+    assert "FAILED: 2 mandatory" in render.text([report])
+
+
+def pack_with(tmp_path: Path, stack: str, config: dict[str, Any]) -> Path:
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    (pack / "config" / f"{stack}.json").write_text(json.dumps(config))
+    return pack
+
+
+def test_server_policy_config_rejects_the_laptop_ollama_port(tmp_path: Path) -> None:
+    prod = json.loads((ROOT / "policies" / "config" / "prod.json").read_text())
+    prod["stack-host-capacity"].update(hostCpus=8, hostMemoryMb=16384, hostGpus=0)
+    (report,) = run_gate(["dev"], pack_dir=pack_with(tmp_path, "dev", prod))
+    assert ("container-no-published-datastore", "ollama") in {
+        (d.policy_name, d.urn.rsplit("::", 1)[1]) for d in report.mandatory
+    }
+
+
+def test_a_smaller_host_fails_the_capacity_check(tmp_path: Path) -> None:
+    dev = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    dev["stack-host-capacity"]["hostMemoryMb"] = 8192
+    (report,) = run_gate(["dev"], pack_dir=pack_with(tmp_path, "dev", dev))
+    assert [d.policy_name for d in report.mandatory] == ["stack-host-capacity"]
+    assert "8192" in report.mandatory[0].message
+
+
+def test_a_broken_stack_file_fails_with_its_error(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n")
+    (report,) = run_gate(["dev"], root=tmp_path)
+    assert isinstance(report, StackReport) and not report.passed
+    assert report.error is not None and "ai-stack:host.memory: Field required" in report.error
+
+
+def test_module_entry_point_exit_code() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gate", "--stack", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "Pulumi.nope.yaml: no such stack file" in done.stdout
