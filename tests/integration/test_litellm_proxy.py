@@ -1,0 +1,136 @@
+"""The real LiteLLM proxy with the exact config.yaml, command and env the program uploads.
+
+Only for this test: DATABASE_URL/STORE_MODEL_IN_DB and general_settings.database_url are
+left out (no Postgres), and Ollama's api_base points at a loopback stand-in so the real
+`ollama_chat/` (and `ollama/` embedding) code path runs. Everything on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import LitellmProxy
+from it_support import http_request
+from standins import REPLY
+
+pytestmark = pytest.mark.integration
+
+
+def _get(proxy: LitellmProxy, path: str, key: str | None = None) -> tuple[int, object]:
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    reply = http_request(proxy.port, path, headers=headers, timeout=30)
+    try:
+        return reply.status, reply.json()
+    except json.JSONDecodeError:
+        return reply.status, reply.text
+
+
+def _post(proxy: LitellmProxy, path: str, payload: dict, key: str | None) -> tuple[int, object]:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    reply = http_request(proxy.port, path, method="POST", headers=headers, body=json.dumps(payload).encode(), timeout=60)
+    try:
+        return reply.status, reply.json()
+    except json.JSONDecodeError:
+        return reply.status, reply.text
+
+
+def test_config_is_the_uploaded_one_minus_the_database(litellm_proxy: LitellmProxy) -> None:
+    litellm = litellm_proxy.evaluation.containers()["litellm"]
+    uploaded = yaml.safe_load(litellm.inputs["uploads"][0]["content"])
+    assert uploaded["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    assert [m["model_name"] for m in uploaded["model_list"]] == litellm_proxy.models
+    used = litellm_proxy.config
+    assert set(uploaded["general_settings"]) - set(used["general_settings"]) == {"database_url"}
+    assert "DATABASE_URL" not in litellm_proxy.env and "LITELLM_MASTER_KEY" in litellm_proxy.env
+
+
+def test_liveliness_needs_no_key(litellm_proxy: LitellmProxy) -> None:
+    status, body = _get(litellm_proxy, "/health/liveliness")
+    assert status == 200
+    assert "alive" in str(body).lower()
+
+
+def test_models_lists_exactly_the_declared_models(litellm_proxy: LitellmProxy) -> None:
+    status, body = _get(litellm_proxy, "/v1/models", litellm_proxy.master_key)
+    assert status == 200, body
+    assert isinstance(body, dict)
+    ids = sorted(m["id"] for m in body["data"])
+    assert ids == sorted(litellm_proxy.models)
+    # ... which are the models the stack declares (and exports as `models`).
+    assert ids == sorted(litellm_proxy.evaluation.outputs["models"])
+
+
+def test_no_key_is_refused(litellm_proxy: LitellmProxy) -> None:
+    for path in ("/v1/models", "/v1/chat/completions"):
+        if path.endswith("completions"):
+            status, body = _post(litellm_proxy, path, {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]}, None)
+        else:
+            status, body = _get(litellm_proxy, path)
+        assert status == 401, (path, status, body)
+    assert litellm_proxy.ollama.chats() == []
+
+
+@pytest.mark.parametrize("kind", ["other sk- key", "master key altered", "not sk- prefixed"])
+def test_wrong_key_is_refused(litellm_proxy: LitellmProxy, kind: str) -> None:
+    key = {
+        "other sk- key": "sk-" + "0" * 40,
+        "master key altered": litellm_proxy.master_key[:-1] + ("x" if litellm_proxy.master_key[-1] != "x" else "y"),
+        "not sk- prefixed": "wrong",
+    }[kind]
+    status, body = _get(litellm_proxy, "/v1/models", key)
+    # With its DB, LiteLLM answers 401 for an unknown key. This test runs without Postgres,
+    # and LiteLLM then refuses any non-master key with 400 "No connected db." before the DB
+    # lookup (litellm/proxy/auth/user_api_key_auth.py). Either way: refused, no model list.
+    assert status in (400, 401, 403), (status, body)
+    assert "data" not in (body if isinstance(body, dict) else {}), body
+    status, body = _post(
+        litellm_proxy, "/v1/chat/completions",
+        {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]}, key,
+    )
+    assert status in (400, 401, 403), (status, body)
+    assert litellm_proxy.ollama.chats() == [], "a refused request must not reach Ollama"
+
+
+def test_chat_completion_reaches_ollama_for_every_chat_model(litellm_proxy: LitellmProxy) -> None:
+    chat_models = [m for m in litellm_proxy.models if m not in litellm_proxy.embedding_models]
+    assert chat_models
+    for model in chat_models:
+        status, body = _post(
+            litellm_proxy, "/v1/chat/completions",
+            {"model": model, "messages": [{"role": "user", "content": "ping"}]}, litellm_proxy.master_key,
+        )
+        assert status == 200, (model, body)
+        assert isinstance(body, dict)
+        assert body["choices"][0]["message"]["content"] == REPLY
+    sent = [c["model"] for c in litellm_proxy.ollama.chats()]
+    assert sent == [litellm_proxy.ollama_models[m] for m in chat_models]
+
+
+def test_streamed_chat_completion(litellm_proxy: LitellmProxy) -> None:
+    model = next(m for m in litellm_proxy.models if m not in litellm_proxy.embedding_models)
+    reply = http_request(
+        litellm_proxy.port, "/v1/chat/completions", method="POST", timeout=60,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {litellm_proxy.master_key}"},
+        body=json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "ping"}]}).encode(),
+    )
+    assert reply.status == 200, reply.text
+    chunks = [json.loads(line[6:]) for line in reply.text.splitlines() if line.startswith("data: {")]
+    text = "".join((c["choices"][0].get("delta") or {}).get("content") or "" for c in chunks if c.get("choices"))
+    assert text == REPLY
+    assert "data: [DONE]" in reply.text
+
+
+def test_embeddings_reach_ollama(litellm_prod: LitellmProxy) -> None:
+    litellm_proxy = litellm_prod  # the prod stack declares an embedding model
+    litellm_proxy.ollama.requests.clear()
+    assert litellm_proxy.embedding_models
+    for model in litellm_proxy.embedding_models:
+        status, body = _post(litellm_proxy, "/v1/embeddings", {"model": model, "input": ["hello"]}, litellm_proxy.master_key)
+        assert status == 200, body
+        assert isinstance(body, dict) and body["data"][0]["embedding"] == [0.1, 0.2, 0.3]
+    paths = [p for m, p, _ in litellm_proxy.ollama.requests if m == "POST"]
+    assert any(p in ("/api/embed", "/api/embeddings") for p in paths), paths
