@@ -6,14 +6,14 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.state
 MARKDOWN ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack preview up smoke check test test-fast bench destroy-dev
+.PHONY: help venv dev-venv prereqs stack preview up smoke check lint test test-fast bench
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
 	@echo "make preview STACK=...     pulumi preview with the policy pack"
 	@echo "make check STACK=...       offline policy gate (no CLI, no Docker, no credentials)"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
-	@echo "make test                  every test, including real Docker/Traefik/LiteLLM (sets itself up)"
+	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
 
 venv:
@@ -45,7 +45,14 @@ smoke: venv
 check: venv
 	$(PY) -m gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: dev-venv
+LINT_PATHS := stack gate policies tests scripts __main__.py
+
+lint: dev-venv
+	.venv/bin/ruff check $(LINT_PATHS)
+	.venv/bin/ruff format --check $(LINT_PATHS)
+	.venv/bin/mypy
+
+test: lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 test-fast: dev-venv

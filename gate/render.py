@@ -33,8 +33,10 @@ def text(reports: Sequence[StackReport]) -> str:
         if r.error:
             out.append(f"ERROR: {r.error}")
         for d in r.mandatory + r.advisory:
-            out.append(f"{d.enforcement_level.upper():9} {d.policy_name}  {d.urn.rsplit('::', 1)[-1] or r.stack}: "
-                       f"{_first_line(d.message)}")
+            out.append(
+                f"{d.enforcement_level.upper():9} {d.policy_name}  {d.urn.rsplit('::', 1)[-1] or r.stack}: "
+                f"{_first_line(d.message)}"
+            )
         out.append(_verdict(r))
         out.append("")
     return "\n".join(out)

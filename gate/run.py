@@ -80,9 +80,7 @@ def _ports(inputs: dict[str, Any]) -> str:
 
 
 def _routes(inputs: dict[str, Any]) -> str:
-    return ", ".join(
-        item["value"] for item in inputs.get("labels") or [] if item["label"].endswith(".rule")
-    )
+    return ", ".join(item["value"] for item in inputs.get("labels") or [] if item["label"].endswith(".rule"))
 
 
 def rows(ev: Evaluation) -> list[Row]:
@@ -115,10 +113,8 @@ def rows(ev: Evaluation) -> list[Row]:
 
 
 def _resource(r: Registered, *, outputs: bool) -> Resource:
-    if outputs:
-        props = {**r.outputs, **r.wire_json}  # outputs, with secret inputs still wrapped
-    else:
-        props = r.wire_json
+    # AnalyzeStack sees outputs; inputs win so that secret inputs stay wrapped.
+    props = {**r.outputs, **r.wire_json} if outputs else r.wire_json
     return Resource(
         type=r.type,
         name=r.name,
@@ -185,7 +181,9 @@ def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK)
                 continue
             config = pack_dir / "config" / f"{s}.json"
             if not config.exists():
-                reports.append(StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}"))
+                reports.append(
+                    StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}")
+                )
                 continue
             pack.stack = s
             pack.configure_stack()

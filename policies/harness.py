@@ -217,9 +217,7 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse) -> AnalyzeResult:
             policy_name=d.policyName,
             policy_pack_name=d.policyPackName,
             policy_pack_version=d.policyPackVersion,
-            enforcement_level=_LEVEL_NAMES.get(
-                d.enforcementLevel, str(d.enforcementLevel)
-            ),
+            enforcement_level=_LEVEL_NAMES.get(d.enforcementLevel, str(d.enforcementLevel)),
             severity=_SEVERITY_NAMES.get(d.severity, str(d.severity)),
             message=d.message,
             description=d.description,
@@ -254,11 +252,7 @@ def reconcile_config(
     """
     result: dict[str, tuple[str, dict[str, Any]]] = {}
     for p in info.policies:
-        defaults = {
-            k: v["default"]
-            for k, v in p.config_schema.items()
-            if isinstance(v, dict) and "default" in v
-        }
+        defaults = {k: v["default"] for k, v in p.config_schema.items() if isinstance(v, dict) and "default" in v}
         result[p.name] = (p.enforcement_level, defaults)
 
     def apply(entries: Mapping[str, tuple[str | None, dict[str, Any]]]) -> None:
@@ -270,9 +264,7 @@ def reconcile_config(
                 continue
             if name not in result:
                 if strict:
-                    raise PolicyConfigError(
-                        f"policy config names unknown policy '{name}'"
-                    )
+                    raise PolicyConfigError(f"policy config names unknown policy '{name}'")
                 continue
             current_level, current_props = result[name]
             result[name] = (level or current_level, {**current_props, **props})
@@ -286,31 +278,21 @@ def reconcile_config(
             props = dict(value)
             level = props.pop("enforcementLevel", None)
         else:
-            raise PolicyConfigError(
-                f"'{name}': must be an enforcement level string or an object"
-            )
+            raise PolicyConfigError(f"'{name}': must be an enforcement level string or an object")
         if level is not None and level not in _LEVELS:
-            raise PolicyConfigError(
-                f"'{name}': {level!r} is not a valid enforcement level"
-            )
+            raise PolicyConfigError(f"'{name}': {level!r} is not a valid enforcement level")
         parsed[name] = (level, props)
     apply(parsed)
 
     errors: list[str] = []
     try:
         import jsonschema
-    except (
-        ImportError
-    ):  # pragma: no cover - jsonschema ships with check-jsonschema in dev installs
+    except ImportError:  # pragma: no cover - jsonschema ships with check-jsonschema in dev installs
         jsonschema = None  # type: ignore[assignment]
     for p in info.policies:
         props = result[p.name][1]
         if strict:
-            errors += [
-                f"{p.name}: unknown config '{k}'"
-                for k in props
-                if k not in p.config_schema
-            ]
+            errors += [f"{p.name}: unknown config '{k}'" for k in props if k not in p.config_schema]
         if jsonschema is not None:
             schema: dict[str, Any] = {"type": "object", "properties": p.config_schema}
             if p.required:
@@ -329,9 +311,7 @@ class _LogCollectingEngine(engine_pb2_grpc.EngineServicer):
         self.logs: list[tuple[int, str, str]] = []
         self._root = ""
 
-    def Log(
-        self, request: engine_pb2.LogRequest, context: grpc.ServicerContext
-    ) -> empty_pb2.Empty:
+    def Log(self, request: engine_pb2.LogRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         self.logs.append((request.severity, request.urn, request.message))
         return empty_pb2.Empty()
 
@@ -379,9 +359,7 @@ class PolicyPackAnalyzer:
         self.stack = stack
         self.dry_run = dry_run
         venv_python = self.pack_dir / "venv" / "bin" / "python"
-        self.python = python or (
-            str(venv_python) if venv_python.exists() else sys.executable
-        )
+        self.python = python or (str(venv_python) if venv_python.exists() else sys.executable)
         self.stack_config = dict(stack_config or {})
         self.organization = organization
         self.start_timeout = start_timeout
@@ -450,9 +428,7 @@ class PolicyPackAnalyzer:
                 stderr=subprocess.PIPE,
             )
             port = self._read_port()
-            self._channel = grpc.insecure_channel(
-                f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS
-            )
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
             grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         except BaseException:
@@ -474,12 +450,8 @@ class PolicyPackAnalyzer:
             for raw in iter(stderr.readline, b""):
                 self._stderr.append(raw.decode(errors="replace"))
 
-        threading.Thread(
-            target=pump_stdout, name="policy-pack-stdout", daemon=True
-        ).start()
-        threading.Thread(
-            target=pump_stderr, name="policy-pack-stderr", daemon=True
-        ).start()
+        threading.Thread(target=pump_stdout, name="policy-pack-stdout", daemon=True).start()
+        threading.Thread(target=pump_stderr, name="policy-pack-stderr", daemon=True).start()
         while True:
             try:
                 line = lines.get(timeout=self.start_timeout)
@@ -530,18 +502,14 @@ class PolicyPackAnalyzer:
     def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
         """The raw Analyzer stub, for calls this class does not wrap."""
         if self._stub is None:
-            raise RuntimeError(
-                "policy pack is not running; use 'with PolicyPackAnalyzer(...)' or start()"
-            )
+            raise RuntimeError("policy pack is not running; use 'with PolicyPackAnalyzer(...)' or start()")
         return self._stub
 
     # -- RPCs -----------------------------------------------------------------------------------
 
     def get_plugin_info(self) -> str:
         """The pulumi-policy SDK version the pack runs (``GetPluginInfo``)."""
-        info: plugin_pb2.PluginInfo = self.stub.GetPluginInfo(
-            empty_pb2.Empty(), timeout=self.rpc_timeout
-        )
+        info: plugin_pb2.PluginInfo = self.stub.GetPluginInfo(empty_pb2.Empty(), timeout=self.rpc_timeout)
         return info.version
 
     def get_analyzer_info(self) -> AnalyzerInfo:
@@ -551,9 +519,7 @@ class PolicyPackAnalyzer:
             PolicyInfo(
                 name=p.name,
                 description=p.description,
-                enforcement_level=_LEVEL_NAMES.get(
-                    p.enforcementLevel, str(p.enforcementLevel)
-                ),
+                enforcement_level=_LEVEL_NAMES.get(p.enforcementLevel, str(p.enforcementLevel)),
                 severity=_SEVERITY_NAMES.get(p.severity, str(p.severity)),
                 policy_type=_POLICY_TYPES.get(p.policy_type, str(p.policy_type)),
                 config_schema=json_format.MessageToDict(p.configSchema.properties),
@@ -578,9 +544,7 @@ class PolicyPackAnalyzer:
         )
         return self._info
 
-    def configure(
-        self, config: Mapping[str, Any], *, strict: bool = True
-    ) -> dict[str, tuple[str, dict[str, Any]]]:
+    def configure(self, config: Mapping[str, Any], *, strict: bool = True) -> dict[str, tuple[str, dict[str, Any]]]:
         """Reconcile ``config`` (CLI ``--policy-pack-config`` format) and send it with ``Configure``.
 
         Returns the effective ``{policy: (enforcement level, knobs)}`` that was sent.
@@ -647,9 +611,7 @@ class PolicyPackAnalyzer:
             name=resource.name,
             urn=resource.urn or self.urn(resource.type, resource.name),
             properties=_to_struct(resource.properties),
-            options=analyzer_pb2.AnalyzerResourceOptions(
-                protect=resource.protect, parent=resource.parent or ""
-            ),
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or ""),
         )
         future = self.stub.Analyze.future(request, timeout=self.rpc_timeout)
         return lambda: _diagnostics(future.result())
@@ -668,9 +630,7 @@ class PolicyPackAnalyzer:
                     name=r.name,
                     urn=r.urn or self.urn(r.type, r.name),
                     properties=_to_struct(r.properties),
-                    options=analyzer_pb2.AnalyzerResourceOptions(
-                        protect=r.protect, parent=r.parent or ""
-                    ),
+                    options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent or ""),
                     parent=r.parent or "",
                     dependencies=list(r.dependencies),
                 )

@@ -73,7 +73,9 @@ def main() -> int:
     gate = ROOT / "gate" / "__main__.py"
     if gate.exists():
         both = timed_cmd([sys.executable, "-m", "gate", "--stack", "dev", "--stack", "prod", "--quiet"], runs) - python
-        rows.append(("offline gate, both stacks (`python -m gate`)", both, f"{both / sdk_policy:.2f}× import (budget 2×)"))
+        rows.append(
+            ("offline gate, both stacks (`python -m gate`)", both, f"{both / sdk_policy:.2f}× import (budget 2×)")
+        )
 
     print(f"Median of {runs} fresh processes each, {sys.platform}, Python {sys.version.split()[0]}.\n")
     print("| what | seconds | ratio |")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
@@ -58,12 +58,10 @@ class Spec:
     cap_add: Sequence[str] = ()
     read_only: bool = False
     run_once: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    shm_size: int | None = None
 
 
-def container(
-    spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
-) -> docker.Container:
+def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> docker.Container:
     """Build a container with the house rules: every one is limited, healthy, rotated and named.
 
     memory_swap equals memory (no swap; also keeps later `docker update`s legal), and
@@ -85,9 +83,7 @@ def container(
         log_driver="json-file",
         log_opts=dict(constants.LOG_OPTS),
         security_opts=["no-new-privileges:true"],
-        capabilities=docker.ContainerCapabilitiesArgs(
-            drops=list(spec.cap_drop), adds=list(spec.cap_add) or None
-        ),
+        capabilities=docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop), adds=list(spec.cap_add) or None),
         read_only=spec.read_only or None,
         healthcheck=spec.health.args(),
         # A run-once container exits, so there is no "healthy" to wait for: attach instead.
@@ -97,9 +93,7 @@ def container(
         logs=spec.run_once or None,
         must_run=not spec.run_once,
         destroy_grace_seconds=30,
-        networks_advanced=[
-            docker.ContainerNetworksAdvancedArgs(name=spec.network, aliases=[spec.name])
-        ],
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=spec.network, aliases=[spec.name])],
         envs=list(spec.envs) or None,
         ports=list(spec.ports) or None,
         volumes=list(spec.volumes) or None,
@@ -114,7 +108,7 @@ def container(
             delete_before_replace=True,
             replace_on_changes=["healthcheck"],
         ),
-        **spec.extra,  # type: ignore[arg-type]
+        shm_size=spec.shm_size,
     )
 
 
@@ -125,9 +119,7 @@ def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
 
 def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
     """A pinned image kept on the host when the stack goes, so a re-create needs no pull."""
-    return docker.RemoteImage(
-        f"{name}-image", name=ref, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent)
-    )
+    return docker.RemoteImage(f"{name}-image", name=ref, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent))
 
 
 def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.Volume:

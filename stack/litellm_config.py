@@ -49,4 +49,5 @@ def render_litellm_config(
             "database_url": "os.environ/DATABASE_URL",
         },
     }
-    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    text: str = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    return text

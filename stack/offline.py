@@ -53,7 +53,8 @@ class Registered:
     @property
     def wire_json(self) -> dict[str, Any]:
         """Inputs as JSON, with secrets still wrapped in the secret signature."""
-        return json_format.MessageToDict(self.wire)
+        wire: dict[str, Any] = json_format.MessageToDict(self.wire)
+        return wire
 
     @property
     def docker_name(self) -> str | None:
@@ -178,7 +179,7 @@ def _mocks(exit_codes: Mapping[str, int]) -> Any:
                 outputs["mountpoint"] = f"/var/lib/docker/volumes/{inputs.get('name')}/_data"
             return f"{args.name}-id", outputs
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
             if args.token == "docker:index/getNetwork:getNetwork":
                 name = args.args.get("name")
                 return {"id": f"{name}-id", "name": name, "driver": "bridge", "scope": "local"}
@@ -235,7 +236,7 @@ def evaluate(
 
     class CapturingMonitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
-            response = super().RegisterResource(request)
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type == "pulumi:pulumi:Stack":
                 return response
             for key in request.additionalSecretOutputs:

@@ -74,7 +74,9 @@ class Ollama(pulumi.ComponentResource):
                 network=network,
                 envs=ollama_env(settings),
                 ports=ports,
-                volumes=[docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=constants.OLLAMA_DATA)],
+                volumes=[
+                    docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=constants.OLLAMA_DATA)
+                ],
                 device_requests=device_requests(settings),
             ),
             parent=self,

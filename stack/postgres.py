@@ -15,9 +15,7 @@ def database_url(settings: Settings, password: pulumi.Output[str]) -> pulumi.Out
     """postgresql://user:password@postgres:5432/db, secret because it carries the password."""
     pg = settings.postgres
     return pulumi.Output.secret(
-        pulumi.Output.concat(
-            "postgresql://", pg.user, ":", password, "@", constants.POSTGRES, f":{PORT}/", pg.database
-        )
+        pulumi.Output.concat("postgresql://", pg.user, ":", password, "@", constants.POSTGRES, f":{PORT}/", pg.database)
     )
 
 
@@ -58,7 +56,7 @@ class Postgres(pulumi.ComponentResource):
                 volumes=[
                     docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=constants.POSTGRES_DATA)
                 ],
-                extra={"shm_size": 128},
+                shm_size=128,
             ),
             parent=self,
         )

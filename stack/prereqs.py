@@ -19,8 +19,13 @@ def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20, check=False)
 
 
-def problems(stack: str, *, run: Runner = _run, which: Callable[[str], str | None] = shutil.which,
-             env: dict[str, str] | None = None) -> list[str]:
+def problems(
+    stack: str,
+    *,
+    run: Runner = _run,
+    which: Callable[[str], str | None] = shutil.which,
+    env: dict[str, str] | None = None,
+) -> list[str]:
     """Everything missing for `pulumi up` of `stack`, each with the fix."""
     env = dict(os.environ if env is None else env)
     found: list[str] = []
@@ -35,19 +40,25 @@ def problems(stack: str, *, run: Runner = _run, which: Callable[[str], str | Non
         info = run(["docker", "info", "--format", "{{json .}}"])
         if info.returncode != 0:
             where = env.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-            found.append(f"no Docker Engine answers at {where}: start it, or set DOCKER_HOST "
-                         f"(docker info said: {info.stderr.strip()[:200]})")
+            found.append(
+                f"no Docker Engine answers at {where}: start it, or set DOCKER_HOST "
+                f"(docker info said: {info.stderr.strip()[:200]})"
+            )
         elif _wants_gpu(stack_file):
             data = json.loads(info.stdout or "{}")
             runtimes = set((data.get("Runtimes") or {}).keys())
             cdi = any(any(Path(d).glob("nvidia*.yaml")) for d in ("/etc/cdi", "/var/run/cdi"))
             if "nvidia" not in runtimes and not cdi:
-                found.append(f"{stack_file.name} asks for a GPU but Docker has no nvidia runtime and no CDI spec: "
-                             "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure "
-                             "--runtime=docker` (or `nvidia-ctk cdi generate`), then restart Docker")
+                found.append(
+                    f"{stack_file.name} asks for a GPU but Docker has no nvidia runtime and no CDI spec: "
+                    "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure "
+                    "--runtime=docker` (or `nvidia-ctk cdi generate`), then restart Docker"
+                )
     if not (env.get("PULUMI_CONFIG_PASSPHRASE") or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
-        found.append("PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the passphrase "
-                     "secrets provider needs it to encrypt this stack's secrets")
+        found.append(
+            "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the passphrase "
+            "secrets provider needs it to encrypt this stack's secrets"
+        )
     return found
 
 

@@ -36,7 +36,11 @@ def provider_keys(settings: Settings) -> dict[str, pulumi.Output[str]]:
     if not settings.providers:
         return {}
     keys = pulumi.Config(NAMESPACE).require_secret_object("providerKeys")
-    return {p.api_key_env: keys.apply(lambda k, n=p.api_key_env: str(k[n])) for p in settings.providers}
+
+    def pick(name: str) -> pulumi.Output[str]:
+        return keys.apply(lambda k: str(k[name]))
+
+    return {p.api_key_env: pick(p.api_key_env) for p in settings.providers}
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def build(settings: Settings) -> dict[str, Any]:
         provider_keys=provider_keys(settings),
         depends_on=[postgres.container, ollama.container],
     )
-    webui = OpenWebui(
+    OpenWebui(
         "open-webui",
         settings,
         net,

@@ -31,9 +31,7 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.
 _MODEL = re.compile(r"^[a-z0-9][a-z0-9._/-]*(?::[a-zA-Z0-9._-]+)?$")
 _PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_FLOATING_TAGS = frozenset(
-    {"latest", "main", "master", "nightly", "stable", "edge", "dev", "rolling", "lts"}
-)
+_FLOATING_TAGS = frozenset({"latest", "main", "master", "nightly", "stable", "edge", "dev", "rolling", "lts"})
 
 
 def _parse_memory(value: Any) -> int:
@@ -86,9 +84,7 @@ def format_cpus(cpus: float) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class Limits(_Model):
@@ -380,13 +376,9 @@ class Settings(_Model):
         if gpu is not None:
             wanted = len(gpu.device_ids or []) if gpu.count is None else gpu.count
             if self.host.gpus == 0:
-                problems.append(
-                    f"{key}ollama.gpu: a GPU is requested but {key}host.gpus is 0 (this host has none)"
-                )
+                problems.append(f"{key}ollama.gpu: a GPU is requested but {key}host.gpus is 0 (this host has none)")
             elif gpu.driver == "nvidia" and isinstance(wanted, int) and wanted > self.host.gpus:
-                problems.append(
-                    f"{key}ollama.gpu: {wanted} GPUs requested but {key}host.gpus is {self.host.gpus}"
-                )
+                problems.append(f"{key}ollama.gpu: {wanted} GPUs requested but {key}host.gpus is {self.host.gpus}")
         if self.profile == "server" and self.traefik.mode == "none":
             problems.append(
                 f"{key}traefik.mode: the server profile publishes no ports, so it needs "

@@ -43,8 +43,14 @@ def test_litellm_config_from_models() -> None:
     )
     doc = yaml.safe_load(text)
     assert doc["model_list"] == [
-        {"model_name": "llama3.2:1b", "litellm_params": {"model": "ollama_chat/llama3.2:1b", "api_base": "http://ollama:11434"}},
-        {"model_name": "qwen2.5:7b", "litellm_params": {"model": "ollama_chat/qwen2.5:7b", "api_base": "http://ollama:11434"}},
+        {
+            "model_name": "llama3.2:1b",
+            "litellm_params": {"model": "ollama_chat/llama3.2:1b", "api_base": "http://ollama:11434"},
+        },
+        {
+            "model_name": "qwen2.5:7b",
+            "litellm_params": {"model": "ollama_chat/qwen2.5:7b", "api_base": "http://ollama:11434"},
+        },
         {
             "model_name": "nomic-embed-text",
             "litellm_params": {"model": "ollama/nomic-embed-text", "api_base": "http://ollama:11434"},

@@ -44,7 +44,9 @@ def test_stack_files_hold_only_differences_from_defaults() -> None:
                 continue  # required: every stack states them
             if isinstance(value, dict):
                 for sub in value:
-                    assert parsed[name][sub] != defaults[name][sub], f"Pulumi.{stack}.yaml repeats the default {key}.{sub}"
+                    assert parsed[name][sub] != defaults[name][sub], (
+                        f"Pulumi.{stack}.yaml repeats the default {key}.{sub}"
+                    )
             else:
                 assert parsed[name] != defaults[name], f"Pulumi.{stack}.yaml repeats the default {key}"
 
@@ -57,13 +59,25 @@ def test_pulumi_yaml_matches_pulumis_project_schema() -> None:
 
 
 BROKEN = {
-    "unknown top-level key": ("config:\n  ai-stack:olama: {cpus: 2}\n", r"ai-stack:olama: unknown setting \(did you mean ai-stack:ollama\?\)"),
+    "unknown top-level key": (
+        "config:\n  ai-stack:olama: {cpus: 2}\n",
+        r"ai-stack:olama: unknown setting \(did you mean ai-stack:ollama\?\)",
+    ),
     "unknown nested key": ("config:\n  ai-stack:ollama: {cpu: 2}\n", r"ai-stack:ollama\.cpu: unknown setting"),
-    "memory without unit": ("config:\n  ai-stack:ollama: {memory: 6144}\n", r"ai-stack:ollama\.memory: memory needs a unit"),
-    "memory in GB": ("config:\n  ai-stack:ollama: {memory: 6GB}\n", r"ai-stack:ollama\.memory: memory must be a number followed by Mi or Gi"),
+    "memory without unit": (
+        "config:\n  ai-stack:ollama: {memory: 6144}\n",
+        r"ai-stack:ollama\.memory: memory needs a unit",
+    ),
+    "memory in GB": (
+        "config:\n  ai-stack:ollama: {memory: 6GB}\n",
+        r"ai-stack:ollama\.memory: memory must be a number followed by Mi or Gi",
+    ),
     "cpus as words": ("config:\n  ai-stack:litellm: {cpus: two}\n", r"ai-stack:litellm\.cpus: cpus must be a number"),
     "bool as string": ("config:\n  ai-stack:openWebui: {enableSignup: 'no'}\n", r"ai-stack:openWebui\.enableSignup"),
-    "bad duration": ("config:\n  ai-stack:ollama: {keepAlive: forever}\n", r"ai-stack:ollama\.keepAlive: must be a Go duration"),
+    "bad duration": (
+        "config:\n  ai-stack:ollama: {keepAlive: forever}\n",
+        r"ai-stack:ollama\.keepAlive: must be a Go duration",
+    ),
     "quantized cache without flash attention": (
         "config:\n  ai-stack:ollama: {kvCacheType: q8_0, flashAttention: false}\n",
         r"ai-stack:ollama\.kvCacheType: q8_0 needs ai-stack:ollama\.flashAttention: true",
@@ -85,32 +99,65 @@ BROKEN = {
         "config:\n  ai-stack:host: {cpus: 8, memory: 8Gi}\n",
         r"ai-stack:host\.memory: the containers' memory limits add up to 10496Mi .*above the host's 8Gi",
     ),
-    "cpus above host": ("config:\n  ai-stack:host: {cpus: 4, memory: 16Gi}\n", r"ai-stack:host\.cpus: the containers' CPU limits add up to 7\.5"),
+    "cpus above host": (
+        "config:\n  ai-stack:host: {cpus: 4, memory: 16Gi}\n",
+        r"ai-stack:host\.cpus: the containers' CPU limits add up to 7\.5",
+    ),
     "reservation above limit": (
         "config:\n  ai-stack:postgres: {memory: 512Mi, memoryReservation: 1Gi}\n",
         r"ai-stack:postgres: memoryReservation \(1Gi\) is above memory \(512Mi\)",
     ),
-    "latest image": ("config:\n  ai-stack:images: {ollama: 'ollama/ollama:latest'}\n", r"ai-stack:images\.ollama: .*moving tag 'latest'"),
-    "untagged image": ("config:\n  ai-stack:images: {litellm: ghcr.io/berriai/litellm}\n", r"ai-stack:images\.litellm: .*has no tag"),
-    "main image": ("config:\n  ai-stack:images: {openWebui: 'ghcr.io/open-webui/open-webui:main'}\n", r"moving tag 'main'"),
-    "postgres 17": ("config:\n  ai-stack:images: {postgres: 'postgres:17.2'}\n", r"ai-stack:images\.postgres: Postgres must be pinned to a 16\.x tag"),
-    "server without routing": ("config:\n  ai-stack:profile: server\n", r"ai-stack:traefik\.mode: the server profile publishes no ports"),
-    "routing without hosts": ("config:\n  ai-stack:traefik: {mode: external}\n", r"ai-stack:openWebui\.host: required when ai-stack:traefik\.mode is external"),
+    "latest image": (
+        "config:\n  ai-stack:images: {ollama: 'ollama/ollama:latest'}\n",
+        r"ai-stack:images\.ollama: .*moving tag 'latest'",
+    ),
+    "untagged image": (
+        "config:\n  ai-stack:images: {litellm: ghcr.io/berriai/litellm}\n",
+        r"ai-stack:images\.litellm: .*has no tag",
+    ),
+    "main image": (
+        "config:\n  ai-stack:images: {openWebui: 'ghcr.io/open-webui/open-webui:main'}\n",
+        r"moving tag 'main'",
+    ),
+    "postgres 17": (
+        "config:\n  ai-stack:images: {postgres: 'postgres:17.2'}\n",
+        r"ai-stack:images\.postgres: Postgres must be pinned to a 16\.x tag",
+    ),
+    "server without routing": (
+        "config:\n  ai-stack:profile: server\n",
+        r"ai-stack:traefik\.mode: the server profile publishes no ports",
+    ),
+    "routing without hosts": (
+        "config:\n  ai-stack:traefik: {mode: external}\n",
+        r"ai-stack:openWebui\.host: required when ai-stack:traefik\.mode is external",
+    ),
     "deploy without acme email": (
         "config:\n  ai-stack:traefik: {mode: deploy}\n  ai-stack:openWebui: {host: a.example.com}\n  ai-stack:litellm: {host: b.example.com}\n",
         r"ai-stack:traefik\.acmeEmail: required",
     ),
-    "bad host": ("config:\n  ai-stack:openWebui: {host: 'chat`evil'}\n", r"ai-stack:openWebui\.host: host must be a DNS name"),
-    "duplicate models": ("config:\n  ai-stack:models: [llama3.2:1b, llama3.2:1b]\n", r"ai-stack:models: .*listed twice"),
+    "bad host": (
+        "config:\n  ai-stack:openWebui: {host: 'chat`evil'}\n",
+        r"ai-stack:openWebui\.host: host must be a DNS name",
+    ),
+    "duplicate models": (
+        "config:\n  ai-stack:models: [llama3.2:1b, llama3.2:1b]\n",
+        r"ai-stack:models: .*listed twice",
+    ),
     "empty models": ("config:\n  ai-stack:models: []\n", r"ai-stack:models"),
-    "bad model name": ("config:\n  ai-stack:models: ['Llama 3']\n", r"ai-stack:models\[0\]|is not an Ollama model name"),
+    "bad model name": (
+        "config:\n  ai-stack:models: ['Llama 3']\n",
+        r"ai-stack:models\[0\]|is not an Ollama model name",
+    ),
     "clashing ports": ("config:\n  ai-stack:ports: {openWebui: 4000}\n", r"ai-stack:ports: .*ports must differ"),
     "privileged port": ("config:\n  ai-stack:ports: {ollama: 80}\n", r"ai-stack:ports\.ollama"),
     "provider without a key": (
         "config:\n  ai-stack:providers: [{modelName: claude, model: anthropic/claude-3, apiKeyEnv: ANTHROPIC_API_KEY}]\n",
         r"ai-stack:providers\[0\]\.apiKeyEnv: no secret ai-stack:providerKeys\.ANTHROPIC_API_KEY",
     ),
-    "provider keys in plain text": ("config:\n  ai-stack:providerKeys: {OPENAI_API_KEY: sk-123}\n", r"ai-stack:providerKeys: must be a secret"),
+    "provider keys in plain text": (
+        "config:\n  ai-stack:providerKeys: {OPENAI_API_KEY: sk-123}\n",
+        r"ai-stack:providerKeys: must be a secret",
+    ),
     "wrong type for host": ("config:\n  ai-stack:host: 16Gi\n", r"ai-stack:host: "),
     "negative gpus": ("config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: -1}\n", r"ai-stack:host\.gpus"),
 }
@@ -145,12 +192,12 @@ def test_other_namespaces_are_left_alone() -> None:
 
 
 def test_stack_file_that_is_not_yaml() -> None:
-    with pytest.raises(StackFileError, match="Pulumi.dev.yaml: not valid YAML"):
+    with pytest.raises(StackFileError, match=r"Pulumi\.dev\.yaml: not valid YAML"):
         stack_config("dev", text="config: [unclosed\n")
 
 
 def test_missing_stack_file(tmp_path: Path) -> None:
-    with pytest.raises(StackFileError, match="Pulumi.qa.yaml: no such stack file"):
+    with pytest.raises(StackFileError, match=r"Pulumi\.qa\.yaml: no such stack file"):
         stack_config("qa", root=tmp_path)
 
 

@@ -66,9 +66,7 @@ class Rule:
             props.setdefault("exemptContainers", EXEMPT_CONTAINERS)
         return props
 
-    def run(
-        self, props: Mapping[str, Any], config: Mapping[str, Any], ctx: Context
-    ) -> list[str]:
+    def run(self, props: Mapping[str, Any], config: Mapping[str, Any], ctx: Context) -> list[str]:
         """Apply defaults and exemptions, then the check. Pure: used by tests and by the pack."""
         if ctx.resource_type not in self.resource_types:
             return []
@@ -94,9 +92,7 @@ def context_for(args: ResourceValidationArgs, props: Mapping[str, Any]) -> Conte
 def to_policy(rule: Rule) -> ResourceValidationPolicy:
     """A ResourceValidationPolicy running ``rule`` on every matching resource."""
 
-    def validate(
-        args: ResourceValidationArgs, report_violation: ReportViolation
-    ) -> None:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in rule.resource_types:
             return
         props = plain(args.props)

@@ -50,9 +50,7 @@ def check_limits(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> li
             "so they can be reviewed. Fix: set `memory` (MB) from stack config."
         )
     elif memory_limit(props) is None:
-        out.append(
-            f"container '{name}' has no memory limit. Fix: set `memory` (MB) > 0 and `memorySwap` equal to it."
-        )
+        out.append(f"container '{name}' has no memory limit. Fix: set `memory` (MB) > 0 and `memorySwap` equal to it.")
     cpu_values = [props.get(k) for k in ("cpus", "cpuQuota", "cpuPeriod")]
     if cpu_limit(props) is None:
         if any(is_unknown(v) for v in cpu_values):
@@ -61,30 +59,22 @@ def check_limits(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> li
                 'Fix: set `cpus` (e.g. "1.5") from stack config.'
             )
         else:
-            out.append(
-                f"container '{name}' has no CPU limit. Fix: set `cpus` (e.g. \"2\") or `cpuQuota`."
-            )
+            out.append(f"container '{name}' has no CPU limit. Fix: set `cpus` (e.g. \"2\") or `cpuQuota`.")
     maximums = as_dict(cfg.get("containerMaximums")).get(name) or {}
     max_mb = as_number(maximums.get("memoryMb", cfg.get("maxMemoryMb")))
     max_cpus = as_number(maximums.get("cpus", cfg.get("maxCpus")))
     memory, cpus = memory_limit(props), cpu_limit(props)
     if max_mb is not None and memory is not None and memory > max_mb:
-        out.append(
-            f"container '{name}': memory {memory:g} MB exceeds the maximum {max_mb:g} MB. Fix: lower `memory`."
-        )
+        out.append(f"container '{name}': memory {memory:g} MB exceeds the maximum {max_mb:g} MB. Fix: lower `memory`.")
     if max_cpus is not None and cpus is not None and cpus > max_cpus:
-        out.append(
-            f"container '{name}': {cpus:g} CPUs exceeds the maximum {max_cpus:g}. Fix: lower `cpus`."
-        )
+        out.append(f"container '{name}': {cpus:g} CPUs exceeds the maximum {max_cpus:g}. Fix: lower `cpus`.")
     return out
 
 
 # --- privilege and namespaces ------------------------------------------------------------------
 
 
-def check_privileged(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_privileged(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     value = props.get("privileged")
     if is_true(value) or is_unknown(value):
         return [
@@ -99,9 +89,7 @@ def check_privileged(
 NAMESPACE_PROPS = ("networkMode", "pidMode", "ipcMode", "usernsMode", "cgroupnsMode")
 
 
-def check_host_namespaces(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     out = []
     for prop in NAMESPACE_PROPS:
         value = props.get(prop)
@@ -122,15 +110,10 @@ SECCOMP_OFF = (
 SELINUX_OFF = ("label=disable", "label:disable")
 
 
-def check_security_profiles(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     out = []
     for opt in as_list(props.get("securityOpts")):
-        if (
-            isinstance(opt, str)
-            and opt.replace(" ", "").lower() in SECCOMP_OFF + SELINUX_OFF
-        ):
+        if isinstance(opt, str) and opt.replace(" ", "").lower() in SECCOMP_OFF + SELINUX_OFF:
             out.append(
                 f"container '{ctx.name}' disables a kernel security profile (`{opt}`). "
                 "Fix: remove it from `securityOpts` (use a custom profile if one syscall is missing)."
@@ -176,11 +159,7 @@ def _host_mounts(props: dict[str, Any]) -> list[tuple[str, bool, str]]:
     for mount in as_list(props.get("mounts")):
         mount = as_dict(mount)
         source = mount.get("source")
-        if (
-            mount.get("type") == "bind"
-            and isinstance(source, str)
-            and not is_unknown(source)
-        ):
+        if mount.get("type") == "bind" and isinstance(source, str) and not is_unknown(source):
             found.append((source, is_true(mount.get("readOnly")), "mounts"))
     return found
 
@@ -197,16 +176,12 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
-def check_sensitive_mounts(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
     allowed = [str(p) for p in cfg.get("allowedHostPaths") or []]
     out = []
     for host, read_only, prop in _host_mounts(props):
-        if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith(
-            "docker.sock"
-        ):
+        if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith("docker.sock"):
             if ctx.name in routers and read_only:
                 continue
             if ctx.name in routers:
@@ -222,9 +197,7 @@ def check_sensitive_mounts(
             continue
         if any(_under(host, a) for a in allowed):
             continue
-        hit = next(
-            (s for s in cfg.get("sensitivePaths") or [] if _under(host, str(s))), None
-        )
+        hit = next((s for s in cfg.get("sensitivePaths") or [] if _under(host, str(s))), None)
         if hit is not None:
             out.append(
                 f"container '{ctx.name}' mounts the sensitive host path {host} (under {hit}) via `{prop}`. "
@@ -236,9 +209,7 @@ def check_sensitive_mounts(
 PROPAGATION_SHARED = ("shared", "rshared", "slave", "rslave")
 
 
-def check_mount_propagation(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_mount_propagation(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     out = []
     for mount in as_list(props.get("mounts")):
         propagation = as_dict(as_dict(mount).get("bindOptions")).get("propagation")
@@ -251,9 +222,7 @@ def check_mount_propagation(
     return out
 
 
-def check_devices(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_devices(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     devices = [as_dict(d).get("hostPath") for d in as_list(props.get("devices"))]
     if devices:
         listed = ", ".join(str(d) for d in devices)
@@ -269,9 +238,7 @@ def check_devices(
 # --- health, restart, GPU ----------------------------------------------------------------------
 
 
-def check_healthcheck(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_healthcheck(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     health = props.get("healthcheck")
     if is_unknown(health):
         return []
@@ -286,9 +253,7 @@ def check_healthcheck(
     return []
 
 
-def check_restart(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_restart(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     restart = props.get("restart")
     if is_unknown(restart):
         return []
@@ -340,33 +305,21 @@ def check_gpu(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[
 # --- advisory hardening ------------------------------------------------------------------------
 
 
-def check_no_new_privileges(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
-    opts = [
-        o.replace(" ", "").lower()
-        for o in as_list(props.get("securityOpts"))
-        if isinstance(o, str)
-    ]
-    if not any(
-        o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true")
-        for o in opts
-    ):
+def check_no_new_privileges(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    opts = [o.replace(" ", "").lower() for o in as_list(props.get("securityOpts")) if isinstance(o, str)]
+    if not any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for o in opts):
         return [
-            f"container '{ctx.name}' does not set no-new-privileges. Fix: add \"no-new-privileges:true\" to `securityOpts`."
+            f"container '{ctx.name}' does not set no-new-privileges. "
+            'Fix: add "no-new-privileges:true" to `securityOpts`.'
         ]
     return []
 
 
-def check_capabilities(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_capabilities(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     caps = as_dict(props.get("capabilities"))
     drops = {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("drops"))}
     adds = {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("adds"))}
-    allowed_adds = {
-        str(c).upper().removeprefix("CAP_") for c in cfg.get("allowedAdds") or []
-    }
+    allowed_adds = {str(c).upper().removeprefix("CAP_") for c in cfg.get("allowedAdds") or []}
     out = []
     if "ALL" not in drops:
         out.append(
@@ -375,27 +328,17 @@ def check_capabilities(
         )
     extra = sorted(adds - allowed_adds)
     if extra:
-        out.append(
-            f"container '{ctx.name}' adds capabilities {extra}. Fix: remove them or list them in `allowedAdds`."
-        )
+        out.append(f"container '{ctx.name}' adds capabilities {extra}. Fix: remove them or list them in `allowedAdds`.")
     return out
 
 
-def check_read_only_rootfs(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_read_only_rootfs(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     from .props import image_repository
 
     capable = {str(c).lower() for c in cfg.get("readOnlyCapable") or []}
     image = props.get("image")
-    repo = (
-        image_repository(image)
-        if isinstance(image, str) and not is_unknown(image)
-        else ""
-    )
-    known = ctx.name.lower() in capable or (
-        repo and (repo in capable or repo.rsplit("/", 1)[-1] in capable)
-    )
+    repo = image_repository(image) if isinstance(image, str) and not is_unknown(image) else ""
+    known = ctx.name.lower() in capable or (repo and (repo in capable or repo.rsplit("/", 1)[-1] in capable))
     if known and not is_true(props.get("readOnly")):
         return [
             (
@@ -409,9 +352,7 @@ def check_read_only_rootfs(
 ROTATING_DRIVERS = ("json-file", "local")
 
 
-def check_log_rotation(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_log_rotation(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     driver = props.get("logDriver") or "json-file"
     opts = as_dict(props.get("logOpts"))
     if driver not in ROTATING_DRIVERS:
@@ -426,9 +367,7 @@ def check_log_rotation(
     return []
 
 
-def check_memory_settings(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_memory_settings(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     limit = as_number(props.get("memory"))
     reservation = as_number(props.get("memoryReservation"))
     swap = as_number(props.get("memorySwap"))
@@ -445,13 +384,12 @@ def check_memory_settings(
     return out
 
 
-def check_cgroup_parent(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_cgroup_parent(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     parent = props.get("cgroupParent")
     if isinstance(parent, str) and parent and not is_unknown(parent):
         return [
-            f"container '{ctx.name}' uses a custom cgroup parent ({parent}). Fix: remove `cgroupParent` unless required."
+            f"container '{ctx.name}' uses a custom cgroup parent ({parent}). "
+            "Fix: remove `cgroupParent` unless required."
         ]
     return []
 

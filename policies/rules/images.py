@@ -43,16 +43,12 @@ def floating_reason(reference: str, floating: set[str]) -> str | None:
     if tag is None:
         return "has no tag (Docker pulls :latest)"
     words = [w for w in re.split(r"[-_.]", tag.lower()) if w]
-    if tag.lower() in floating or (
-        not any(c.isdigit() for c in tag) and any(w in floating for w in words)
-    ):
+    if tag.lower() in floating or (not any(c.isdigit() for c in tag) and any(w in floating for w in words)):
         return f"uses the floating tag '{tag}'"
     return None
 
 
-def check_image_pinned(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     key = "name" if ctx.resource_type == REMOTE_IMAGE else "image"
     reference = props.get(key)
     if not isinstance(reference, str) or not reference or is_unknown(reference):
@@ -60,19 +56,13 @@ def check_image_pinned(
     exempt = {str(e).lower() for e in cfg.get("exemptImages") or []}
     if image_repository(reference) in exempt:
         return []
-    reason = floating_reason(
-        reference, {str(t).lower() for t in cfg.get("floatingTags") or []}
-    )
+    reason = floating_reason(reference, {str(t).lower() for t in cfg.get("floatingTags") or []})
     if reason is None:
         return []
     owner = (
-        f"image '{reference}'"
-        if ctx.resource_type == REMOTE_IMAGE
-        else f"container '{ctx.name}' image '{reference}'"
+        f"image '{reference}'" if ctx.resource_type == REMOTE_IMAGE else f"container '{ctx.name}' image '{reference}'"
     )
-    return [
-        f"{owner} {reason}. Fix: pin a release tag (e.g. ollama/ollama:0.12.3) or a @sha256: digest."
-    ]
+    return [f"{owner} {reason}. Fix: pin a release tag (e.g. ollama/ollama:0.12.3) or a @sha256: digest."]
 
 
 RULES: list[Rule] = [

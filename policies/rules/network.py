@@ -40,23 +40,13 @@ def _port_text(port: dict[str, Any]) -> str:
     return f"{_ip(port) or '0.0.0.0'}:{outer}->{inner}"
 
 
-def check_datastore_ports(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
-    datastores = {
-        int(float(k)): str(v) for k, v in as_dict(cfg.get("datastorePorts")).items()
-    }
+def check_datastore_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    datastores = {int(float(k)): str(v) for k, v in as_dict(cfg.get("datastorePorts")).items()}
     images = {str(i).lower() for i in cfg.get("datastoreImages") or []}
     loopback_ok = set(cfg.get("loopbackAllowed") or [])
     image = props.get("image")
-    repo = (
-        image_repository(image)
-        if isinstance(image, str) and not is_unknown(image)
-        else ""
-    )
-    is_datastore_image = bool(repo) and (
-        repo in images or repo.rsplit("/", 1)[-1] in images
-    )
+    repo = image_repository(image) if isinstance(image, str) and not is_unknown(image) else ""
+    is_datastore_image = bool(repo) and (repo in images or repo.rsplit("/", 1)[-1] in images)
     out = []
     for port in _ports(props):
         internal = as_number(port.get("internal"))
@@ -66,11 +56,7 @@ def check_datastore_ports(
         what = kind or repo
         if ctx.name in loopback_ok and _ip(port) in LOOPBACK:
             continue
-        allowed = (
-            " (only loopback 127.0.0.1 is allowed for this container)"
-            if ctx.name in loopback_ok
-            else ""
-        )
+        allowed = " (only loopback 127.0.0.1 is allowed for this container)" if ctx.name in loopback_ok else ""
         out.append(
             f"container '{ctx.name}' publishes its {what} port to the host ({_port_text(port)}){allowed}. "
             "Fix: remove the `ports` entry and reach it over the internal Docker network."
@@ -78,9 +64,7 @@ def check_datastore_ports(
     return out
 
 
-def check_host_interfaces(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_host_interfaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
     router_ports = {int(float(p)) for p in cfg.get("routerPorts") or []}
     out = []
@@ -93,11 +77,7 @@ def check_host_interfaces(
         if _ip(port) not in ALL_INTERFACES or is_unknown(port.get("ip")):
             continue
         external = as_number(port.get("external"))
-        if (
-            ctx.name in routers
-            and external is not None
-            and int(external) in router_ports
-        ):
+        if ctx.name in routers and external is not None and int(external) in router_ports:
             continue
         out.append(
             f"container '{ctx.name}' binds {_port_text(port)} on all host interfaces. "
@@ -106,9 +86,7 @@ def check_host_interfaces(
     return out
 
 
-def check_privileged_host_ports(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_privileged_host_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
     out = []
     for port in _ports(props):
@@ -124,9 +102,7 @@ def check_privileged_host_ports(
 ROUTER_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.(.+)$")
 
 
-def check_tls_routes(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_tls_routes(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     labels = labels_map(props)
     if labels.get("traefik.enable", "").lower() == "false":
         return []
@@ -139,9 +115,7 @@ def check_tls_routes(
             routers.setdefault(match.group(1), {})[match.group(2)] = value
     out = []
     for router, keys in sorted(routers.items()):
-        entrypoints = [
-            e.strip() for e in keys.get("entrypoints", "").split(",") if e.strip()
-        ]
+        entrypoints = [e.strip() for e in keys.get("entrypoints", "").split(",") if e.strip()]
         plain_eps = [e for e in entrypoints if e not in tls_entrypoints]
         if not entrypoints or plain_eps:
             shown = ", ".join(plain_eps) if plain_eps else "all entrypoints (none set)"
@@ -149,9 +123,7 @@ def check_tls_routes(
                 f"container '{ctx.name}': Traefik router '{router}' listens on {shown}, not only on "
                 f"{sorted(tls_entrypoints)}. Fix: set `traefik.http.routers.{router}.entrypoints` to a TLS entrypoint."
             )
-        has_tls = keys.get("tls", "").lower() == "true" or bool(
-            keys.get("tls.certresolver")
-        )
+        has_tls = keys.get("tls", "").lower() == "true" or bool(keys.get("tls.certresolver"))
         if not has_tls:
             out.append(
                 f"container '{ctx.name}': Traefik router '{router}' has no TLS. "

@@ -130,9 +130,7 @@ def image_repository(reference: str) -> str:
     if ":" in last:
         ref = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
     parts = ref.split("/")
-    if len(parts) > 1 and (
-        "." in parts[0] or ":" in parts[0] or parts[0] == "localhost"
-    ):
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
         parts = parts[1:]
     return "/".join(parts).lower()
 
@@ -146,12 +144,8 @@ def image_tag(reference: str) -> str | None:
     return None
 
 
-def with_defaults(
-    schema: Mapping[str, Mapping[str, Any]], config: Mapping[str, Any]
-) -> dict[str, Any]:
+def with_defaults(schema: Mapping[str, Mapping[str, Any]], config: Mapping[str, Any]) -> dict[str, Any]:
     """Config values over the schema defaults, as the CLI reconciles them."""
-    merged: dict[str, Any] = {
-        k: v["default"] for k, v in schema.items() if "default" in v
-    }
+    merged: dict[str, Any] = {k: v["default"] for k, v in schema.items() if "default" in v}
     merged.update(plain(config))
     return merged

@@ -63,9 +63,7 @@ def install() -> None:
         return
     from pulumi.runtime.proto import analyzer_pb2_grpc
 
-    original: Callable[[Any, Any], None] = (
-        analyzer_pb2_grpc.add_AnalyzerServicer_to_server
-    )
+    original: Callable[[Any, Any], None] = analyzer_pb2_grpc.add_AnalyzerServicer_to_server
 
     def add_wrapped(servicer: Any, server: Any) -> None:
         original(_RawCapturingServicer(servicer), server)

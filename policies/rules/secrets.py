@@ -33,14 +33,10 @@ def is_secret(value: Any) -> bool:
 def secret_like_name(name: str, suffixes: list[str], names: list[str]) -> bool:
     """True when an env var name says it carries a credential."""
     upper = name.upper()
-    return upper in {n.upper() for n in names} or any(
-        upper.endswith(s.upper()) for s in suffixes
-    )
+    return upper in {n.upper() for n in names} or any(upper.endswith(s.upper()) for s in suffixes)
 
 
-def check_plaintext_secrets(
-    raw: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_plaintext_secrets(raw: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     """Report env vars that look like credentials and are not Pulumi secrets.
 
     ``raw`` keeps the engine's secret markers. An env list secret as a whole, or one element

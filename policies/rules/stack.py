@@ -52,13 +52,9 @@ class StackRule:
     kics: tuple[str, ...] = ()
     cis: tuple[str, ...] = ()
 
-    def run(
-        self, resources: list[StackResource], config: Mapping[str, Any]
-    ) -> list[tuple[str, str | None]]:
+    def run(self, resources: list[StackResource], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
         """Apply schema defaults and run the check."""
-        result: list[tuple[str, str | None]] = self.check(
-            resources, with_defaults(self.config, config)
-        )
+        result: list[tuple[str, str | None]] = self.check(resources, with_defaults(self.config, config))
         return result
 
 
@@ -81,9 +77,7 @@ def _gpu_count(props: dict[str, Any], host_gpus: int) -> int:
     return total
 
 
-def check_capacity(
-    resources: list[StackResource], cfg: dict[str, Any]
-) -> list[tuple[str, str | None]]:
+def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
     headroom = as_number(cfg.get("headroom")) or 1.0
     host_mb = as_number(cfg.get("hostMemoryMb"))
     host_cpus = as_number(cfg.get("hostCpus"))
@@ -151,11 +145,7 @@ def check_capacity(
                 None,
             )
         )
-    if (
-        host_cpus is not None
-        and not unbounded_cpu
-        and total_cpus > host_cpus * headroom
-    ):
+    if host_cpus is not None and not unbounded_cpu and total_cpus > host_cpus * headroom:
         out.append(
             (
                 (
@@ -168,9 +158,7 @@ def check_capacity(
     return out
 
 
-def check_shared_volumes(
-    resources: list[StackResource], cfg: dict[str, Any]
-) -> list[tuple[str, str | None]]:
+def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
     allowed = {str(v) for v in cfg.get("allowedSharedVolumes") or []}
     users: dict[str, list[str]] = {}
     for res in resources:
@@ -185,11 +173,7 @@ def check_shared_volumes(
         for mount in as_list(res.props.get("mounts")):
             mount = as_dict(mount)
             source = mount.get("source")
-            if (
-                mount.get("type") == "volume"
-                and isinstance(source, str)
-                and not is_unknown(source)
-            ):
+            if mount.get("type") == "volume" and isinstance(source, str) and not is_unknown(source):
                 seen.add(source)
         for vname in seen:
             users.setdefault(vname, []).append(name)
@@ -266,10 +250,7 @@ def to_stack_policy(rule: StackRule) -> StackValidationPolicy:
     """A StackValidationPolicy running ``rule`` over the stack's resources."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [
-            StackResource(r.resource_type, r.name, r.urn, plain(r.props))
-            for r in args.resources
-        ]
+        resources = [StackResource(r.resource_type, r.name, r.urn, plain(r.props)) for r in args.resources]
         for message, urn in rule.run(resources, args.get_config()):
             report_violation(message, urn)
 

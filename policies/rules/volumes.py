@@ -10,9 +10,7 @@ from .base import Context, Rule
 from .props import VOLUME
 
 
-def check_volume_protected(
-    props: dict[str, Any], cfg: dict[str, Any], ctx: Context
-) -> list[str]:
+def check_volume_protected(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     if ctx.protect:
         return []
     return [

@@ -27,9 +27,7 @@ PACK_DIR = ROOT / "policies"
 @pytest.fixture(scope="session")
 def analyzer() -> Iterator[PolicyPackAnalyzer]:
     """The pack, started once like the CLI does (about 0.5 s)."""
-    with PolicyPackAnalyzer(
-        PACK_DIR, project="ai-stack", stack="prod", dry_run=True
-    ) as pack:
+    with PolicyPackAnalyzer(PACK_DIR, project="ai-stack", stack="prod", dry_run=True) as pack:
         yield pack
 
 

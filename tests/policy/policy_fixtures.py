@@ -14,9 +14,7 @@ VOLUME = "docker:index/volume:Volume"
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 
 
-def _hardened(
-    name: str, image: str, memory: int, cpus: str, health: list[str]
-) -> dict[str, Any]:
+def _hardened(name: str, image: str, memory: int, cpus: str, health: list[str]) -> dict[str, Any]:
     return {
         "name": name,
         "image": image,
@@ -59,18 +57,10 @@ def _labels(router: str, host: str, port: int) -> list[dict[str, str]]:
 
 def baseline() -> dict[str, dict[str, Any]]:
     """Compliant prod containers, keyed by docker name (fresh copies on every call)."""
-    ollama = _hardened(
-        "ollama", "ollama/ollama:0.12.3", 65536, "16", ["CMD", "ollama", "list"]
-    )
-    ollama["deviceRequests"] = [
-        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
-    ]
-    ollama["volumes"] = [
-        {"volumeName": "ollama-models", "containerPath": "/root/.ollama"}
-    ]
-    pull = _hardened(
-        "ollama-pull", "ollama/ollama:0.12.3", 1024, "1", ["CMD", "ollama", "--version"]
-    )
+    ollama = _hardened("ollama", "ollama/ollama:0.12.3", 65536, "16", ["CMD", "ollama", "list"])
+    ollama["deviceRequests"] = [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
+    ollama["volumes"] = [{"volumeName": "ollama-models", "containerPath": "/root/.ollama"}]
+    pull = _hardened("ollama-pull", "ollama/ollama:0.12.3", 1024, "1", ["CMD", "ollama", "--version"])
     pull.update(
         restart="no",
         attach=True,
@@ -93,9 +83,7 @@ def baseline() -> dict[str, dict[str, Any]]:
             "value": "WEBUI_SECRET_KEY=s3cr3t-webui",
         },
     ]
-    webui["volumes"] = [
-        {"volumeName": "open-webui-data", "containerPath": "/app/backend/data"}
-    ]
+    webui["volumes"] = [{"volumeName": "open-webui-data", "containerPath": "/app/backend/data"}]
     litellm = _hardened(
         "litellm",
         "ghcr.io/berriai/litellm:main-v1.74.0-stable",
@@ -126,9 +114,7 @@ def baseline() -> dict[str, dict[str, Any]]:
             "value": "POSTGRES_PASSWORD=pw",
         },
     ]
-    postgres["volumes"] = [
-        {"volumeName": "postgres-data", "containerPath": "/var/lib/postgresql/data"}
-    ]
+    postgres["volumes"] = [{"volumeName": "postgres-data", "containerPath": "/var/lib/postgresql/data"}]
     traefik = _hardened(
         "traefik",
         "traefik:v3.5.3",
@@ -152,9 +138,7 @@ def baseline() -> dict[str, dict[str, Any]]:
             {"volumeName": "traefik-acme", "containerPath": "/acme"},
         ],
     )
-    containers = {
-        c["name"]: c for c in (ollama, pull, webui, litellm, postgres, traefik)
-    }
+    containers = {c["name"]: c for c in (ollama, pull, webui, litellm, postgres, traefik)}
     return copy.deepcopy(containers)
 
 

@@ -51,21 +51,15 @@ def test_configure_stack_is_accepted(analyzer: PolicyPackAnalyzer) -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_stack_configs_reconcile_against_the_schemas(
-    analyzer: PolicyPackAnalyzer, stack: str
-) -> None:
-    effective = reconcile_config(
-        analyzer.get_analyzer_info(), load_policy_config(CONFIG_DIR / f"{stack}.json")
-    )
+def test_stack_configs_reconcile_against_the_schemas(analyzer: PolicyPackAnalyzer, stack: str) -> None:
+    effective = reconcile_config(analyzer.get_analyzer_info(), load_policy_config(CONFIG_DIR / f"{stack}.json"))
     level, knobs = effective["stack-host-capacity"]
     assert level == "mandatory"
     assert knobs["headroom"] == 1.0
     expected = {"dev": (8, 16384, 0), "prod": (32, 131072, 2)}[stack]
     assert (knobs["hostCpus"], knobs["hostMemoryMb"], knobs["hostGpus"]) == expected
     assert effective["container-resource-limits"][0] == "mandatory"
-    assert effective["volume-protected"][0] == (
-        "advisory" if stack == "dev" else "mandatory"
-    )
+    assert effective["volume-protected"][0] == ("advisory" if stack == "dev" else "mandatory")
 
 
 @pytest.mark.parametrize(
@@ -77,9 +71,7 @@ def test_stack_configs_reconcile_against_the_schemas(
         {"container-gpu-allow-list": {"allowedContainer": ["ollama"]}},
     ],
 )
-def test_bad_config_is_rejected_before_it_reaches_the_pack(
-    analyzer: PolicyPackAnalyzer, config: dict
-) -> None:
+def test_bad_config_is_rejected_before_it_reaches_the_pack(analyzer: PolicyPackAnalyzer, config: dict) -> None:
     with pytest.raises(PolicyConfigError):
         analyzer.configure(config)
 
@@ -87,34 +79,26 @@ def test_bad_config_is_rejected_before_it_reaches_the_pack(
 def test_all_key_sets_every_level(analyzer: PolicyPackAnalyzer) -> None:
     effective = analyzer.configure({"all": "advisory"})
     assert {level for level, _ in effective.values()} == {"advisory"}
-    result = analyzer.analyze(
-        CONTAINER, "bad", {"name": "bad", "image": "x:latest", "privileged": True}
-    )
+    result = analyzer.analyze(CONTAINER, "bad", {"name": "bad", "image": "x:latest", "privileged": True})
     assert result.diagnostics and not result.mandatory
 
 
 @pytest.mark.parametrize("name", sorted(baseline()))
-def test_compliant_baseline_container_has_no_diagnostics(
-    prod: PolicyPackAnalyzer, name: str
-) -> None:
+def test_compliant_baseline_container_has_no_diagnostics(prod: PolicyPackAnalyzer, name: str) -> None:
     result = prod.analyze(CONTAINER, name, container(name))
     assert result.diagnostics == (), [d.message for d in result.diagnostics]
 
 
 def test_compliant_baseline_stack_fits_the_prod_host(prod: PolicyPackAnalyzer) -> None:
     result = prod.analyze_stack(stack_resources(baseline()))
-    assert [
-        d for d in result.diagnostics if d.policy_name == "stack-host-capacity"
-    ] == []
+    assert [d for d in result.diagnostics if d.policy_name == "stack-host-capacity"] == []
 
 
 # The four rejections the pack exists for, asserted on the wire.
 
 
 def test_unlimited_container_is_rejected(prod: PolicyPackAnalyzer) -> None:
-    props = container(
-        "litellm", memory=None, memorySwap=None, memoryReservation=None, cpus=None
-    )
+    props = container("litellm", memory=None, memorySwap=None, memoryReservation=None, cpus=None)
     result = prod.analyze(CONTAINER, "litellm", props)
     diags = result.by_policy("container-resource-limits")
     assert [d.enforcement_level for d in diags] == ["mandatory", "mandatory"]
@@ -132,12 +116,8 @@ def test_privileged_container_is_rejected(prod: PolicyPackAnalyzer) -> None:
     assert "container 'open-webui' runs privileged" in diag.message
 
 
-@pytest.mark.parametrize(
-    "resource_type,key", [(REMOTE_IMAGE, "name"), (CONTAINER, "image")]
-)
-def test_latest_image_is_rejected(
-    prod: PolicyPackAnalyzer, resource_type: str, key: str
-) -> None:
+@pytest.mark.parametrize("resource_type,key", [(REMOTE_IMAGE, "name"), (CONTAINER, "image")])
+def test_latest_image_is_rejected(prod: PolicyPackAnalyzer, resource_type: str, key: str) -> None:
     props = container("ollama") if resource_type == CONTAINER else {"name": "x"}
     props[key] = "ollama/ollama:latest"
     result = prod.analyze(resource_type, "ollama", props)
@@ -149,9 +129,7 @@ def test_latest_image_is_rejected(
 def test_plaintext_secret_is_rejected_without_echoing_it(
     prod: PolicyPackAnalyzer,
 ) -> None:
-    props = container(
-        "postgres", envs=["POSTGRES_USER=litellm", "POSTGRES_PASSWORD=hunter2-plain"]
-    )
+    props = container("postgres", envs=["POSTGRES_USER=litellm", "POSTGRES_PASSWORD=hunter2-plain"])
     result = prod.analyze(CONTAINER, "postgres", props)
     [diag] = result.mandatory
     assert diag.policy_name == "container-no-plaintext-secrets"
@@ -188,31 +166,20 @@ def test_volume_protection_follows_the_stack_config(
     analyzer: PolicyPackAnalyzer,
 ) -> None:
     analyzer.configure_file(CONFIG_DIR / "prod.json")
-    assert (
-        analyzer.analyze(
-            VOLUME, "postgres-data", {"name": "postgres-data"}, protect=True
-        ).diagnostics
-        == ()
-    )
-    [diag] = analyzer.analyze(
-        VOLUME, "postgres-data", {"name": "postgres-data"}
-    ).diagnostics
+    assert analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}, protect=True).diagnostics == ()
+    [diag] = analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}).diagnostics
     assert (diag.policy_name, diag.enforcement_level) == (
         "volume-protected",
         "mandatory",
     )
     assert "volume 'postgres-data' is not protected" in diag.message
     analyzer.configure_file(CONFIG_DIR / "dev.json")
-    [diag] = analyzer.analyze(
-        VOLUME, "postgres-data", {"name": "postgres-data"}
-    ).diagnostics
+    [diag] = analyzer.analyze(VOLUME, "postgres-data", {"name": "postgres-data"}).diagnostics
     assert diag.enforcement_level == "advisory"
 
 
 def test_dev_allows_ollama_on_loopback_only(dev: PolicyPackAnalyzer) -> None:
-    loopback = [
-        {"internal": 11434, "external": 11434, "ip": "127.0.0.1", "protocol": "tcp"}
-    ]
+    loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1", "protocol": "tcp"}]
     assert (
         dev.analyze(
             CONTAINER,
@@ -222,37 +189,24 @@ def test_dev_allows_ollama_on_loopback_only(dev: PolicyPackAnalyzer) -> None:
         == ()
     )
     everywhere = [{"internal": 11434, "external": 11434}]
-    result = dev.analyze(
-        CONTAINER, "ollama", container("ollama", ports=everywhere, deviceRequests=None)
-    )
+    result = dev.analyze(CONTAINER, "ollama", container("ollama", ports=everywhere, deviceRequests=None))
     assert result.policies() == {
         "container-no-published-datastore",
         "container-ports-bound-to-interface",
     }
     pg = [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]
-    [diag] = dev.analyze(
-        CONTAINER, "postgres", container("postgres", ports=pg)
-    ).diagnostics
+    [diag] = dev.analyze(CONTAINER, "postgres", container("postgres", ports=pg)).diagnostics
     assert diag.policy_name == "container-no-published-datastore"
     assert "postgres port" in diag.message
 
 
 def test_prod_rejects_ollama_even_on_loopback(prod: PolicyPackAnalyzer) -> None:
     loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1"}]
-    [diag] = prod.analyze(
-        CONTAINER, "ollama", container("ollama", ports=loopback)
-    ).diagnostics
+    [diag] = prod.analyze(CONTAINER, "ollama", container("ollama", ports=loopback)).diagnostics
     assert diag.policy_name == "container-no-published-datastore"
     assert diag.enforcement_level == "mandatory"
 
 
 def test_exemption_by_container_name(analyzer: PolicyPackAnalyzer) -> None:
-    analyzer.configure(
-        {"container-no-privileged": {"exemptContainers": ["open-webui"]}}
-    )
-    assert (
-        analyzer.analyze(
-            CONTAINER, "open-webui", container(privileged=True)
-        ).diagnostics
-        == ()
-    )
+    analyzer.configure({"container-no-privileged": {"exemptContainers": ["open-webui"]}})
+    assert analyzer.analyze(CONTAINER, "open-webui", container(privileged=True)).diagnostics == ()

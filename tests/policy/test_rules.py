@@ -151,11 +151,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str]] = [
     (
         "etc-mount",
         "postgres",
-        {
-            "volumes": [
-                {"hostPath": "/etc", "containerPath": "/host-etc", "readOnly": True}
-            ]
-        },
+        {"volumes": [{"hostPath": "/etc", "containerPath": "/host-etc", "readOnly": True}]},
         "container-no-sensitive-mounts",
         "mandatory",
         "sensitive host path /etc",
@@ -345,11 +341,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str]] = [
     (
         "no-tls",
         "litellm",
-        {
-            "labels": [
-                {"label": "traefik.http.routers.api.entrypoints", "value": "websecure"}
-            ]
-        },
+        {"labels": [{"label": "traefik.http.routers.api.entrypoints", "value": "websecure"}]},
         "traefik-routes-tls-only",
         "mandatory",
         "has no TLS",
@@ -509,9 +501,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    "case,name,changes,policy,level,fragment", CASES, ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize("case,name,changes,policy,level,fragment", CASES, ids=[c[0] for c in CASES])
 def test_mutation_is_reported(
     prod: PolicyPackAnalyzer,
     case: str,
@@ -524,17 +514,13 @@ def test_mutation_is_reported(
     prod.configure({"container-resource-limits": {"maxMemoryMb": 65536}})
     result = prod.analyze(CONTAINER, name, container(name, **changes))
     diags = result.by_policy(policy)
-    assert diags, (
-        f"{policy} did not fire; got {[d.message for d in result.diagnostics]}"
-    )
+    assert diags, f"{policy} did not fire; got {[d.message for d in result.diagnostics]}"
     assert any(fragment in d.message for d in diags), [d.message for d in diags]
     for d in diags:
         assert d.enforcement_level == level
         assert d.urn == prod.urn(CONTAINER, name)
         assert f"'{name}'" in d.message and "Fix:" in d.message
-        assert "plain" not in d.message.replace("plaintext", ""), (
-            "a secret value leaked into the message"
-        )
+        assert "plain" not in d.message.replace("plaintext", ""), "a secret value leaked into the message"
 
 
 def test_every_rule_has_a_mutation_case() -> None:
@@ -581,27 +567,19 @@ def test_only_the_plaintext_element_is_reported(prod: PolicyPackAnalyzer) -> Non
         "UI_PASSWORD=plain-pw",
         "OPENAI_API_KEY=sk-plain",
     ]
-    diags = prod.analyze(
-        CONTAINER, "litellm", container("litellm", envs=envs)
-    ).by_policy("container-no-plaintext-secrets")
-    assert sorted(
-        re.search(r"env (\w+) is set", d.message).group(1) for d in diags
-    ) == [  # type: ignore[union-attr]
+    diags = prod.analyze(CONTAINER, "litellm", container("litellm", envs=envs)).by_policy(
+        "container-no-plaintext-secrets"
+    )
+    assert sorted(re.search(r"env (\w+) is set", d.message).group(1) for d in diags) == [  # type: ignore[union-attr]
         "OPENAI_API_KEY",
         "UI_PASSWORD",
     ]
-    assert not any(
-        v in d.message for d in diags for v in ("sk-secret", "plain-pw", "sk-plain")
-    )
+    assert not any(v in d.message for d in diags for v in ("sk-secret", "plain-pw", "sk-plain"))
 
 
 def test_allowed_plaintext_name_is_configurable(analyzer: PolicyPackAnalyzer) -> None:
-    analyzer.configure(
-        {"container-no-plaintext-secrets": {"allowedPlaintext": ["PUBLIC_KEY"]}}
-    )
-    result = analyzer.analyze(
-        CONTAINER, "litellm", container("litellm", envs=["PUBLIC_KEY=ssh-ed25519 AAAA"])
-    )
+    analyzer.configure({"container-no-plaintext-secrets": {"allowedPlaintext": ["PUBLIC_KEY"]}})
+    result = analyzer.analyze(CONTAINER, "litellm", container("litellm", envs=["PUBLIC_KEY=ssh-ed25519 AAAA"]))
     assert result.by_policy("container-no-plaintext-secrets") == []
 
 
@@ -623,28 +601,20 @@ def test_allowed_plaintext_name_is_configurable(analyzer: PolicyPackAnalyzer) ->
         ("localhost:5000/app", False),
     ],
 )
-def test_remote_image_pinning(
-    prod: PolicyPackAnalyzer, reference: str, ok: bool
-) -> None:
+def test_remote_image_pinning(prod: PolicyPackAnalyzer, reference: str, ok: bool) -> None:
     result = prod.analyze(REMOTE_IMAGE, "img", {"name": reference})
     assert (result.by_policy("image-tag-pinned") == []) is ok
 
 
 def test_container_image_id_counts_as_pinned(prod: PolicyPackAnalyzer) -> None:
-    result = prod.analyze(
-        CONTAINER, "ollama", container("ollama", image="sha256:" + "c" * 64)
-    )
+    result = prod.analyze(CONTAINER, "ollama", container("ollama", image="sha256:" + "c" * 64))
     assert result.diagnostics == ()
 
 
 def test_extra_floating_tag_from_config(analyzer: PolicyPackAnalyzer) -> None:
     analyzer.configure({"image-tag-pinned": {"floatingTags": ["latest", "cuda"]}})
-    result = analyzer.analyze(
-        REMOTE_IMAGE, "img", {"name": "ghcr.io/open-webui/open-webui:cuda"}
-    )
-    assert [d.enforcement_level for d in result.by_policy("image-tag-pinned")] == [
-        "mandatory"
-    ]
+    result = analyzer.analyze(REMOTE_IMAGE, "img", {"name": "ghcr.io/open-webui/open-webui:cuda"})
+    assert [d.enforcement_level for d in result.by_policy("image-tag-pinned")] == ["mandatory"]
 
 
 # Stack: host capacity (AnalyzeStack).
@@ -707,12 +677,8 @@ def test_other_resources_do_not_count(prod: PolicyPackAnalyzer) -> None:
 
 def test_shared_volume_is_advisory(prod: PolicyPackAnalyzer) -> None:
     containers = baseline()
-    containers["ollama-pull"]["volumes"] = [
-        {"volumeName": "ollama-models", "containerPath": "/root/.ollama"}
-    ]
-    [diag] = prod.analyze_stack(stack_resources(containers)).by_policy(
-        "volumes-not-shared"
-    )
+    containers["ollama-pull"]["volumes"] = [{"volumeName": "ollama-models", "containerPath": "/root/.ollama"}]
+    [diag] = prod.analyze_stack(stack_resources(containers)).by_policy("volumes-not-shared")
     assert diag.enforcement_level == "advisory"
     assert "ollama, ollama-pull" in diag.message
 

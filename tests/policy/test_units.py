@@ -55,9 +55,7 @@ def test_cpu_limit_from_quota() -> None:
 
 def test_rule_run_is_pure_and_honours_exemptions() -> None:
     limits = next(r for r in RESOURCE_RULES if r.name == "container-resource-limits")
-    ctx = Context(
-        name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER
-    )
+    ctx = Context(name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER)
     props = container("litellm", memory=None)
     assert limits.run(props, {}, ctx)
     assert limits.run(props, {"exemptContainers": ["litellm"]}, ctx) == []
@@ -71,9 +69,7 @@ def _args(props: dict) -> ResourceValidationArgs:
 def test_secret_rule_fails_closed_without_the_capture_hook() -> None:
     policy = to_policy(SECRET_RULES[0])
     reports: list[str] = []
-    policy.validate(
-        _args(container("litellm")), lambda msg, urn=None: reports.append(msg)
-    )
+    policy.validate(_args(container("litellm")), lambda msg, urn=None: reports.append(msg))
     assert len(reports) == 1 and "cannot tell secrets from plaintext" in reports[0]
 
 

@@ -29,9 +29,7 @@ def test_workflow_matches_github_schema(workflow: Path) -> None:
     tool = _check_jsonschema()
     if tool is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(
-                "check-jsonschema is not installed (requirements-dev.txt); CI must validate workflows"
-            )
+            pytest.fail("check-jsonschema is not installed (requirements-dev.txt); CI must validate workflows")
         pytest.skip("check-jsonschema not installed")
     proc = subprocess.run(
         [tool, "--builtin-schema", "vendor.github-workflows", str(workflow)],
@@ -49,41 +47,24 @@ def test_preview_runs_the_pack_per_stack_and_skips_forks() -> None:
     assert preview["runs-on"] == ["self-hosted", "docker-host"]
     assert "head.repo.full_name == github.repository" in preview["if"]
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    [action] = [
-        s
-        for s in preview["steps"]
-        if str(s.get("uses", "")).startswith("pulumi/actions@")
-    ]
+    [action] = [s for s in preview["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert action["with"]["policyPacks"] == "policies"
-    assert (
-        action["with"]["policyPackConfigs"]
-        == "policies/config/${{ matrix.stack }}.json"
-    )
+    assert action["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
     assert any(
-        "policies/venv/bin/pip install -r policies/requirements.txt" in s.get("run", "")
-        for s in preview["steps"]
+        "policies/venv/bin/pip install -r policies/requirements.txt" in s.get("run", "") for s in preview["steps"]
     )
     for job in ("test", "gate"):
         assert "secrets." not in yaml.safe_dump(data["jobs"][job])
-    assert any(
-        "make check STACK=${{ matrix.stack }}" in s.get("run", "")
-        for s in data["jobs"]["gate"]["steps"]
-    )
+    assert any("make check STACK=${{ matrix.stack }}" in s.get("run", "") for s in data["jobs"]["gate"]["steps"])
 
 
 def test_deploy_is_gated_by_environments_with_the_pack() -> None:
     data = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
-    assert data[True]["push"]["branches"] == [
-        "main"
-    ]  # PyYAML reads the key `on` as True
+    assert data[True]["push"]["branches"] == ["main"]  # PyYAML reads the key `on` as True
     for stack in ("dev", "prod"):
         job = data["jobs"][stack]
         assert job["environment"] == stack
-        [action] = [
-            s
-            for s in job["steps"]
-            if str(s.get("uses", "")).startswith("pulumi/actions@")
-        ]
+        [action] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
         assert action["with"]["command"] == "up"
         assert action["with"]["policyPackConfigs"] == f"policies/config/{stack}.json"
     assert data["jobs"]["prod"]["needs"] == "dev"
