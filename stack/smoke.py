@@ -93,7 +93,8 @@ def _get(
     session: requests.Session, url: str, timeout: float, headers: dict[str, str] | None = None
 ) -> requests.Response:
     try:
-        return session.get(url, headers=headers or {}, timeout=timeout, allow_redirects=True)
+        # verify is passed per request: a session-level False loses to REQUESTS_CA_BUNDLE.
+        return session.get(url, headers=headers or {}, timeout=timeout, allow_redirects=True, verify=session.verify)
     except requests.exceptions.SSLError as err:
         raise _Fail(
             f"TLS verification failed for {url} ({_short(err)}); --insecure accepts a self-signed certificate"
