@@ -85,7 +85,7 @@ def read_outputs(stack: str | None, outputs_file: str | None, pulumi: str = "pul
 # --------------------------------------------------------------------------- checks
 
 
-class _Fail(Exception):
+class CheckFailedError(Exception):
     pass
 
 
@@ -96,17 +96,17 @@ def _get(
         # verify is passed per request: a session-level False loses to REQUESTS_CA_BUNDLE.
         return session.get(url, headers=headers or {}, timeout=timeout, allow_redirects=True, verify=session.verify)
     except requests.exceptions.SSLError as err:
-        raise _Fail(
+        raise CheckFailedError(
             f"TLS verification failed for {url} ({_short(err)}); --insecure accepts a self-signed certificate"
         ) from None
     except requests.exceptions.ConnectTimeout:
-        raise _Fail(f"no connection to {url} within {timeout:g}s") from None
+        raise CheckFailedError(f"no connection to {url} within {timeout:g}s") from None
     except requests.exceptions.ReadTimeout:
-        raise _Fail(f"no answer from {url} within {timeout:g}s") from None
+        raise CheckFailedError(f"no answer from {url} within {timeout:g}s") from None
     except requests.exceptions.ConnectionError as err:
-        raise _Fail(f"cannot connect to {url}: {_short(err)}") from None
+        raise CheckFailedError(f"cannot connect to {url}: {_short(err)}") from None
     except requests.exceptions.RequestException as err:
-        raise _Fail(f"request to {url} failed: {_short(err)}") from None
+        raise CheckFailedError(f"request to {url} failed: {_short(err)}") from None
 
 
 def _short(err: BaseException, limit: int = 200) -> str:
@@ -118,7 +118,7 @@ def _json(resp: requests.Response) -> Any:
     try:
         return resp.json()
     except ValueError:
-        raise _Fail(
+        raise CheckFailedError(
             f"{resp.url} answered HTTP {resp.status_code} with a body that is not JSON: {resp.text[:120]!r}"
         ) from None
 
@@ -126,14 +126,14 @@ def _json(resp: requests.Response) -> Any:
 def _url(outputs: dict[str, Any], key: str) -> str:
     value = outputs.get(key)
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise _Fail(f"stack output `{key}` is missing or not a URL")
+        raise CheckFailedError(f"stack output `{key}` is missing or not a URL")
     return value.rstrip("/")
 
 
 def _models(outputs: dict[str, Any]) -> list[str]:
     models = outputs.get("models")
     if not isinstance(models, list) or not models or not all(isinstance(m, str) for m in models):
-        raise _Fail("stack output `models` is missing or not a list of model names")
+        raise CheckFailedError("stack output `models` is missing or not a list of model names")
     return models
 
 
@@ -147,10 +147,10 @@ def check_webui(outputs: dict[str, Any], session: requests.Session, timeout: flo
     url = _url(outputs, "webuiUrl") + "/health"
     resp = _get(session, url, timeout)
     if resp.status_code != 200:
-        raise _Fail(f"{url} answered HTTP {resp.status_code}")
+        raise CheckFailedError(f"{url} answered HTTP {resp.status_code}")
     body = _json(resp)
     if not (isinstance(body, dict) and body.get("status") is True):
-        raise _Fail(f'{url} answered {str(body)[:120]}, not {{"status": true}}')
+        raise CheckFailedError(f'{url} answered {str(body)[:120]}, not {{"status": true}}')
     return f"{url} healthy"
 
 
@@ -158,7 +158,7 @@ def check_litellm_live(outputs: dict[str, Any], session: requests.Session, timeo
     url = _url(outputs, "litellmUrl") + "/health/liveliness"
     resp = _get(session, url, timeout)
     if resp.status_code != 200:
-        raise _Fail(f"{url} answered HTTP {resp.status_code}")
+        raise CheckFailedError(f"{url} answered HTTP {resp.status_code}")
     return f"{url} alive"
 
 
@@ -166,21 +166,21 @@ def check_litellm_models(outputs: dict[str, Any], session: requests.Session, tim
     url = _url(outputs, "litellmUrl") + "/v1/models"
     key = outputs.get("litellmMasterKey")
     if not isinstance(key, str) or not key:
-        raise _Fail("stack output `litellmMasterKey` is missing (read outputs with --show-secrets)")
+        raise CheckFailedError("stack output `litellmMasterKey` is missing (read outputs with --show-secrets)")
     declared = _models(outputs)
     resp = _get(session, url, timeout, headers={"Authorization": f"Bearer {key}"})
     if resp.status_code in (400, 401, 403):
-        raise _Fail(f"{url} refused the master key (HTTP {resp.status_code})")
+        raise CheckFailedError(f"{url} refused the master key (HTTP {resp.status_code})")
     if resp.status_code != 200:
-        raise _Fail(f"{url} answered HTTP {resp.status_code}")
+        raise CheckFailedError(f"{url} answered HTTP {resp.status_code}")
     body = _json(resp)
     try:
         listed = {str(m["id"]) for m in body["data"]}
     except (KeyError, TypeError):
-        raise _Fail(f"{url} answered without a model list") from None
+        raise CheckFailedError(f"{url} answered without a model list") from None
     missing = [m for m in declared if m not in listed]
     if missing:
-        raise _Fail(f"{url} does not list declared model(s): {', '.join(missing)}")
+        raise CheckFailedError(f"{url} does not list declared model(s): {', '.join(missing)}")
     return f"{url} lists all {len(declared)} declared model(s)"
 
 
@@ -189,15 +189,15 @@ def check_ollama_tags(outputs: dict[str, Any], session: requests.Session, timeou
     declared = _models(outputs)
     resp = _get(session, url, timeout)
     if resp.status_code != 200:
-        raise _Fail(f"{url} answered HTTP {resp.status_code}")
+        raise CheckFailedError(f"{url} answered HTTP {resp.status_code}")
     body = _json(resp)
     try:
         present = {_ollama_name(str(m.get("name") or m.get("model"))) for m in body["models"]}
     except (KeyError, TypeError, AttributeError):
-        raise _Fail(f"{url} answered without a model list") from None
+        raise CheckFailedError(f"{url} answered without a model list") from None
     missing = [m for m in declared if _ollama_name(m) not in present]
     if missing:
-        raise _Fail(f"Ollama has not pulled declared model(s): {', '.join(missing)}")
+        raise CheckFailedError(f"Ollama has not pulled declared model(s): {', '.join(missing)}")
     return f"{url} has all {len(declared)} declared model(s)"
 
 
@@ -232,7 +232,7 @@ def run_checks(
     for name, check in checks_for(outputs):
         try:
             results.append(Result(name, True, check(outputs, session, timeout)))
-        except _Fail as fail:
+        except CheckFailedError as fail:
             results.append(Result(name, False, str(fail)))
     return results
 

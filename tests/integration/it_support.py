@@ -10,6 +10,7 @@ Rules every helper here keeps (see tests/integration/README.md):
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -80,7 +81,9 @@ def wait_for(
         if time.monotonic() >= deadline:
             break
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last!r})" if last else ""))
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last!r})" if last else "")
+    )
 
 
 # --------------------------------------------------------------------------- loopback HTTP
@@ -231,19 +234,15 @@ def stop_pids(pids: Iterable[int], *, grace: float = 10.0) -> list[int]:
     """SIGTERM the given pids, SIGKILL what is left after `grace`; return pids still alive."""
     pids = [p for p in pids if pid_alive(p)]
     for p in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
         time.sleep(0.2)
     for p in pids:
         if pid_alive(p):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
         time.sleep(0.1)
@@ -259,11 +258,18 @@ class Background:
     log: Path
 
     @classmethod
-    def start(cls, name: str, argv: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Background:
+    def start(
+        cls, name: str, argv: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> Background:
         out = open(log, "wb")  # noqa: SIM115 - closed in stop()
         proc = subprocess.Popen(
-            list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=cwd, start_new_session=True,
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
         out.close()
         return cls(name, proc, log)
@@ -288,21 +294,15 @@ class Background:
         """
         pgid = self.proc.pid  # start_new_session: the group id is the child's pid
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 if leader_only:
                     os.kill(self.proc.pid, signal.SIGTERM)
                 else:
                     os.killpg(pgid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)  # stragglers of the group (workers), if any
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired as exc:
@@ -326,8 +326,12 @@ class Engine:
     def cmd(self, *args: str) -> list[str]:
         return ["docker", "-H", self.host, *args]
 
-    def run(self, *args: str, check: bool = True, timeout: float = 120, input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-        res = subprocess.run(self.cmd(*args), capture_output=True, timeout=timeout, env=self.env, input=input, cwd=cwd, check=False)
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 120, input: bytes | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        res = subprocess.run(
+            self.cmd(*args), capture_output=True, timeout=timeout, env=self.env, input=input, cwd=cwd, check=False
+        )
         if check and res.returncode != 0:
             raise AssertionError(
                 f"docker {' '.join(args)} failed ({res.returncode}):\n{res.stderr.decode(errors='replace')}"
@@ -378,7 +382,10 @@ def engine_answers(host: str, env: dict[str, str], timeout: float = 10) -> str |
     try:
         res = subprocess.run(
             ["docker", "-H", host, "version", "--format", "{{.Server.Version}}"],
-            capture_output=True, timeout=timeout, env=env, check=False,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
     except (subprocess.TimeoutExpired, OSError):
         return None
@@ -401,7 +408,9 @@ class Dockerd:
     def start(cls, root: Path, env: dict[str, str], timeout: float = 60) -> Dockerd:
         dockerd = shutil.which("dockerd")
         if not dockerd:
-            unavailable("no Docker engine answers at DOCKER_HOST and `dockerd` is not installed (apt-get install docker.io)")
+            unavailable(
+                "no Docker engine answers at DOCKER_HOST and `dockerd` is not installed (apt-get install docker.io)"
+            )
         if os.geteuid() != 0:
             unavailable("no Docker engine answers at DOCKER_HOST and starting dockerd needs root")
         for sub in ("data", "exec"):
@@ -425,7 +434,9 @@ class Dockerd:
         daemon = cls(root, proc)
         host = f"unix://{daemon.socket_path}"
         try:
-            wait_for("dockerd to answer", lambda: engine_answers(host, env, timeout=5), timeout=timeout, alive=proc.dead)
+            wait_for(
+                "dockerd to answer", lambda: engine_answers(host, env, timeout=5), timeout=timeout, alive=proc.dead
+            )
         except AssertionError as exc:
             daemon.stop()
             unavailable(f"could not start dockerd: {exc}")

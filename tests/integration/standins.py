@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
     standin: _StandIn
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _OllamaHandler(_Handler):
     standin: OllamaStandIn
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.standin.record("GET", self.path, None)
         if self.path == "/":
             self._send(200, b"Ollama is running", "text/plain")
@@ -98,7 +98,7 @@ class _OllamaHandler(_Handler):
         full = name if ":" in name else f"{name}:latest"
         return {"name": full, "model": full, "size": 1, "digest": "0" * 64, "details": {"format": "gguf"}}
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self._body()
         self.standin.record("POST", self.path, body)
         model = body.get("model") if isinstance(body, dict) else None
@@ -117,7 +117,9 @@ class _OllamaHandler(_Handler):
             else:
                 self._send(200, msg)
         elif self.path == "/api/show":
-            self._send(200, {"modelfile": "", "template": "{{ .Prompt }}", "details": {"format": "gguf"}, "model_info": {}})
+            self._send(
+                200, {"modelfile": "", "template": "{{ .Prompt }}", "details": {"format": "gguf"}, "model_info": {}}
+            )
         elif self.path == "/api/embed":
             inputs = body.get("input") if isinstance(body, dict) else None
             count = len(inputs) if isinstance(inputs, list) else 1
@@ -140,7 +142,7 @@ class OllamaStandIn(_StandIn):
 
 
 class _WebuiHandler(_Handler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.standin.record("GET", self.path, None)
         if self.path == "/health":
             self._send(200, {"status": True})

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import yaml
-from conftest import LitellmProxy
+from it_stack import LitellmProxy
 from it_support import http_request
 from standins import REPLY
 
@@ -31,7 +31,9 @@ def _post(proxy: LitellmProxy, path: str, payload: dict, key: str | None) -> tup
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
-    reply = http_request(proxy.port, path, method="POST", headers=headers, body=json.dumps(payload).encode(), timeout=60)
+    reply = http_request(
+        proxy.port, path, method="POST", headers=headers, body=json.dumps(payload).encode(), timeout=60
+    )
     try:
         return reply.status, reply.json()
     except json.JSONDecodeError:
@@ -67,7 +69,12 @@ def test_models_lists_exactly_the_declared_models(litellm_proxy: LitellmProxy) -
 def test_no_key_is_refused(litellm_proxy: LitellmProxy) -> None:
     for path in ("/v1/models", "/v1/chat/completions"):
         if path.endswith("completions"):
-            status, body = _post(litellm_proxy, path, {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]}, None)
+            status, body = _post(
+                litellm_proxy,
+                path,
+                {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]},
+                None,
+            )
         else:
             status, body = _get(litellm_proxy, path)
         assert status == 401, (path, status, body)
@@ -88,8 +95,10 @@ def test_wrong_key_is_refused(litellm_proxy: LitellmProxy, kind: str) -> None:
     assert status in (400, 401, 403), (status, body)
     assert "data" not in (body if isinstance(body, dict) else {}), body
     status, body = _post(
-        litellm_proxy, "/v1/chat/completions",
-        {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]}, key,
+        litellm_proxy,
+        "/v1/chat/completions",
+        {"model": litellm_proxy.models[0], "messages": [{"role": "user", "content": "hi"}]},
+        key,
     )
     assert status in (400, 401, 403), (status, body)
     assert litellm_proxy.ollama.chats() == [], "a refused request must not reach Ollama"
@@ -100,8 +109,10 @@ def test_chat_completion_reaches_ollama_for_every_chat_model(litellm_proxy: Lite
     assert chat_models
     for model in chat_models:
         status, body = _post(
-            litellm_proxy, "/v1/chat/completions",
-            {"model": model, "messages": [{"role": "user", "content": "ping"}]}, litellm_proxy.master_key,
+            litellm_proxy,
+            "/v1/chat/completions",
+            {"model": model, "messages": [{"role": "user", "content": "ping"}]},
+            litellm_proxy.master_key,
         )
         assert status == 200, (model, body)
         assert isinstance(body, dict)
@@ -113,7 +124,10 @@ def test_chat_completion_reaches_ollama_for_every_chat_model(litellm_proxy: Lite
 def test_streamed_chat_completion(litellm_proxy: LitellmProxy) -> None:
     model = next(m for m in litellm_proxy.models if m not in litellm_proxy.embedding_models)
     reply = http_request(
-        litellm_proxy.port, "/v1/chat/completions", method="POST", timeout=60,
+        litellm_proxy.port,
+        "/v1/chat/completions",
+        method="POST",
+        timeout=60,
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {litellm_proxy.master_key}"},
         body=json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "ping"}]}).encode(),
     )
@@ -129,7 +143,9 @@ def test_embeddings_reach_ollama(litellm_prod: LitellmProxy) -> None:
     litellm_proxy.ollama.requests.clear()
     assert litellm_proxy.embedding_models
     for model in litellm_proxy.embedding_models:
-        status, body = _post(litellm_proxy, "/v1/embeddings", {"model": model, "input": ["hello"]}, litellm_proxy.master_key)
+        status, body = _post(
+            litellm_proxy, "/v1/embeddings", {"model": model, "input": ["hello"]}, litellm_proxy.master_key
+        )
         assert status == 200, body
         assert isinstance(body, dict) and body["data"][0]["embedding"] == [0.1, 0.2, 0.3]
     paths = [p for m, p, _ in litellm_proxy.ollama.requests if m == "POST"]

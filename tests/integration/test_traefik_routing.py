@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import (
+from it_stack import (
     CLOSED_ACME,
     RoutedStack,
     label_map,
@@ -68,7 +68,7 @@ def test_host_reaches_its_service_over_tls(routed_stack: RoutedStack, service: s
 
 @pytest.mark.parametrize("service", ["open-webui", "litellm"])
 def test_health_path_is_routed_like_any_other(routed_stack: RoutedStack, service: str) -> None:
-    from conftest import health_path
+    from it_stack import health_path
 
     route = next(r for r in routed_stack.routes if r.service == service)
     path = health_path(routed_stack.evaluation.containers()[service])
@@ -123,8 +123,14 @@ def test_unhealthy_container_is_dropped(routed_stack: RoutedStack, standin_image
     route = next(r for r in routed_stack.routes if r.service == "open-webui")
     healthy = routed_stack.names["open-webui"]
     sick = start_standin(
-        engine, standin_image, "open-webui", stack_webui, routed_stack.networks,
-        port=route.port, instance="sick", healthy=False,
+        engine,
+        standin_image,
+        "open-webui",
+        stack_webui,
+        routed_stack.networks,
+        port=route.port,
+        instance="sick",
+        healthy=False,
     )
     try:
         got = _labels(engine, sick)
@@ -137,10 +143,12 @@ def test_unhealthy_container_is_dropped(routed_stack: RoutedStack, standin_image
             assert reply.status == 200 and "instance:main" in reply.text, reply.text
 
         engine.run("stop", "-t", "2", healthy)
+
         def only_sick_left() -> int | None:
             r = http_request(routed_stack.websecure_port, "/", host=route.host, tls=True)
             assert "instance:sick" not in r.text, "Traefik routed to an unhealthy container"
             return r.status if r.status in (404, 503) else None
+
         status = wait_for("Traefik to drop the healthy container", only_sick_left, timeout=30)
         assert status in (404, 503)
         time.sleep(2)  # still nothing a few event loops later
