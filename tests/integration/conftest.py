@@ -189,7 +189,10 @@ def traefik_image(docker_engine: Engine, prod: Any, tmp_path_factory: pytest.Tem
     dockerfile += _healthcheck_instruction(traefik.inputs["healthcheck"]) + "\n"
     (ctx / "Dockerfile").write_text(dockerfile)
     shutil.copy(binary, ctx / "traefik")
-    return _build(docker_engine, ctx, f"ai-stack-it/traefik:{docker_engine.prefix.strip('-')}")
+    try:
+        return _build(docker_engine, ctx, f"ai-stack-it/traefik:{docker_engine.prefix.strip('-')}")
+    finally:
+        (ctx / "traefik").unlink()  # 180 MB; pytest keeps the last three temp dirs
 
 
 # --------------------------------------------------------------------------- the routed stack
