@@ -22,7 +22,7 @@ if [ "$mode" = dev ]; then
       echo "bootstrap: installing ${missing[*]}"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      apt-get install -y -qq "${missing[@]}" >/dev/null
     else
       echo "bootstrap: missing ${missing[*]} (needs root and apt-get); the Docker integration tests will skip" >&2
     fi
