@@ -39,8 +39,10 @@ preview: stack policies/venv/.ok
 up: stack policies/venv/.ok check
 	pulumi up --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
 
+SMOKE_ARGS ?=
+
 smoke: venv
-	$(PY) -m stack.smoke --stack $(STACK)
+	$(PY) -m stack.smoke --stack $(STACK) $(SMOKE_ARGS)
 
 check: venv
 	$(PY) -m gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
