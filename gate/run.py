@@ -191,5 +191,8 @@ def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK)
             pending = (s, ev, send(pack, ev))
         finish()
     finally:
+        # A stack that failed early may leave the pack still booting: let it finish starting,
+        # or it would be spawned after close() and outlive the gate.
+        booting.join(timeout=pack.start_timeout + 5)
         pack.close()
     return reports

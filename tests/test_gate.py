@@ -102,3 +102,16 @@ def test_module_entry_point_exit_code() -> None:
     )
     assert done.returncode == 1
     assert "Pulumi.nope.yaml: no such stack file" in done.stdout
+
+
+def _pack_processes() -> set[int]:
+    done = subprocess.run(["pgrep", "-f", f"pulumi.policy .* {ROOT / 'policies'}$"], capture_output=True, text=True)
+    return {int(pid) for pid in done.stdout.split()}
+
+
+def test_no_pack_process_outlives_the_gate() -> None:
+    before = _pack_processes()
+    # A stack that fails at once is the case where the pack is still booting at the end.
+    subprocess.run([sys.executable, "-m", "gate", "--stack", "nope"], cwd=ROOT, capture_output=True, timeout=60)
+    run_gate(["nope"])
+    assert _pack_processes() - before == set()
