@@ -148,6 +148,10 @@ def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK)
     def start() -> None:
         try:
             pack.start()
+            # While the main thread evaluates: the pack's policy list, and the config
+            # validator's import, both needed before the first Configure.
+            pack.get_analyzer_info()
+            import jsonschema  # noqa: F401
         except BaseException as err:  # noqa: BLE001 - reported per stack below
             started.append(err)
 

@@ -284,21 +284,20 @@ def reconcile_config(
         parsed[name] = (level, props)
     apply(parsed)
 
+    # Imported here, not at the top: it is the slowest import of the offline gate, which
+    # loads it while the pack boots (see gate.run).
+    import jsonschema
+
     errors: list[str] = []
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema ships with check-jsonschema in dev installs
-        jsonschema = None  # type: ignore[assignment]
     for p in info.policies:
         props = result[p.name][1]
         if strict:
             errors += [f"{p.name}: unknown config '{k}'" for k in props if k not in p.config_schema]
-        if jsonschema is not None:
-            schema: dict[str, Any] = {"type": "object", "properties": p.config_schema}
-            if p.required:
-                schema["required"] = list(p.required)
-            validator = jsonschema.Draft7Validator(schema)
-            errors += [f"{p.name}: {e.message}" for e in validator.iter_errors(props)]
+        schema: dict[str, Any] = {"type": "object", "properties": p.config_schema}
+        if p.required:
+            schema["required"] = list(p.required)
+        validator = jsonschema.Draft7Validator(schema)
+        errors += [f"{p.name}: {e.message}" for e in validator.iter_errors(props)]
     if errors:
         raise PolicyConfigError("; ".join(errors))
     return result
