@@ -393,12 +393,21 @@ def engine_answers(host: str, env: dict[str, str], timeout: float = 10) -> str |
     return version if res.returncode == 0 and version else None
 
 
+def _firewall_rules() -> bytes | None:
+    """The host's iptables rules (`iptables-save`), or None where there is no iptables."""
+    if shutil.which("iptables-save") is None or shutil.which("iptables-restore") is None:
+        return None
+    saved = subprocess.run(["iptables-save"], capture_output=True, timeout=30, check=False)
+    return saved.stdout if saved.returncode == 0 else None
+
+
 @dataclass
 class Dockerd:
     """A private dockerd: its own data root, exec root, socket and pidfile under `root`."""
 
     root: Path
     process: Background
+    firewall: bytes | None = None
 
     @property
     def socket_path(self) -> str:
@@ -430,8 +439,11 @@ class Dockerd:
             "--ip-forward=false",
             "--ip-masq=false",
         ]
+        # dockerd adds its chains to the host firewall and leaves them when it stops: keep the
+        # rules as they were, to put them back at the end.
+        firewall = _firewall_rules()
         proc = Background.start("dockerd", argv, log=root / "dockerd.log", env=env)
-        daemon = cls(root, proc)
+        daemon = cls(root, proc, firewall)
         host = f"unix://{daemon.socket_path}"
         try:
             wait_for(
@@ -453,6 +465,12 @@ class Dockerd:
         problems = [f"pid {pid} outlived dockerd: {cmd}" for pid, cmd in leftovers]
         survivors = stop_pids([pid for pid, _ in leftovers])
         problems += [f"pid {pid} survived SIGKILL" for pid in survivors]
+        if self.firewall is not None:
+            restored = subprocess.run(
+                ["iptables-restore"], input=self.firewall, capture_output=True, timeout=30, check=False
+            )
+            if restored.returncode != 0:
+                problems.append(f"could not restore the host firewall: {restored.stderr.decode().strip()}")
         return problems
 
     def remove_data(self) -> None:
