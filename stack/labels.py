@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stack.settings import Settings
+
 
 def traefik_labels(
     *,
@@ -31,3 +33,17 @@ def traefik_labels(
         f"traefik.http.services.{router}.loadbalancer.server.port": str(port),
     }
     return sorted(labels.items())
+
+
+def service_routes(settings: Settings, *, router: str, host: str | None, port: int) -> list[tuple[str, str]]:
+    """A service's labels under the stack's routing settings; none when the stack is not routed."""
+    if not settings.routed or host is None:
+        return []
+    return traefik_labels(
+        router=router,
+        host=host,
+        port=port,
+        network=settings.network.name,
+        entrypoint=settings.traefik.entrypoint,
+        cert_resolver=settings.traefik.cert_resolver,
+    )

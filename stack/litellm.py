@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import common, constants
-from stack.labels import traefik_labels
+from stack.labels import service_routes
 from stack.litellm_config import render_litellm_config
 from stack.ollama import BASE_URL as OLLAMA_BASE
 from stack.settings import Settings
@@ -40,19 +40,6 @@ def config_yaml(settings: Settings) -> str:
         embedding_models=settings.embedding_models,
         providers=settings.providers,
         ollama_base=OLLAMA_BASE,
-    )
-
-
-def routes(settings: Settings, network: str) -> list[tuple[str, str]]:
-    if not settings.routed or settings.litellm.host is None:
-        return []
-    return traefik_labels(
-        router=constants.LITELLM,
-        host=settings.litellm.host,
-        port=PORT,
-        network=network,
-        entrypoint=settings.traefik.entrypoint,
-        cert_resolver=settings.traefik.cert_resolver,
     )
 
 
@@ -94,7 +81,7 @@ class Litellm(pulumi.ComponentResource):
                 network=network,
                 envs=envs,
                 ports=ports,
-                labels=routes(settings, settings.network.name),
+                labels=service_routes(settings, router=constants.LITELLM, host=settings.litellm.host, port=PORT),
                 command=["--config", constants.LITELLM_CONFIG, "--port", str(PORT)],
                 # Uploaded, not bind-mounted: works against a remote Docker host too.
                 uploads=[docker.ContainerUploadArgs(file=constants.LITELLM_CONFIG, content=config_yaml(settings))],

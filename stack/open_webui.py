@@ -6,7 +6,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import common, constants
-from stack.labels import traefik_labels
+from stack.labels import service_routes
 from stack.litellm import BASE_URL as LITELLM_BASE
 from stack.ollama import BASE_URL as OLLAMA_BASE
 from stack.settings import Settings
@@ -39,19 +39,6 @@ def plain_env(settings: Settings) -> list[str]:
             common.env("ENABLE_SIGNUP", "true" if w.enable_signup else "false"),
             common.env("DEFAULT_USER_ROLE", w.default_user_role),
         ]
-    )
-
-
-def routes(settings: Settings, network: str) -> list[tuple[str, str]]:
-    if not settings.routed or settings.open_webui.host is None:
-        return []
-    return traefik_labels(
-        router=constants.OPEN_WEBUI,
-        host=settings.open_webui.host,
-        port=PORT,
-        network=network,
-        entrypoint=settings.traefik.entrypoint,
-        cert_resolver=settings.traefik.cert_resolver,
     )
 
 
@@ -92,7 +79,7 @@ class OpenWebui(pulumi.ComponentResource):
                 volumes=[
                     docker.ContainerVolumeArgs(volume_name=self.volume.name, container_path=constants.OPEN_WEBUI_DATA)
                 ],
-                labels=routes(settings, settings.network.name),
+                labels=service_routes(settings, router=constants.OPEN_WEBUI, host=settings.open_webui.host, port=PORT),
             ),
             parent=self,
             depends_on=depends_on,

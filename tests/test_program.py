@@ -401,3 +401,31 @@ def test_settings_fail_before_any_resource() -> None:
             sink=sink,
         )
     assert sink == []
+
+
+def test_joining_an_existing_traefik() -> None:
+    text = (
+        "config:\n  ai-stack:profile: server\n"
+        "  ai-stack:network: {name: web, external: true}\n"
+        "  ai-stack:traefik: {mode: external, certResolver: myresolver, entrypoint: https}\n"
+        "  ai-stack:openWebui: {host: chat.example.org}\n  ai-stack:litellm: {host: llm.example.org}\n"
+    )
+    ev = evaluate("edge", config_text=overlay(text))
+    c = ev.containers()
+    assert "traefik" not in c and ev.of_type("docker:index/network:Network") == []
+    webui = labels(c["open-webui"])
+    assert webui["traefik.docker.network"] == "web"
+    assert webui["traefik.http.routers.open-webui.entrypoints"] == "https"
+    assert webui["traefik.http.routers.open-webui.tls.certresolver"] == "myresolver"
+    assert labels(c["litellm"])["traefik.http.routers.litellm.rule"] == "Host(`llm.example.org`)"
+    assert all(c[n].inputs.get("ports", []) == [] for n in c)
+    assert ev.outputs["webuiUrl"] == "https://chat.example.org" and "ollamaUrl" not in ev.outputs
+    assert all(v.protect for v in ev.of_type(VOLUME))
+
+
+def test_nvidia_device_ids() -> None:
+    text = "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 2}\n  ai-stack:ollama: {gpu: {deviceIds: ['0', '1']}}\n"
+    ev = evaluate("dev", config_text=overlay(text))
+    assert ev.containers()["ollama"].inputs["deviceRequests"] == [
+        {"driver": "nvidia", "deviceIds": ["0", "1"], "capabilities": ["gpu"]}
+    ]
