@@ -424,7 +424,10 @@ def test_joining_an_existing_traefik() -> None:
 
 
 def test_nvidia_device_ids() -> None:
-    text = "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 2}\n  ai-stack:ollama: {gpu: {deviceIds: ['0', '1']}}\n"
+    text = (
+        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 2}\n"
+        "  ai-stack:ollama: {gpu: {deviceIds: ['0', '1']}}\n"
+    )
     ev = evaluate("dev", config_text=overlay(text))
     assert ev.containers()["ollama"].inputs["deviceRequests"] == [
         {"driver": "nvidia", "deviceIds": ["0", "1"], "capabilities": ["gpu"]}
