@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -432,3 +433,17 @@ def test_nvidia_device_ids() -> None:
     assert ev.containers()["ollama"].inputs["deviceRequests"] == [
         {"driver": "nvidia", "deviceIds": ["0", "1"], "capabilities": ["gpu"]}
     ]
+
+
+def test_config_from_the_environment_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The language host may hand config over as PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS."""
+    import pulumi
+
+    from stack.program import raw_config
+
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"ai-stack:profile": "server", "ai-stack:providerKeys": "{}"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["ai-stack:providerKeys"]))
+    pulumi.runtime.set_all_config({"ai-stack:models": '["a"]'}, [])
+    config, secret = raw_config()
+    assert config == {"ai-stack:profile": "server", "ai-stack:providerKeys": "{}", "ai-stack:models": '["a"]'}
+    assert secret == {"ai-stack:providerKeys"}
