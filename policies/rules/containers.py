@@ -322,8 +322,9 @@ def check_capabilities(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
     allowed_adds = {str(c).upper().removeprefix("CAP_") for c in cfg.get("allowedAdds") or []}
     out = []
     if "ALL" not in drops:
+        kept = "keeps Docker's default capabilities" if not drops else "does not drop ALL capabilities"
         out.append(
-            f"container '{ctx.name}' keeps Docker's default capabilities. "
+            f"container '{ctx.name}' {kept}. "
             'Fix: set `capabilities.drops: ["ALL"]` and add back only what it needs.'
         )
     extra = sorted(adds - allowed_adds)

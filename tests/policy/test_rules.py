@@ -427,6 +427,14 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str]] = [
         "keeps Docker's default capabilities",
     ),
     (
+        "caps-some-dropped",
+        "litellm",
+        {"capabilities": {"drops": ["NET_RAW"]}},
+        "container-capabilities-dropped",
+        "advisory",
+        "does not drop ALL capabilities",
+    ),
+    (
         "caps-added",
         "litellm",
         {"capabilities": {"drops": ["ALL"], "adds": ["SYS_ADMIN"]}},
