@@ -324,8 +324,7 @@ def check_capabilities(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
     if "ALL" not in drops:
         kept = "keeps Docker's default capabilities" if not drops else "does not drop ALL capabilities"
         out.append(
-            f"container '{ctx.name}' {kept}. "
-            'Fix: set `capabilities.drops: ["ALL"]` and add back only what it needs.'
+            f"container '{ctx.name}' {kept}. Fix: set `capabilities.drops: [\"ALL\"]` and add back only what it needs."
         )
     extra = sorted(adds - allowed_adds)
     if extra:
