@@ -9,8 +9,10 @@ mode=${1:-runtime}
 python=${PYTHON:-python3}
 
 command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.10 or newer" >&2; exit 1; }
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
+  echo "bootstrap: $python is on PATH but does not run (set PYTHON=/path/to/python3)" >&2; exit 1; }
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
-  echo "bootstrap: $("$python" --version) is too old: Python 3.10 or newer is needed" >&2; exit 1; }
+  echo "bootstrap: Python $version is too old: Python 3.10 or newer is needed" >&2; exit 1; }
 
 if [ "$mode" = dev ]; then
   missing=()
