@@ -106,8 +106,7 @@ def rows(ev: Evaluation) -> list[Row]:
                 )
             )
         else:
-            name = str(i.get("name") or r.name) if r.type != "random:index/randomPassword:RandomPassword" else r.name
-            out.append(Row(type=_short(r.type), name=name, protect=r.protect))
+            out.append(Row(type=_short(r.type), name=str(i.get("name") or r.name), protect=r.protect))
     out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
     return out
 

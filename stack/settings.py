@@ -476,17 +476,17 @@ def load_settings(
             problems.append(f"{full_key}: unknown setting{f' (did you mean {prefix}{hint}?)' if hint else ''}")
             continue
         values[key] = _decode(raw)
+    # Validate even when there are unknown keys, so every problem is reported at once.
     settings: Settings | None = None
-    if True:  # report bad values even when there are unknown keys too
-        try:
-            settings = Settings.model_validate(values)
-        except ValidationError as err:
-            for e in err.errors():
-                where = _where(tuple(e["loc"]))
-                msg = e["msg"].removeprefix("Value error, ")
-                if e["type"] == "extra_forbidden":
-                    msg = "unknown setting"
-                problems.append(f"{where}: {msg}" if where else msg)
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as err:
+        for e in err.errors():
+            where = _where(tuple(e["loc"]))
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                msg = "unknown setting"
+            problems.append(f"{where}: {msg}" if where else msg)
     if settings is not None and not problems:
         provided = set(secret_keys.get("providerKeys", []))
         for i, provider in enumerate(settings.providers):
