@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,9 @@ class Registered:
     additional_secret_outputs: list[str]
     outputs: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def wire_json(self) -> dict[str, Any]:
-        """Inputs as JSON, with secrets still wrapped in the secret signature."""
+        """Inputs as JSON, with secrets still wrapped in the secret signature (read-only)."""
         wire: dict[str, Any] = json_format.MessageToDict(self.wire)
         return wire
 

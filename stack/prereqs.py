@@ -44,7 +44,7 @@ def problems(
                 f"no Docker Engine answers at {where}: start it, or set DOCKER_HOST "
                 f"(docker info said: {info.stderr.strip()[:200]})"
             )
-        elif _wants_gpu(stack_file):
+        elif _wants_gpu(stack):
             data = json.loads(info.stdout or "{}")
             runtimes = set((data.get("Runtimes") or {}).keys())
             cdi = any(any(Path(d).glob("nvidia*.yaml")) for d in ("/etc/cdi", "/var/run/cdi"))
@@ -62,16 +62,16 @@ def problems(
     return found
 
 
-def _wants_gpu(stack_file: Path) -> bool:
-    if not stack_file.exists():
-        return False
-    try:
-        import yaml
+def _wants_gpu(stack: str) -> bool:
+    """Whether the stack file asks for a GPU; a broken file is left to the settings loader."""
+    from stack.offline import StackFileError, stack_config
 
-        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    except Exception:  # noqa: BLE001 - the settings loader reports a broken file properly later
+    try:
+        config, _ = stack_config(stack, ROOT)
+        ollama = json.loads(config.get("ai-stack:ollama", "{}"))
+    except (StackFileError, ValueError):
         return False
-    return bool((config.get("ai-stack:ollama") or {}).get("gpu"))
+    return isinstance(ollama, dict) and bool(ollama.get("gpu"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
