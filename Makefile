@@ -23,7 +23,7 @@ dev-venv:
 	@scripts/bootstrap.sh dev
 
 prereqs: venv
-	@$(PY) -m stack.prereqs --stack $(STACK)
+	@$(PY) -m tools.prereqs --stack $(STACK)
 
 # Local state and the passphrase secrets provider: no account needed.
 stack: prereqs
@@ -42,12 +42,12 @@ up: stack policies/venv/.ok check
 SMOKE_ARGS ?=
 
 smoke: venv
-	$(PY) -m stack.smoke --stack $(STACK) $(SMOKE_ARGS)
+	$(PY) -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)
 
 check: venv
-	$(PY) -m gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
+	$(PY) -m tools.gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-LINT_PATHS := stack gate policies tests scripts __main__.py
+LINT_PATHS := stack tools policies tests scripts __main__.py
 
 lint: dev-venv
 	.venv/bin/ruff check $(LINT_PATHS)
@@ -61,4 +61,4 @@ test-fast: dev-venv
 	$(PY) -m pytest tests --ignore=tests/integration $(PYTEST_ARGS)
 
 bench: dev-venv
-	$(PY) scripts/bench.py
+	$(PY) -m tools.bench

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stack.offline import Evaluation, evaluate
+from tools.offline import Evaluation, evaluate
 
 
 @pytest.fixture(scope="session")

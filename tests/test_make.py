@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack.offline import ROOT
+from tools.offline import ROOT
 
 TOOLS = ("make", "bash", "sh", "env", "cat", "cut", "sha256sum", "touch", "dirname", "id")
 

@@ -7,8 +7,8 @@ import re
 from pydantic import BaseModel
 
 from stack import constants
-from stack.offline import ROOT, Evaluation
 from stack.settings import Settings, format_memory
+from tools.offline import ROOT, Evaluation
 
 README = (ROOT / "README.md").read_text()
 LINES = README.splitlines()

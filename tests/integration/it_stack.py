@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import yaml
-from it_support import (
+
+from tests.integration.it_support import (
     LOOPBACK,
     Background,
     Engine,
@@ -24,7 +25,7 @@ from it_support import (
     venv_script,
     wait_for,
 )
-from standins import OllamaStandIn
+from tests.integration.standins import OllamaStandIn
 
 CONTAINER = "docker:index/container:Container"
 TRAEFIK_API_PORT = 8080  # Traefik's own `traefik` entrypoint (ping + API), published on loopback only

@@ -1,7 +1,7 @@
 """Loopback HTTP stand-ins for services the tests do not run for real.
 
 - `OllamaStandIn` speaks the parts of Ollama's API that LiteLLM's `ollama_chat/` and `ollama/`
-  providers and `stack.smoke` use: GET /, /api/version, /api/tags; POST /api/chat (plain and
+  providers and `tools.smoke` use: GET /, /api/version, /api/tags; POST /api/chat (plain and
   streamed NDJSON), /api/show, /api/embed, /api/embeddings. It records every request.
 - `WebuiStandIn` answers Open WebUI's GET /health with {"status": true}.
 

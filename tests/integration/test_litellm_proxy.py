@@ -11,9 +11,10 @@ import json
 
 import pytest
 import yaml
-from it_stack import LitellmProxy
-from it_support import http_request
-from standins import REPLY
+
+from tests.integration.it_stack import LitellmProxy
+from tests.integration.it_support import http_request
+from tests.integration.standins import REPLY
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""`python -m stack.smoke` against the real LiteLLM proxy and loopback stand-ins.
+"""`python -m tools.smoke` against the real LiteLLM proxy and loopback stand-ins.
 
 The dev stack's outputs come from the program's mock evaluation; only the URLs are pointed
 at 127.0.0.1 servers this test starts (LiteLLM from conftest, Open WebUI and Ollama
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from it_stack import LitellmProxy
-from it_support import LOOPBACK, closed_port
-from standins import OllamaStandIn, WebuiStandIn
 
-from stack import smoke
+from tests.integration.it_stack import LitellmProxy
+from tests.integration.it_support import LOOPBACK, closed_port
+from tests.integration.standins import OllamaStandIn, WebuiStandIn
+from tools import smoke
 
 pytestmark = pytest.mark.integration
 
@@ -279,7 +279,7 @@ def test_module_entry_point(tmp_path: Path, outputs: dict[str, Any]) -> None:
     path.write_text(json.dumps(outputs))
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     res = subprocess.run(
-        [sys.executable, "-m", "stack.smoke", "--outputs", str(path), "--timeout", "5"],
+        [sys.executable, "-m", "tools.smoke", "--outputs", str(path), "--timeout", "5"],
         cwd=REPO,
         capture_output=True,
         text=True,

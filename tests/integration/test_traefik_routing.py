@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from it_stack import (
+
+from tests.integration.it_stack import (
     CLOSED_ACME,
     RoutedStack,
     label_map,
@@ -19,7 +20,7 @@ from it_stack import (
     traefik_test_command,
     wait_health,
 )
-from it_support import http_request, wait_for
+from tests.integration.it_support import http_request, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,7 @@ def test_host_reaches_its_service_over_tls(routed_stack: RoutedStack, service: s
 
 @pytest.mark.parametrize("service", ["open-webui", "litellm"])
 def test_health_path_is_routed_like_any_other(routed_stack: RoutedStack, service: str) -> None:
-    from it_stack import health_path
+    from tests.integration.it_stack import health_path
 
     route = next(r for r in routed_stack.routes if r.service == service)
     path = health_path(routed_stack.evaluation.containers()[service])

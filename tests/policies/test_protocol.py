@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from policy_fixtures import (
+
+from tests.policies.fixtures import (
     CONFIG_DIR,
     CONTAINER,
     REMOTE_IMAGE,
@@ -14,8 +15,7 @@ from policy_fixtures import (
     container,
     stack_resources,
 )
-
-from policies.harness import (
+from tools.analyzer import (
     UNKNOWN_NUMBER,
     UNKNOWN_STRING,
     PolicyConfigError,

@@ -6,15 +6,16 @@ import re
 from typing import Any
 
 import pytest
-from policy_fixtures import (
+
+from policies.rules import RESOURCE_RULES, STACK_RULES
+from tests.policies.fixtures import (
     CONTAINER,
     REMOTE_IMAGE,
     baseline,
     container,
     stack_resources,
 )
-
-from policies.harness import (
+from tools.analyzer import (
     SECRET_SIG,
     SIG_KEY,
     UNKNOWN_STRING,
@@ -22,7 +23,6 @@ from policies.harness import (
     Resource,
     secret,
 )
-from policies.rules import RESOURCE_RULES, STACK_RULES
 
 SOCKET = "/var/run/docker.sock"
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from gate.run import Row, StackReport
+from tools.gate.run import Row, StackReport
 
 COLUMNS = ("type", "name", "image", "cpus", "memory", "gpu", "ports", "routes")
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for path in (
-    ROOT,
-    HERE,
-):  # the repo (policies.*) and policy_fixtures, whatever the import mode
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from tests.policies.fixtures import CONFIG_DIR
+from tools.analyzer import PolicyPackAnalyzer
 
-from policy_fixtures import CONFIG_DIR
-
-from policies.harness import PolicyPackAnalyzer
+ROOT = Path(__file__).resolve().parents[2]
 
 PACK_DIR = ROOT / "policies"
 

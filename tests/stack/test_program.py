@@ -10,9 +10,9 @@ import pytest
 from stack import constants
 from stack.litellm import config_yaml
 from stack.models import ModelPullError
-from stack.offline import Evaluation, Registered, evaluate, is_secret, stack_config
 from stack.settings import Settings, load_settings
 from tests.stackfiles import overlay
+from tools.offline import Evaluation, Registered, evaluate, is_secret, stack_config
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"

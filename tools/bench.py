@@ -2,7 +2,7 @@
 
 Every figure is the median of several fresh processes, measured in this one run, so the
 ratios hold on whatever machine runs it. Prints a Markdown table for the README.
-Usage: .venv/bin/python scripts/bench.py [--runs N]
+Usage: .venv/bin/python tools/bench.py [--runs N]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def timed_cmd(cmd: list[str], runs: int, ok: tuple[int, ...] = (0, 1)) -> float:
 def in_process(stack: str) -> float:
     """Evaluation time alone, with the SDKs already imported (median of 5)."""
     code = (
-        "import time, statistics; from stack.offline import evaluate; evaluate('dev'); s=[]\n"
+        "import time, statistics; from tools.offline import evaluate; evaluate('dev'); s=[]\n"
         "for _ in range(5):\n"
         f"    t=time.perf_counter(); evaluate('{stack}'); s.append(time.perf_counter()-t)\n"
         "print(statistics.median(s))"
@@ -62,12 +62,12 @@ def main() -> int:
         ("import pulumi, pulumi_docker, pulumi_random", sdk, "baseline"),
         ("… + pulumi_policy (the gate's baseline)", sdk_policy, "baseline"),
     ]
-    ours = timed(SDKS + "; import stack.program, stack.offline", runs) - python
+    ours = timed(SDKS + "; import stack.program, tools.offline", runs) - python
     rows.append(("… + this program's modules (pydantic settings)", ours, f"{ours / sdk:.2f}× import"))
     for stack in ("dev", "prod"):
         # os._exit: what the evaluation costs, without the interpreter's teardown of the
         # Pulumi runtime (about 0.09 s, paid by any Python program that ran it).
-        code = f"import os; from stack.offline import evaluate; evaluate('{stack}'); os._exit(0)"
+        code = f"import os; from tools.offline import evaluate; evaluate('{stack}'); os._exit(0)"
         whole = timed(code, runs) - python
         rows.append((f"evaluate {stack} under mocks, fresh process", whole, f"{whole / sdk:.2f}× import"))
         rows.append((f"evaluate {stack}, SDKs already imported", in_process(stack), ""))
@@ -75,7 +75,7 @@ def main() -> int:
     if gate.exists():
         both = timed_cmd([sys.executable, "-m", "gate", "--stack", "dev", "--stack", "prod", "--quiet"], runs) - python
         rows.append(
-            ("offline gate, both stacks (`python -m gate`)", both, f"{both / sdk_policy:.2f}× import (budget 2×)")
+            ("offline gate, both stacks (`python -m tools.gate`)", both, f"{both / sdk_policy:.2f}× import (budget 2×)")
         )
 
     print(f"Median of {runs} fresh processes each, {sys.platform}, Python {sys.version.split()[0]}.\n")

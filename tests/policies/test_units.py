@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from policy_fixtures import CONTAINER, container
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResourceOptions,
     ResourceValidationArgs,
 )
 
-from policies.harness import secret
 from policies.rules import RESOURCE_RULES, secretness
 from policies.rules.base import Context, to_policy
 from policies.rules.containers import cpu_limit
 from policies.rules.images import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
 from policies.rules.secrets import RULES as SECRET_RULES
+from tests.policies.fixtures import CONTAINER, container
+from tools.analyzer import secret
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 import stack.common
-from gate import render
-from gate.__main__ import main
-from gate.run import StackReport, run_gate
-from stack.offline import ROOT
+from tools.gate import render
+from tools.gate.__main__ import main
+from tools.gate.run import StackReport, run_gate
+from tools.offline import ROOT
 
 
 def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_a_broken_stack_file_fails_with_its_error(tmp_path: Path) -> None:
 
 def test_module_entry_point_exit_code() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "gate", "--stack", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tools.gate", "--stack", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1
     assert "Pulumi.nope.yaml: no such stack file" in done.stdout
@@ -113,7 +113,7 @@ def _pack_processes() -> set[int]:
 def test_no_pack_process_outlives_the_gate() -> None:
     before = _pack_processes()
     # A stack that fails at once is the case where the pack is still booting at the end.
-    subprocess.run([sys.executable, "-m", "gate", "--stack", "nope"], cwd=ROOT, capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "tools.gate", "--stack", "nope"], cwd=ROOT, capture_output=True, timeout=60)
     run_gate(["nope"])
     # A leaked pack would appear a moment later, once its boot thread spawns it.
     deadline = time.monotonic() + 1.5

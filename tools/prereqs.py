@@ -64,7 +64,7 @@ def problems(
 
 def _wants_gpu(stack: str) -> bool:
     """Whether the stack file asks for a GPU; a broken file is left to the settings loader."""
-    from stack.offline import StackFileError, stack_config
+    from tools.offline import StackFileError, stack_config
 
     try:
         config, _ = stack_config(stack, ROOT)

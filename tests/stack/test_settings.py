@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from stack.offline import ROOT, StackFileError, stack_config
 from stack.settings import Settings, SettingsError, load_settings
 from tests.stackfiles import overlay
+from tools.offline import ROOT, StackFileError, stack_config
 
 
 def load(stack: str, text: str, *, drop: tuple[str, ...] = ()) -> Settings:
@@ -52,7 +52,7 @@ def test_stack_files_hold_only_differences_from_defaults() -> None:
 
 
 def test_pulumi_yaml_matches_pulumis_project_schema() -> None:
-    schema = json.loads((Path(__file__).parent / "data" / "pulumi-project.schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[1] / "data" / "pulumi-project.schema.json").read_text())
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     jsonschema.validate(project, schema)
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}

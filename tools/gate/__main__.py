@@ -1,4 +1,4 @@
-"""`python -m gate --stack dev [--stack prod] [--markdown FILE] [--json]`: exit 1 on any mandatory violation."""
+"""`python -m tools.gate --stack dev [--stack prod] [--markdown FILE] [--json]`: exit 1 on any mandatory violation."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gate import render
-from gate.run import run_gate
+from tools.gate import render
+from tools.gate.run import run_gate
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.gate", description=__doc__)
     parser.add_argument("--stack", action="append", help="stack to check (repeatable; default: dev and prod)")
     parser.add_argument("--markdown", type=Path, help="append a Markdown summary to this file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")

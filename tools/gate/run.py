@@ -1,8 +1,8 @@
 """The offline gate: evaluate a stack under mocks and put every resource through the policy pack.
 
 No Pulumi CLI, state backend, credentials, Docker daemon or network: the program runs under
-Pulumi's mocks with the stack's own config (`stack.offline`), and the pack runs as the CLI runs
-it, over the Analyzer protocol (`policies.harness`): `Analyze` once per resource with its
+Pulumi's mocks with the stack's own config (`tools.offline`), and the pack runs as the CLI runs
+it, over the Analyzer protocol (`tools.analyzer`): `Analyze` once per resource with its
 inputs, `AnalyzeStack` once with every resource's outputs.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policies.harness import Diagnostic, PolicyPackAnalyzer, Resource
-from stack.offline import ROOT, Evaluation, Registered, evaluate
+from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Resource
+from tools.offline import ROOT, Evaluation, Registered, evaluate
 
 PACK = ROOT / "policies"
 CONTAINER = "docker:index/container:Container"

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from policies.harness import Resource
+from tools.analyzer import Resource
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"

@@ -6,7 +6,7 @@ import json
 import subprocess
 from collections.abc import Sequence
 
-from stack.prereqs import problems
+from tools.prereqs import problems
 
 
 def runner(returncode: int, info: dict[str, object] | None = None, stderr: str = ""):  # type: ignore[no-untyped-def]

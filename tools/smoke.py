@@ -1,7 +1,7 @@
 """Post-deploy smoke checks against a running stack (`make smoke STACK=dev`).
 
-    python -m stack.smoke --stack dev [--insecure] [--timeout 10]
-    python -m stack.smoke --outputs outputs.json     # JSON as printed by the command below
+    python -m tools.smoke --stack dev [--insecure] [--timeout 10]
+    python -m tools.smoke --outputs outputs.json     # JSON as printed by the command below
 
 Reads the stack outputs with `pulumi stack output --json --show-secrets --stack <stack>` and
 checks, one line each (PASS/FAIL name - reason):
@@ -241,7 +241,7 @@ def run_checks(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stack.smoke", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="Pulumi stack whose outputs to read (dev, prod, ...)")
     parser.add_argument(
         "--outputs", metavar="FILE", help="read the outputs from this JSON file instead of `pulumi stack output`"

@@ -1,0 +1,1 @@
+"""Tooling that drives the program and the policy pack from outside: never imported by either."""
