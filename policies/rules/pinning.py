@@ -1,0 +1,109 @@
+"""The one image-pinning rule, owned by the pack and imported by the program's settings.
+
+It imports nothing from pulumi_policy, so the program can use it without the pack's
+runtime, and the pack still runs standalone from this directory. References are parsed by
+docker-image-py, a port of distribution/reference (the grammar `docker pull` uses), not by
+a regex of our own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from docker_image import reference as _reference
+
+# Tags that move between releases. A tag is floating when it is one of these, or is made
+# only of words with no digit in it where one word is one of these (`main-stable`,
+# `latest-cuda`); `main-v1.74.0-stable` and `0.12.3` name a release.
+FLOATING_TAGS: frozenset[str] = frozenset(
+    {
+        "latest",
+        "main",
+        "master",
+        "nightly",
+        "stable",
+        "edge",
+        "dev",
+        "develop",
+        "beta",
+        "alpha",
+        "canary",
+        "next",
+        "rolling",
+        "release",
+        "lts",
+        "current",
+    }
+)
+IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+"""A local image id, as a container's `image` input holds when it comes from a RemoteImage."""
+
+
+class ImageRefError(ValueError):
+    """Not a valid image reference; the message says why, in Docker's terms."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed reference: `registry/repository:tag@digest`, Docker Hub names normalised."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def short_repository(self) -> str:
+        """The repository as users write it for Docker Hub (`postgres`, `ollama/ollama`)."""
+        if self.registry == "docker.io":
+            return self.repository.removeprefix("library/")
+        return self.repository
+
+
+def parse(reference: str) -> ImageRef:
+    """Parse `reference` as `docker pull` would, or raise ImageRefError."""
+    text = reference.strip()
+    if not text:
+        raise ImageRefError("an image reference is empty")
+    if text != reference:
+        raise ImageRefError(f"image reference {reference!r} has surrounding spaces")
+    parts = text.split("@", 1)[0].split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # a registry host, where case does not matter
+    if any(c.isupper() for c in "/".join(parts).rsplit(":", 1)[0]):
+        raise ImageRefError(f"image reference {reference!r}: repository names are lower case")
+    try:
+        ref = _reference.Reference.parse_normalized_named(text)
+    except _reference.InvalidReference as err:
+        raise ImageRefError(f"image reference {reference!r} is not valid: {err}") from None
+    repo = ref.repository
+    return ImageRef(
+        registry=str(repo["domain"]),
+        repository=str(repo["path"]),
+        tag=ref.get("tag") or None,
+        digest=ref.get("digest") or None,
+    )
+
+
+def floating_reason(reference: str, floating: frozenset[str] | set[str] = FLOATING_TAGS) -> str | None:
+    """Why `reference` is not pinned, or None when it names a release or a digest.
+
+    A well-formed digest is the strongest pin and is accepted with or without a tag beside
+    it. An image id (`sha256:<64 hex>`) is what a RemoteImage hands a container: pinned.
+    """
+    if IMAGE_ID.match(reference):
+        return None
+    try:
+        ref = parse(reference)
+    except ImageRefError as err:
+        return str(err)
+    if ref.digest:
+        return None
+    if ref.tag is None:
+        return "has no tag (Docker pulls :latest)"
+    tag = ref.tag.lower()
+    words = [w for w in re.split(r"[-_.]", tag) if w]
+    if tag in floating or (not any(c.isdigit() for c in tag) and any(w in floating for w in words)):
+        return f"uses the moving tag {ref.tag!r}"
+    return None
