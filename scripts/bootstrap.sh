@@ -31,10 +31,10 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
-# runtime: the program plus pulumi-policy, so `make check` (the offline gate) works too.
-reqs=(requirements.txt policies/requirements.txt)
+# runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
+reqs=(tools/requirements.txt)
 [ "$mode" = dev ] && reqs=(requirements-dev.txt)
-stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi

@@ -11,4 +11,5 @@ def overlay(fragment: str, *, drop: tuple[str, ...] = ()) -> str:
     """`fragment` is stack-file YAML (`config:` …); its keys replace the base's keys."""
     config = {k: v for k, v in BASE.items() if k not in drop}
     config.update((yaml.safe_load(fragment) or {}).get("config") or {})
-    return yaml.safe_dump({"config": config}, sort_keys=True)
+    text: str = yaml.safe_dump({"config": config}, sort_keys=True)
+    return text

@@ -22,7 +22,7 @@ def run_make(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         assert found, tool
         (bin_dir / tool).symlink_to(found)
     # The interpreter itself, not a version-manager shim that needs more of PATH.
-    (bin_dir / "python3").symlink_to(os.path.realpath(sys._base_executable))
+    (bin_dir / "python3").symlink_to(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DOCKER_"))}
     env["PATH"] = str(bin_dir)
     return subprocess.run(

@@ -283,7 +283,8 @@ def evaluate(
                 secret_outputs.add(name)
 
     def program() -> Any:
-        from stack.program import build, settings_from_config
+        from stack.config import settings_from_config
+        from stack.program import build
 
         return resolve(build(settings_from_config()))
 

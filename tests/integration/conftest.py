@@ -109,11 +109,11 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         try:
             yield engine
         finally:
-            problems = engine.cleanup()
+            leftovers = engine.cleanup()
             images = engine.out("images", "-q", "--filter", f"label={label}").split()
             if images:
                 engine.run("rmi", "-f", *images, check=False)
-            assert not problems, problems
+            assert not leftovers, leftovers
         return
 
     daemon = Dockerd.start(_short_root(tmp_path_factory, "dockerd"), env)

@@ -225,7 +225,7 @@ def env_list(items: list[str]) -> dict[str, str]:
 def litellm_config_for_test(content: str, ollama_base_declared: str, ollama_url: str) -> dict[str, Any]:
     """The uploaded config.yaml with only the test's changes: Ollama's api_base points at the
     loopback stand-in, and database_url is dropped (no Postgres in this test)."""
-    config = yaml.safe_load(content)
+    config: dict[str, Any] = yaml.safe_load(content)
     for entry in config.get("model_list") or []:
         params = entry.get("litellm_params") or {}
         if params.get("api_base") == ollama_base_declared:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import pytest
 
@@ -41,7 +41,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """A missing prerequisite: skip on a laptop, but fail under CI=true (never weaken CI)."""
     if in_ci():
         pytest.fail(f"CI=true and the integration tier cannot run: {reason}", pytrace=False)
@@ -128,7 +128,7 @@ def http_request(
         sni = host.split(":")[0] if host else None
         raw = socket.create_connection((LOOPBACK, port), timeout=timeout)
         sock: socket.socket = ctx.wrap_socket(raw, server_hostname=sni)
-        der = sock.getpeercert(binary_form=True)
+        der = sock.getpeercert(binary_form=True)  # type: ignore[attr-defined]
     else:
         der = None
         sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
@@ -176,7 +176,7 @@ def is_static_elf(path: str) -> bool:
         if head[:4] != b"\x7fELF" or head[4] != 2:  # 64-bit only
             return False
         little = head[5] == 1
-        order = "little" if little else "big"
+        order: Literal["little", "big"] = "little" if little else "big"
         phoff = int.from_bytes(head[32:40], order)
         phentsize = int.from_bytes(head[54:56], order)
         phnum = int.from_bytes(head[56:58], order)
@@ -342,7 +342,8 @@ class Engine:
         return self.run(*args, timeout=timeout).stdout.decode().strip()
 
     def inspect(self, obj: str) -> dict[str, Any]:
-        return json.loads(self.out("inspect", obj))[0]
+        found: dict[str, Any] = json.loads(self.out("inspect", obj))[0]
+        return found
 
     def health(self, container: str) -> str:
         state = self.inspect(container)["State"]

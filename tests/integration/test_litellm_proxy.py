@@ -8,6 +8,7 @@ left out (no Postgres), and Ollama's api_base points at a loopback stand-in so t
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +29,7 @@ def _get(proxy: LitellmProxy, path: str, key: str | None = None) -> tuple[int, o
         return reply.status, reply.text
 
 
-def _post(proxy: LitellmProxy, path: str, payload: dict, key: str | None) -> tuple[int, object]:
+def _post(proxy: LitellmProxy, path: str, payload: dict[str, Any], key: str | None) -> tuple[int, object]:
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
+import yaml
 
 from stack import constants
-from stack.litellm import config_yaml
-from stack.models import ModelPullError
+from stack.components.model_pull import ModelPullError
 from stack.settings import Settings, load_settings
 from tests.stackfiles import overlay
 from tools.offline import Evaluation, Registered, evaluate, is_secret, stack_config
@@ -359,7 +359,13 @@ def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
 
 def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:
     c = any_stack.containers()["litellm"].inputs
-    assert c["uploads"] == [{"file": "/app/config.yaml", "content": config_yaml(settings_of(any_stack.stack))}]
+    [upload] = c["uploads"]
+    assert upload["file"] == "/app/config.yaml"
+    doc = yaml.safe_load(upload["content"])
+    settings = settings_of(any_stack.stack)
+    assert [m["model_name"] for m in doc["model_list"]] == settings.all_models
+    # Ollama's URL comes from the Ollama component's output, on the stack network.
+    assert {m["litellm_params"]["api_base"] for m in doc["model_list"]} == {"http://ollama:11434"}
     assert c["command"] == ["--config", "/app/config.yaml", "--port", "4000"]
     assert not any(v.get("hostPath") for v in c.get("volumes", []))
     env = env_map(any_stack.containers()["litellm"])
@@ -439,7 +445,7 @@ def test_config_from_the_environment_channel(monkeypatch: pytest.MonkeyPatch) ->
     """The language host may hand config over as PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS."""
     import pulumi
 
-    from stack.program import raw_config
+    from stack.config import raw_config
 
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"ai-stack:profile": "server", "ai-stack:providerKeys": "{}"}))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["ai-stack:providerKeys"]))

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pulumi_docker
 import pytest
 
-import stack.common
 from tools.gate import render
 from tools.gate.__main__ import main
 from tools.gate.run import StackReport, run_gate
@@ -46,7 +46,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = stack.common.docker.Container
+    real = pulumi_docker.Container
 
     def without_limits(resource_name: str, **kwargs: Any) -> Any:
         if resource_name == "litellm":
@@ -54,7 +54,7 @@ def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) 
             kwargs.pop("memory_swap")
         return real(resource_name, **kwargs)
 
-    monkeypatch.setattr(stack.common.docker, "Container", without_limits)
+    monkeypatch.setattr(pulumi_docker, "Container", without_limits)
     (report,) = run_gate(["dev"])
     assert not report.passed
     # Rejected on its own, and counted as unbounded against the host's capacity.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pulumi
-import pulumi_docker as docker
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from stack import common, constants
-from stack.ollama import BASE_URL
-from stack.settings import Settings
+import pulumi
+
+from stack import constants, containers
+from stack.render.env import env
+from stack.settings import Limits
 
 PULL_SCRIPT = 'set -eu; for m in $MODELS; do echo "pulling $m"; ollama pull "$m"; done; ollama list'
 
@@ -26,43 +28,43 @@ def check_exit(code: int | None, models: list[str]) -> list[str]:
     return models
 
 
+@dataclass(frozen=True)
+class ModelPullArgs:
+    models: Sequence[str]
+    limits: Limits
+    image_id: pulumi.Input[str]
+    """An image with the Ollama CLI (Ollama's own)."""
+    ollama_url: pulumi.Input[str]
+    """Ollama's API; the pull waits for that container through this output."""
+    network: pulumi.Input[str]
+
+
 class ModelPull(pulumi.ComponentResource):
     """Pulls every declared model once Ollama is healthy; re-runs when the list changes.
 
     The model list is in the container's env, and env changes replace the container, so a
-    changed list runs the pull again. It uses the Ollama image's own CLI against the `ollama`
-    service on the proxy network.
+    changed list runs the pull again.
     """
 
-    container: docker.Container
     pulled: pulumi.Output[list[str]]
 
-    def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        image: pulumi.Input[str],
-        network: pulumi.Input[str],
-        ollama: docker.Container,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: ModelPullArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:ModelPull", name, None, opts)
-        models = settings.all_models
-        self.container = common.container(
-            common.Spec(
+        models = list(args.models)
+        container = containers.container(
+            containers.Spec(
                 name=constants.MODEL_PULL,
-                image=image,
-                limits=settings.model_pull,
+                image=args.image_id,
+                limits=args.limits,
                 # Healthy while the server answers; the pull itself is judged by its exit code.
-                health=common.Health(tests=["CMD", "ollama", "list"]),
-                network=network,
-                envs=[common.env("OLLAMA_HOST", BASE_URL), common.env("MODELS", " ".join(models))],
+                health=containers.Health(tests=["CMD", "ollama", "list"]),
+                network=args.network,
+                envs=[env("OLLAMA_HOST", args.ollama_url), env("MODELS", " ".join(models))],
                 entrypoints=["/bin/sh", "-c"],
                 command=[PULL_SCRIPT],
                 run_once=True,
             ),
             parent=self,
-            depends_on=[ollama],
         )
-        self.pulled = self.container.exit_code.apply(lambda code: check_exit(code, models))
+        self.pulled = container.exit_code.apply(lambda code: check_exit(code, models))
         self.register_outputs({"pulled": self.pulled})

@@ -1,4 +1,4 @@
-"""What every container of the stack shares: limits, restart, logs, health, replacement."""
+"""The house rules every container shares: limits, restart, logs, health, replacement."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import pulumi_docker as docker
 
 from stack import constants
 from stack.settings import Limits, format_cpus
-
-Env = pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class Spec:
     limits: Limits
     health: Health
     network: pulumi.Input[str]
-    envs: Sequence[Env] = ()
+    envs: Sequence[pulumi.Input[str]] = ()
     ports: Sequence[docker.ContainerPortArgs] = ()
     volumes: Sequence[docker.ContainerVolumeArgs] = ()
     labels: Sequence[tuple[str, str]] = ()
@@ -131,10 +129,7 @@ def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.
     )
 
 
-def env(name: str, value: str) -> str:
-    return f"{name}={value}"
-
-
-def secret_env(name: str, value: pulumi.Output[str]) -> pulumi.Output[str]:
-    """An env entry that stays a Pulumi secret end to end."""
-    return pulumi.Output.secret(pulumi.Output.concat(name, "=", value))
+def service_url(container: docker.Container, port: int) -> pulumi.Output[str]:
+    """`http://<name>:<port>` on the stack's network. Built from the container's name, which is
+    known at preview, so whoever uses the URL also waits for that container."""
+    return container.name.apply(lambda name: f"http://{name}:{port}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stack.settings import Settings
+from dataclasses import dataclass
 
 
 def traefik_labels(
@@ -35,15 +35,25 @@ def traefik_labels(
     return sorted(labels.items())
 
 
-def service_routes(settings: Settings, *, router: str, host: str | None, port: int) -> list[tuple[str, str]]:
-    """A service's labels under the stack's routing settings; none when the stack is not routed."""
-    if not settings.routed or host is None:
+@dataclass(frozen=True)
+class Routing:
+    """How routed services are labelled: the network Traefik reaches them on, its TLS entrypoint
+    and certificate resolver."""
+
+    network: str
+    entrypoint: str
+    cert_resolver: str
+
+
+def route_labels(routing: Routing | None, *, router: str, host: str | None, port: int) -> list[tuple[str, str]]:
+    """A service's labels under the stack's routing; none when the stack is not routed."""
+    if routing is None or host is None:
         return []
     return traefik_labels(
         router=router,
         host=host,
         port=port,
-        network=settings.network.name,
-        entrypoint=settings.traefik.entrypoint,
-        cert_resolver=settings.traefik.cert_resolver,
+        network=routing.network,
+        entrypoint=routing.entrypoint,
+        cert_resolver=routing.cert_resolver,
     )

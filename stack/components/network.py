@@ -13,17 +13,17 @@ class ProxyNetwork(pulumi.ComponentResource):
 
     name: pulumi.Output[str]
 
-    def __init__(self, name: str, settings: Network, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: Network, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:ProxyNetwork", name, None, opts)
-        if settings.external:
+        if args.external:
             # Hosts that already run Traefik own the network; we only look it up. The invoke
             # fails with the network's name when it is missing.
-            found = docker.get_network_output(name=settings.name, opts=pulumi.InvokeOutputOptions(parent=self))
+            found = docker.get_network_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
             self.name = found.name
         else:
             net = docker.Network(
                 name,
-                name=settings.name,
+                name=args.name,
                 driver="bridge",
                 attachable=True,
                 opts=pulumi.ResourceOptions(parent=self),

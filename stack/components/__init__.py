@@ -1,0 +1,1 @@
+"""One ComponentResource per service, each built from its own typed Args."""

@@ -1,0 +1,75 @@
+"""Ollama: the inference server, on the GPU where the stack has one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import constants, containers
+from stack.render.env import ollama_env
+from stack.settings import Gpu
+from stack.settings import Ollama as OllamaSettings
+
+PORT = constants.PORTS[constants.OLLAMA]
+
+# `ollama --version` exits 0 even when the server is down, and the image has no curl.
+HEALTH = containers.Health(tests=["CMD", "ollama", "list"], start_period="60s", wait_timeout=300)
+
+
+def device_requests(gpu: Gpu | None) -> list[docker.ContainerDeviceRequestArgs]:
+    """GPU requests with the driver always explicit (pulumi-docker defaults it to cdi)."""
+    if gpu is None:
+        return []
+    count = -1 if gpu.count == "all" else gpu.count
+    return [
+        docker.ContainerDeviceRequestArgs(
+            driver=gpu.driver,
+            count=count if gpu.driver == "nvidia" else None,
+            device_ids=list(gpu.device_ids) if gpu.device_ids else None,
+            capabilities=["gpu"],
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class OllamaArgs:
+    image: str
+    settings: OllamaSettings
+    network: pulumi.Input[str]
+    protect_data: bool
+    loopback_port: int | None = None
+    """Publish the API on 127.0.0.1:<port> (laptop only: Ollama has no auth)."""
+
+
+class Ollama(pulumi.ComponentResource):
+    """The Ollama container, its pinned image and its models volume."""
+
+    url: pulumi.Output[str]
+    """The API on the stack's network, e.g. http://ollama:11434."""
+    image_id: pulumi.Output[str]
+    """The pinned image, for other containers that run the Ollama CLI."""
+
+    def __init__(self, name: str, args: OllamaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-stack:services:Ollama", name, None, opts)
+        image = containers.image(name, args.image, parent=self)
+        volume = containers.data_volume(f"{name}-models", protect=args.protect_data, parent=self)
+        ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
+        container = containers.container(
+            containers.Spec(
+                name=constants.OLLAMA,
+                image=image.image_id,
+                limits=args.settings,
+                health=HEALTH,
+                network=args.network,
+                envs=ollama_env(args.settings, port=PORT),
+                ports=ports,
+                volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OLLAMA_DATA)],
+                device_requests=device_requests(args.settings.gpu),
+            ),
+            parent=self,
+        )
+        self.image_id = image.image_id
+        self.url = containers.service_url(container, PORT)
+        self.register_outputs({"url": self.url, "imageId": self.image_id})

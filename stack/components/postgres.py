@@ -1,0 +1,63 @@
+"""Postgres 16: where LiteLLM keeps keys, spend and stored models. Never published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import constants, containers
+from stack.render.env import env, secret_env
+from stack.settings import Postgres as PostgresSettings
+
+PORT = constants.PORTS[constants.POSTGRES]
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    image: str
+    settings: PostgresSettings
+    password: pulumi.Output[str]
+    network: pulumi.Input[str]
+    protect_data: bool
+
+
+class Postgres(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    """postgresql://user:password@postgres:5432/db, secret because it carries the password."""
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-stack:services:Postgres", name, None, opts)
+        pg = args.settings
+        image = containers.image(name, args.image, parent=self)
+        volume = containers.data_volume(f"{name}-data", protect=args.protect_data, parent=self)
+        container = containers.container(
+            containers.Spec(
+                name=constants.POSTGRES,
+                image=image.image_id,
+                limits=pg,
+                health=containers.Health(
+                    tests=["CMD", "pg_isready", "-U", pg.user, "-d", pg.database],
+                    interval="5s",
+                    retries=10,
+                    wait_timeout=180,
+                ),
+                network=args.network,
+                # POSTGRES_* only apply when the data directory is first initialised.
+                envs=[
+                    env("POSTGRES_DB", pg.database),
+                    env("POSTGRES_USER", pg.user),
+                    secret_env("POSTGRES_PASSWORD", args.password),
+                ],
+                volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.POSTGRES_DATA)],
+                shm_size=128,
+            ),
+            parent=self,
+        )
+        self.url = pulumi.Output.secret(
+            pulumi.Output.concat(
+                "postgresql://", pg.user, ":", args.password, "@", container.name, f":{PORT}/", pg.database
+            )
+        )
+        self.register_outputs({})

@@ -1,0 +1,44 @@
+"""The typed settings: units, the model, its whole-stack checks and the loader."""
+
+from stack.settings.loader import SECRET_KEYS, SettingsError, load_settings
+from stack.settings.model import (
+    NAMESPACE,
+    Gpu,
+    Host,
+    Images,
+    Limits,
+    Litellm,
+    ModelPull,
+    Network,
+    Ollama,
+    OpenWebui,
+    Ports,
+    Postgres,
+    Provider,
+    Settings,
+    Traefik,
+)
+from stack.settings.units import format_cpus, format_memory
+
+__all__ = [
+    "NAMESPACE",
+    "SECRET_KEYS",
+    "Gpu",
+    "Host",
+    "Images",
+    "Limits",
+    "Litellm",
+    "ModelPull",
+    "Network",
+    "Ollama",
+    "OpenWebui",
+    "Ports",
+    "Postgres",
+    "Provider",
+    "Settings",
+    "SettingsError",
+    "Traefik",
+    "format_cpus",
+    "format_memory",
+    "load_settings",
+]

@@ -1,0 +1,101 @@
+"""Whole-stack checks: each is a named function returning its problems, every key spelled out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from stack.settings.units import format_cpus, format_memory
+
+if TYPE_CHECKING:
+    from stack.settings.model import Settings
+
+KEY = "ai-stack:"
+
+
+def kv_cache_needs_flash_attention(s: Settings) -> list[str]:
+    if s.ollama.kv_cache_type != "f16" and not s.ollama.flash_attention:
+        return [
+            f"{KEY}ollama.kvCacheType: {s.ollama.kv_cache_type} needs "
+            f"{KEY}ollama.flashAttention: true (a quantized KV cache needs flash attention)"
+        ]
+    return []
+
+
+def gpu_request_fits_host(s: Settings) -> list[str]:
+    gpu = s.ollama.gpu
+    if gpu is None:
+        return []
+    wanted = len(gpu.device_ids or []) if gpu.count is None else gpu.count
+    if s.host.gpus == 0:
+        return [f"{KEY}ollama.gpu: a GPU is requested but {KEY}host.gpus is 0 (this host has none)"]
+    if gpu.driver == "nvidia" and isinstance(wanted, int) and wanted > s.host.gpus:
+        return [f"{KEY}ollama.gpu: {wanted} GPUs requested but {KEY}host.gpus is {s.host.gpus}"]
+    return []
+
+
+def server_is_routed(s: Settings) -> list[str]:
+    if s.profile == "server" and s.traefik.mode == "none":
+        return [
+            f"{KEY}traefik.mode: the server profile publishes no ports, so it needs "
+            "'external' or 'deploy' to be reachable"
+        ]
+    return []
+
+
+def routed_services_have_hosts(s: Settings) -> list[str]:
+    if not s.routed:
+        return []
+    return [
+        f"{KEY}{name}.host: required when {KEY}traefik.mode is {s.traefik.mode}"
+        for name, host in (("openWebui", s.open_webui.host), ("litellm", s.litellm.host))
+        if not host
+    ]
+
+
+def deployed_router_has_acme_email(s: Settings) -> list[str]:
+    if s.deploys_traefik and not s.traefik.acme_email:
+        return [f"{KEY}traefik.acmeEmail: required when {KEY}traefik.mode is deploy (ACME account)"]
+    return []
+
+
+def model_names_unique(s: Settings) -> list[str]:
+    names = [p.model_name for p in s.providers]
+    clashes = sorted({n for n in names if names.count(n) > 1 or n in s.all_models})
+    return [f"{KEY}providers: model names used twice: {clashes}"] if clashes else []
+
+
+def limits_fit_host(s: Settings) -> list[str]:
+    budgets = s.budgets()
+    problems = []
+    total_mem = sum(b.memory for b in budgets.values())
+    if total_mem > s.host.memory:
+        parts = ", ".join(f"{n} {format_memory(b.memory)}" for n, b in budgets.items())
+        problems.append(
+            f"{KEY}host.memory: the containers' memory limits add up to {format_memory(total_mem)} "
+            f"({parts}), above the host's {format_memory(s.host.memory)}"
+        )
+    total_cpu = round(sum(b.cpus for b in budgets.values()), 3)
+    if total_cpu > s.host.cpus:
+        parts = ", ".join(f"{n} {format_cpus(b.cpus)}" for n, b in budgets.items())
+        problems.append(
+            f"{KEY}host.cpus: the containers' CPU limits add up to {format_cpus(total_cpu)} "
+            f"({parts}), above the host's {format_cpus(s.host.cpus)}"
+        )
+    return problems
+
+
+CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
+    kv_cache_needs_flash_attention,
+    gpu_request_fits_host,
+    server_is_routed,
+    routed_services_have_hosts,
+    deployed_router_has_acme_email,
+    model_names_unique,
+    limits_fit_host,
+)
+
+
+def problems(s: Settings) -> list[str]:
+    """Every whole-stack problem, in a stable order."""
+    return [p for check in CHECKS for p in check(s)]
