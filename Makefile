@@ -6,13 +6,14 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.state
 MARKDOWN ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack preview up smoke check lint test test-fast bench
+.PHONY: help venv dev-venv prereqs stack pack-config preview up smoke check lint test test-fast bench
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
 	@echo "make preview STACK=...     pulumi preview with the policy pack"
 	@echo "make check STACK=...       offline policy gate (no CLI, no Docker, no credentials)"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
+	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
 
@@ -33,7 +34,11 @@ stack: prereqs
 policies/venv/.ok: policies/requirements.txt
 	@python3 -m venv policies/venv && policies/venv/bin/pip install -q -r policies/requirements.txt && touch $@
 
-preview: stack policies/venv/.ok
+# The pack's per-stack config (host capacity, exposure) is derived from the stack file.
+pack-config: venv
+	@$(PY) -m tools.packconfig $(if $(filter command line,$(origin STACK)),--stack $(STACK))
+
+preview: stack policies/venv/.ok pack-config
 	pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
 
 up: stack policies/venv/.ok check
@@ -44,7 +49,7 @@ SMOKE_ARGS ?=
 smoke: venv
 	$(PY) -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)
 
-check: venv
+check: venv pack-config
 	$(PY) -m tools.gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
 LINT_PATHS := stack tools policies tests scripts __main__.py

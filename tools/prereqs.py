@@ -25,6 +25,7 @@ def problems(
     run: Runner = _run,
     which: Callable[[str], str | None] = shutil.which,
     env: dict[str, str] | None = None,
+    cdi_dirs: Sequence[Path] = (Path("/etc/cdi"), Path("/var/run/cdi")),
 ) -> list[str]:
     """Everything missing for `pulumi up` of `stack`, each with the fix."""
     env = dict(os.environ if env is None else env)
@@ -47,7 +48,7 @@ def problems(
         elif _wants_gpu(stack):
             data = json.loads(info.stdout or "{}")
             runtimes = set((data.get("Runtimes") or {}).keys())
-            cdi = any(any(Path(d).glob("nvidia*.yaml")) for d in ("/etc/cdi", "/var/run/cdi"))
+            cdi = any(any(d.glob("nvidia*.yaml")) for d in cdi_dirs)
             if "nvidia" not in runtimes and not cdi:
                 found.append(
                     f"{stack_file.name} asks for a GPU but Docker has no nvidia runtime and no CDI spec: "
@@ -64,7 +65,7 @@ def problems(
 
 def _wants_gpu(stack: str) -> bool:
     """Whether the stack file asks for a GPU; a broken file is left to the settings loader."""
-    from tools.offline import StackFileError, stack_config
+    from tools.stackfile import StackFileError, stack_config
 
     try:
         config, _ = stack_config(stack, ROOT)

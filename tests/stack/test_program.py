@@ -12,7 +12,8 @@ from stack import constants
 from stack.components.model_pull import ModelPullError
 from stack.settings import Settings, load_settings
 from tests.stackfiles import overlay
-from tools.offline import Evaluation, Registered, evaluate, is_secret, stack_config
+from tools.offline import Evaluation, Registered, evaluate, is_secret
+from tools.stackfile import stack_config
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"

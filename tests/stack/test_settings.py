@@ -12,7 +12,7 @@ import yaml
 
 from stack.settings import Settings, SettingsError, load_settings
 from tests.stackfiles import overlay
-from tools.offline import ROOT, StackFileError, stack_config
+from tools.stackfile import ROOT, StackFileError, stack_config
 
 
 def load(stack: str, text: str, *, drop: tuple[str, ...] = ()) -> Settings:
@@ -205,18 +205,3 @@ def test_units() -> None:
     s = load("dev", "config:\n  ai-stack:ollama: {memory: 1.5Gi, cpus: '2.5'}\n")
     assert s.ollama.memory == 1536 and s.ollama.cpus == 2.5
     assert s.ollama.reservation == 768
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_policy_config_agrees_with_the_stack_settings(stack: str) -> None:
-    """The capacity the policy pack checks against is the host the stack declares."""
-    settings = load(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text(), drop=("ai-stack:host", "ai-stack:models"))
-    policy = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())["stack-host-capacity"]
-    assert policy["hostCpus"] == settings.host.cpus
-    assert policy["hostMemoryMb"] == settings.host.memory
-    assert policy["hostGpus"] == settings.host.gpus
-    assert policy["enforcementLevel"] == "mandatory"
-    loopback = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())[
-        "container-no-published-datastore"
-    ]["loopbackAllowed"]
-    assert loopback == (["ollama"] if settings.publishes_ports else [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from tools.prereqs import problems
 
@@ -44,13 +45,23 @@ def test_engine_not_answering_names_the_docker_host() -> None:
     ]
 
 
-def test_gpu_stack_needs_the_nvidia_toolkit() -> None:
+def test_gpu_stack_needs_the_nvidia_toolkit(tmp_path: Path) -> None:
     env = {"PULUMI_CONFIG_PASSPHRASE": "x"}
-    found = problems("prod", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env)
+    no_cdi = (tmp_path / "etc-cdi", tmp_path / "run-cdi")
+    found = problems("prod", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=no_cdi)
     assert len(found) == 1 and "NVIDIA Container Toolkit" in found[0] and "Pulumi.prod.yaml" in found[0]
-    assert problems("prod", run=runner(0, {"Runtimes": {"nvidia": {}}}), which=everything, env=env) == []
+    ok = problems("prod", run=runner(0, {"Runtimes": {"nvidia": {}}}), which=everything, env=env, cdi_dirs=no_cdi)
+    assert ok == []
     # The laptop stack has no GPU, so no toolkit is needed.
-    assert problems("dev", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env) == []
+    assert problems("dev", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=no_cdi) == []
+
+
+def test_a_cdi_spec_stands_in_for_the_nvidia_runtime(tmp_path: Path) -> None:
+    env = {"PULUMI_CONFIG_PASSPHRASE": "x"}
+    (tmp_path / "run-cdi").mkdir()
+    (tmp_path / "run-cdi" / "nvidia.yaml").write_text("cdiVersion: 0.5.0\n")
+    dirs = (tmp_path / "etc-cdi", tmp_path / "run-cdi")
+    assert problems("prod", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=dirs) == []
 
 
 def test_unknown_stack() -> None:

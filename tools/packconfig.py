@@ -1,0 +1,70 @@
+"""Generate the policy pack's config per stack from that stack's settings: capacity is typed once.
+
+python -m tools.packconfig            # write policies/config/<stack>.json for every stack file
+python -m tools.packconfig --check    # exit 1, naming the file, when one is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stack import constants
+from stack.settings import Settings
+from tools.stackfile import ROOT, stack_settings
+
+
+def pack_config(s: Settings) -> dict[str, Any]:
+    """What the pack must know about this stack that it cannot read from the resources."""
+    return {
+        # The laptop publishes Ollama on 127.0.0.1 for the local CLI; a server publishes nothing.
+        "container-no-published-datastore": {"loopbackAllowed": [constants.OLLAMA] if s.publishes_ports else []},
+        "traefik-routes-tls-only": "mandatory" if s.routed else "advisory",
+        "volume-protected": "mandatory" if s.protects_data else "advisory",
+        "stack-host-capacity": {
+            "enforcementLevel": "mandatory",
+            "hostCpus": int(s.host.cpus) if s.host.cpus.is_integer() else s.host.cpus,
+            "hostMemoryMb": s.host.memory,
+            "hostGpus": s.host.gpus,
+            "headroom": 1.0,
+        },
+    }
+
+
+def render(s: Settings) -> str:
+    return json.dumps(pack_config(s), indent=2) + "\n"
+
+
+def stacks(root: Path = ROOT) -> list[str]:
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.packconfig", description=__doc__)
+    parser.add_argument("--stack", action="append", help="only this stack (repeatable)")
+    parser.add_argument("--check", action="store_true", help="do not write; fail when a file is stale")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    root: Path = args.root
+    stale = []
+    for stack in args.stack or stacks(root):
+        path = root / "policies" / "config" / f"{stack}.json"
+        text = render(stack_settings(stack, root))
+        if path.exists() and path.read_text() == text:
+            continue
+        if args.check:
+            stale.append(str(path.relative_to(root)))
+        else:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(root)}")
+    for name in stale:
+        print(f"{name} is stale: run `make pack-config`", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
