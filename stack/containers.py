@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from stack import constants
-from stack.settings import Limits, format_cpus
+from stack import canonical, constants
+from stack.settings import Limits
+
+CREATE_MARGIN = 600
+"""Seconds the create deadline leaves beyond the health wait, for the image pull and the start."""
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,22 @@ class Health:
     wait_timeout: int = 120
 
     def args(self) -> docker.ContainerHealthcheckArgs:
+        """Durations in Go's Duration.String() form ("1m0s", not "60s"): the provider reads them
+        back that way, and a changed healthcheck replaces the container."""
         return docker.ContainerHealthcheckArgs(
             tests=self.tests,
-            interval=self.interval,
-            timeout=self.timeout,
+            interval=canonical.duration(self.interval),
+            timeout=canonical.duration(self.timeout),
             retries=self.retries,
-            start_period=self.start_period,
-            start_interval=self.start_interval,
+            start_period=canonical.duration(self.start_period),
+            start_interval=canonical.duration(self.start_interval),
         )
+
+    @property
+    def create_timeout(self) -> str:
+        """The provider's create deadline (20 minutes by default) covers the pull of the image, the
+        start and the health wait: keep the wait well inside it."""
+        return f"{self.wait_timeout + CREATE_MARGIN}s"
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         memory=limits.memory,
         memory_swap=limits.memory,
         memory_reservation=limits.reservation,
-        cpus=format_cpus(limits.cpus),
+        cpus=canonical.cpus(limits.cpus),
         restart="no" if spec.run_once else "unless-stopped",
         log_driver="json-file",
         log_opts=dict(constants.LOG_OPTS),
@@ -84,11 +95,12 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         capabilities=docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop), adds=list(spec.cap_add) or None),
         read_only=spec.read_only or None,
         healthcheck=spec.health.args(),
-        # A run-once container exits, so there is no "healthy" to wait for: attach instead.
-        wait=not spec.run_once,
-        wait_timeout=None if spec.run_once else spec.health.wait_timeout,
-        attach=spec.run_once or None,
-        logs=spec.run_once or None,
+        # Every container is created with `wait`: a service until its healthcheck passes, a
+        # run-once job until it marks success (see stack/components/model_pull.py). A job that
+        # fails removes itself (rm), which ends the provider's wait at once with an error.
+        wait=True,
+        wait_timeout=spec.health.wait_timeout,
+        rm=spec.run_once or None,
         must_run=not spec.run_once,
         destroy_grace_seconds=30,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=spec.network, aliases=[spec.name])],
@@ -104,7 +116,10 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
             parent=parent,
             depends_on=list(depends_on),
             delete_before_replace=True,
-            replace_on_changes=["healthcheck"],
+            # A failed job is stored with an init error; "*" replaces it on the next up, so it
+            # runs again by itself (pulumi step_generator: applyReplaceOnChanges, #initerror).
+            replace_on_changes=["*"] if spec.run_once else ["healthcheck"],
+            custom_timeouts=pulumi.CustomTimeouts(create=spec.health.create_timeout),
         ),
         shm_size=spec.shm_size,
     )
@@ -115,9 +130,18 @@ def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
     return docker.ContainerPortArgs(internal=internal, external=external, ip=constants.LOOPBACK)
 
 
+IMAGE_PULL_TIMEOUT = "60m"
+"""Several images are gigabytes (Open WebUI, LiteLLM, Ollama): more than the default 20 minutes."""
+
+
 def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
     """A pinned image kept on the host when the stack goes, so a re-create needs no pull."""
-    return docker.RemoteImage(f"{name}-image", name=ref, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent))
+    return docker.RemoteImage(
+        f"{name}-image",
+        name=ref,
+        keep_locally=True,
+        opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=pulumi.CustomTimeouts(create=IMAGE_PULL_TIMEOUT)),
+    )
 
 
 def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.Volume:

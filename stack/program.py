@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from stack import constants
+from stack import canonical, constants
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
 from stack.components.network import ProxyNetwork
@@ -46,7 +46,14 @@ def build(settings: Settings) -> dict[str, Any]:
     )
     pull = ModelPull(
         "models",
-        ModelPullArgs(s.all_models, s.model_pull, ollama.image_id, ollama_url=ollama.url, network=net),
+        ModelPullArgs(
+            s.all_models,
+            s.model_pull,
+            ollama.image_id,
+            ollama_url=ollama.url,
+            network=net,
+            timeout_seconds=canonical.parse_duration(s.model_pull.timeout) // canonical.NANO,
+        ),
     )
     postgres = Postgres(
         "postgres", PostgresArgs(s.images.postgres, s.postgres, secrets.postgres_password, net, protect)

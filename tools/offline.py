@@ -43,6 +43,7 @@ class Registered:
     dependencies: list[str]
     replace_on_changes: list[str]
     additional_secret_outputs: list[str]
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -197,6 +198,9 @@ def evaluate(
                     dependencies=list(request.dependencies),
                     replace_on_changes=list(request.replaceOnChanges),
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    custom_timeouts={
+                        k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
+                    },
                     outputs=_unwrap(json_format.MessageToDict(response.object)),
                 )
             )

@@ -108,8 +108,10 @@ def is_true(value: Any) -> bool:
 
 
 def is_run_once(props: Mapping[str, Any]) -> bool:
-    """A run-once container: attached (waits for exit) and not required to keep running."""
-    return is_true(props.get("attach")) and props.get("mustRun") is False
+    """A run-once container: not required to keep running, and either attached (the provider
+    waits for its exit) or removed when it exits (`rm`: a job that signals success through its
+    healthcheck, as ai-stack's model pull does)."""
+    return (is_true(props.get("attach")) or is_true(props.get("rm"))) and props.get("mustRun") is False
 
 
 def labels_map(props: Mapping[str, Any]) -> dict[str, str]:

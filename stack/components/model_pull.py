@@ -11,21 +11,18 @@ from stack import constants, containers
 from stack.render.env import env
 from stack.settings import Limits
 
-PULL_SCRIPT = 'set -eu; for m in $MODELS; do echo "pulling $m"; ollama pull "$m"; done; ollama list'
-
-
-class ModelPullError(Exception):
-    """The pull container exited non-zero; pulumi-docker itself does not treat that as failure."""
-
-
-def check_exit(code: int | None, models: list[str]) -> list[str]:
-    """Fail the update unless the pull exited 0; return the models for the stack output."""
-    if code != 0:
-        raise ModelPullError(
-            f"container {constants.MODEL_PULL} exited with code {code} while pulling {models}; "
-            f"see `docker logs {constants.MODEL_PULL}`"
-        )
-    return models
+MARKER = "/tmp/ai-stack-pulled"
+# Success is a marker file that the healthcheck sees; the container then lingers long enough
+# for the provider's `wait` to read "healthy", and removes itself (rm). A failed pull exits at
+# once and is removed, so the provider's wait fails fast ("error inspecting container state"):
+# the resource gets an init error and replace_on_changes=["*"] re-runs it on the next `up`.
+# Without `attach`, no log is copied into the state (Ollama's progress bars are megabytes).
+LINGER_SECONDS = 60
+PULL_SCRIPT = (
+    'set -u; for m in $MODELS; do echo "pulling $m"; '
+    'ollama pull "$m" || { echo "ai-stack: pulling $m failed" >&2; exit 1; }; done; '
+    f"ollama list; touch {MARKER}; sleep {LINGER_SECONDS}"
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,8 @@ class ModelPullArgs:
     ollama_url: pulumi.Input[str]
     """Ollama's API; the pull waits for that container through this output."""
     network: pulumi.Input[str]
+    timeout_seconds: int = 7200
+    """How long the whole pull may take: the prod models are ~20 GB."""
 
 
 class ModelPull(pulumi.ComponentResource):
@@ -47,6 +46,7 @@ class ModelPull(pulumi.ComponentResource):
     """
 
     pulled: pulumi.Output[list[str]]
+    """The declared models, known once the pull has succeeded."""
 
     def __init__(self, name: str, args: ModelPullArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:ModelPull", name, None, opts)
@@ -56,8 +56,15 @@ class ModelPull(pulumi.ComponentResource):
                 name=constants.MODEL_PULL,
                 image=args.image_id,
                 limits=args.limits,
-                # Healthy while the server answers; the pull itself is judged by its exit code.
-                health=containers.Health(tests=["CMD", "ollama", "list"]),
+                # Healthy only once every model is pulled; the wait covers the whole pull.
+                health=containers.Health(
+                    tests=["CMD-SHELL", f"test -f {MARKER}"],
+                    interval="2s",
+                    start_period="0s",
+                    start_interval="2s",
+                    retries=3,
+                    wait_timeout=args.timeout_seconds,
+                ),
                 network=args.network,
                 envs=[env("OLLAMA_HOST", args.ollama_url), env("MODELS", " ".join(models))],
                 entrypoints=["/bin/sh", "-c"],
@@ -66,5 +73,5 @@ class ModelPull(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        self.pulled = container.exit_code.apply(lambda code: check_exit(code, models))
+        self.pulled = container.id.apply(lambda _: models)
         self.register_outputs({"pulled": self.pulled})

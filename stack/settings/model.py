@@ -121,6 +121,8 @@ class Ollama(Limits):
 class ModelPull(Limits):
     cpus: Cpus = 0.5
     memory: MiB = 256
+    timeout: Duration = "2h"
+    """How long `pulumi up` waits for every model to be pulled."""
 
 
 class OpenWebui(Limits):

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from stack import canonical
+
 _MEMORY = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>Mi|Gi)$")
 _DURATION = re.compile(r"^-?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$|^-?\d+$")
 
@@ -33,7 +35,15 @@ def parse_cpus(value: Any) -> float:
         raise ValueError(f"cpus must be a number of CPUs such as 2 or 0.5; got {value!r}") from None
     if not 0.01 <= cpus <= 1024:
         raise ValueError(f"cpus must be between 0.01 and 1024; got {value!r}")
-    return round(cpus, 3)
+    cpus = round(cpus, 3)
+    if not canonical.cpus_round_trip(cpus):
+        # The provider reads NanoCPUs back through nanoInt64ToDecimalString, which rounds
+        # these to one decimal: every `up` would then replace the container.
+        raise ValueError(
+            f"cpus {value!r} cannot be kept exactly by the Docker provider (it reads it back as "
+            f"{canonical.cpus(cpus)}): use a multiple of 0.1 or a value like 0.25"
+        )
+    return cpus
 
 
 def check_duration(value: Any) -> str:

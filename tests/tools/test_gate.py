@@ -26,7 +26,7 @@ def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[
     assert "stack dev: PASSED: 0 mandatory" in out and "stack prod: PASSED: 0 mandatory" in out
     # The preview-like table: image, limits, GPU, ports and routes per container.
     assert any(
-        line.split()[:6] == ["Container", "ollama", "ollama/ollama:0.32.15", "16", "65536Mi", "nvidia:all"]
+        line.split()[:6] == ["Container", "ollama", "ollama/ollama:0.32.15", "16.0", "65536Mi", "nvidia:all"]
         for line in out.splitlines()
     ), out
     assert "127.0.0.1:11434→11434" in out

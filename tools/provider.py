@@ -1,0 +1,199 @@
+"""What the real Docker provider does with our inputs, modelled as pure functions.
+
+Source: kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c), the provider that
+pulumi-docker 5.1 bundles; pulumi-docker's provider/resources.go adds DeleteBeforeReplace on
+containers and nothing else. Property names are Pulumi's (camelCase).
+
+- FORCE_NEW: properties whose change replaces the resource (`ForceNew: true` in the schemas
+  internal/provider/resource_docker_{container,image,network,volume}.go).
+- IN_PLACE: container properties resourceDockerContainerUpdate applies with `docker update`
+  (resource_docker_container_funcs.go, `attrs := []string{"restart", ...}`); every other
+  non-ForceNew change is written to the state only.
+- read_back(): what resourceDockerContainerRead stores for the values we send.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stack.canonical import duration_string, nano_cpus_string, parse_cpus, parse_duration
+
+CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+
+FORCE_NEW: dict[str, frozenset[str]] = {
+    CONTAINER: frozenset(
+        [
+            "name",
+            "image",
+            "readOnly",
+            "hostname",
+            "domainname",
+            "command",
+            "entrypoints",
+            "user",
+            "dns",
+            "dnsOpts",
+            "dnsSearches",
+            "publishAllPorts",
+            "workingDir",
+            "capabilities",
+            "securityOpts",
+            "runtime",
+            "platform",
+            "stopSignal",
+            "stopTimeout",
+            "mounts",
+            "volumes",
+            "ports",
+            "hosts",
+            "ulimits",
+            "envs",
+            "privileged",
+            "devices",
+            "deviceRequests",
+            "labels",
+            "shmSize",
+            "logDriver",
+            "logOpts",
+            "networkMode",
+            "networksAdvanced",
+            "pidMode",
+            "usernsMode",
+            "uploads",
+            "sysctls",
+            "ipcMode",
+            "groupAdds",
+            "tty",
+            "stdinOpen",
+            "storageOpts",
+            "gpus",
+            "cpus",
+            "cgroupnsMode",
+            "cgroupParent",
+        ]
+    ),
+    IMAGE: frozenset({"name", "pullTriggers", "triggers", "platform", "build"}),
+    # resource_docker_network.go has no UpdateContext: every input change replaces it.
+    NETWORK: frozenset(
+        [
+            "name",
+            "labels",
+            "driver",
+            "options",
+            "internal",
+            "attachable",
+            "ingress",
+            "ipv6",
+            "ipamDriver",
+            "ipamOptions",
+            "ipamConfigs",
+        ]
+    ),
+    VOLUME: frozenset({"name", "labels", "driver", "driverOpts", "cluster"}),
+}
+IN_PLACE: dict[str, frozenset[str]] = {
+    CONTAINER: frozenset(
+        [
+            "restart",
+            "maxRetryCount",
+            "cpuShares",
+            "memory",
+            "memoryReservation",
+            "cpuSet",
+            "memorySwap",
+            "deviceReadBps",
+            "deviceReadIops",
+            "deviceWriteBps",
+            "deviceWriteIops",
+            "mustRun",
+        ]
+    ),
+}
+DEFAULT_SHM_MB = 64
+"""The daemon's default-shm-size, which Read stores when shmSize is unset."""
+
+
+@dataclass(frozen=True)
+class Host:
+    """What about the Docker host changes what Read stores."""
+
+    swap_limit: bool = True
+    """`docker info` SwapLimit; without swap accounting the engine stores MemorySwap -1."""
+    daemon_log_opts: Mapping[str, str] = field(default_factory=dict)
+    """daemon.json `log-opts`, merged in when the container uses the daemon's default driver."""
+    daemon_log_driver: str = "json-file"
+
+
+def read_back(type_: str, inputs: Mapping[str, Any], host: Host = Host()) -> dict[str, Any]:
+    """The state the provider stores after creating a resource from `inputs` and reading it."""
+    state = copy.deepcopy(dict(inputs))
+    if type_ != CONTAINER:
+        return state
+    if state.get("cpus"):
+        # helpers.go nanoInt64ToDecimalString(container.HostConfig.NanoCPUs)
+        state["cpus"] = nano_cpus_string(parse_cpus(str(state["cpus"])))
+    health = state.get("healthcheck")
+    if isinstance(health, dict):
+        # funcs.go healthcheck read: Interval.String(), Timeout.String(), StartPeriod.String(), …
+        for key in ("interval", "timeout", "startPeriod", "startInterval"):
+            health[key] = duration_string(parse_duration(str(health.get(key) or "0")))
+    memory = state.get("memory")
+    if memory:
+        swap = state.get("memorySwap")
+        if not swap:
+            swap = 2 * memory  # moby: "MemorySwap is set to twice the size of Memory"
+        if not host.swap_limit and swap != -1:
+            swap = -1  # moby verifyContainerResources: "Memory limited without swap."
+        state["memorySwap"] = swap
+    state.setdefault("shmSize", DEFAULT_SHM_MB)
+    if "logOpts" in state and state.get("logDriver", host.daemon_log_driver) == host.daemon_log_driver:
+        state["logOpts"] = {**host.daemon_log_opts, **state["logOpts"]}
+    for port in state.get("ports") or []:
+        # schema: ip Default "0.0.0.0" (StateFunc maps "" to it), protocol Default "tcp"
+        port["ip"] = port.get("ip") or "0.0.0.0"
+        port.setdefault("protocol", "tcp")
+    return state
+
+
+def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs with the schema defaults and StateFuncs applied, as the plan compares them."""
+    planned = copy.deepcopy(dict(inputs))
+    if type_ == CONTAINER:
+        for port in planned.get("ports") or []:
+            port["ip"] = port.get("ip") or "0.0.0.0"
+            port.setdefault("protocol", "tcp")
+    return planned
+
+
+Op = Literal["create", "update", "replace", "delete", "same"]
+
+
+@dataclass(frozen=True)
+class Change:
+    op: Op
+    properties: tuple[str, ...] = ()
+    """Top-level inputs that differ."""
+    forcing: tuple[str, ...] = ()
+    """Those of them that force a replacement."""
+
+
+def diff(
+    type_: str, state: Mapping[str, Any], inputs: Mapping[str, Any], replace_on_changes: Iterable[str] = ()
+) -> Change:
+    """How the provider (plus our replaceOnChanges) treats new `inputs` against the stored `state`.
+
+    Only the inputs we set are compared: unset Optional+Computed properties keep their state.
+    """
+    planned = _planned(type_, inputs)
+    changed = tuple(sorted(k for k in planned if planned[k] != state.get(k)))
+    if not changed:
+        return Change("same")
+    roc = set(replace_on_changes)
+    forcing = tuple(k for k in changed if k in FORCE_NEW.get(type_, frozenset()) or "*" in roc or k in roc)
+    return Change("replace" if forcing else "update", changed, forcing)
