@@ -130,8 +130,9 @@ class Host:
     daemon_log_driver: str = "json-file"
 
 
-def read_back(type_: str, inputs: Mapping[str, Any], host: Host = Host()) -> dict[str, Any]:
+def read_back(type_: str, inputs: Mapping[str, Any], host: Host | None = None) -> dict[str, Any]:
     """The state the provider stores after creating a resource from `inputs` and reading it."""
+    host = host or Host()
     state = copy.deepcopy(dict(inputs))
     if type_ != CONTAINER:
         return state

@@ -55,10 +55,10 @@ def test_swap_without_accounting_reads_back_as_minus_one() -> None:
     assert provider.diff(provider.CONTAINER, state, inputs).op == "update"  # in place, every up
 
 
-def second_run(ev: Evaluation, host: provider.Host = provider.Host()) -> dict[str, provider.Change]:
+def second_run(ev: Evaluation, host: provider.Host | None = None) -> dict[str, provider.Change]:
     """Feed the read-back of every resource as the prior state of a second evaluation."""
     again = evaluate(ev.stack)
-    state = {r.urn: provider.read_back(r.type, r.inputs, host) for r in ev.resources if r.custom}
+    state = {r.urn: provider.read_back(r.type, r.inputs, host or provider.Host()) for r in ev.resources if r.custom}
     return {
         r.urn: provider.diff(r.type, state[r.urn], r.inputs, r.replace_on_changes) for r in again.resources if r.custom
     }
