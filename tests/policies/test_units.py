@@ -9,8 +9,9 @@ from pulumi_policy import (
     ResourceValidationArgs,
 )
 
-from policies.rules import RESOURCE_RULES, secretness
+from policies.rules import secretness
 from policies.rules.base import Context, to_policy
+from policies.rules.catalog import RESOURCE_RULES
 from policies.rules.containers import cpu_limit
 from policies.rules.images import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
