@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import containers, images, network, secrets, stack, volumes
+from . import hardening, images, isolation, lifecycle, limits, mounts, network, secrets, stack, volumes
 from .base import Rule, to_policy
 from .stack import StackRule, to_stack_policy
 
 RESOURCE_RULES: list[Rule] = [
-    *containers.RULES,
+    *limits.RULES,
+    *isolation.RULES,
+    *mounts.RULES,
+    *lifecycle.RULES,
+    *hardening.RULES,
     *network.RULES,
     *images.RULES,
     *secrets.RULES,
