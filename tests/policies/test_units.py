@@ -12,8 +12,8 @@ from pulumi_policy import (
 from policies.rules import secretness
 from policies.rules.base import Context, to_policy
 from policies.rules.catalog import RESOURCE_RULES
-from policies.rules.pinning import FLOATING_TAGS, floating_reason
 from policies.rules.limits import cpu_limit
+from policies.rules.pinning import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
 from policies.rules.secrets import RULES as SECRET_RULES
 from tests.policies.fixtures import CONTAINER, container
