@@ -21,10 +21,10 @@ from typing import Any
 import yaml
 from google.protobuf import json_format, struct_pb2
 
+from tools.wire import SECRET_SIG, SIG_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "ai-stack"
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
 
 
@@ -191,14 +191,14 @@ def _mocks(exit_codes: Mapping[str, int]) -> Any:
 
 def _secret(value: struct_pb2.Value) -> struct_pb2.Value:
     wrapped = struct_pb2.Value()
-    wrapped.struct_value.fields[SECRET_SIG_KEY].string_value = SECRET_SIG
+    wrapped.struct_value.fields[SIG_KEY].string_value = SECRET_SIG
     wrapped.struct_value.fields["value"].CopyFrom(value)
     return wrapped
 
 
 def _unwrap(value: Any) -> Any:
     if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+        if value.get(SIG_KEY) == SECRET_SIG:
             return _unwrap(value.get("value"))
         return {k: _unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -208,7 +208,7 @@ def _unwrap(value: Any) -> Any:
 
 def is_secret(value: Any) -> bool:
     """True if a wire value (from `Registered.wire_json`) is wrapped as a secret."""
-    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
 
 
 def evaluate(
