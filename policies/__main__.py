@@ -1,7 +1,8 @@
 """Assembles the ai-stack policy pack; the CLI runs this file (importing it blocks forever)."""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import PACK_NAME, all_policies, secretness
+from rules import secretness
+from rules.catalog import PACK_NAME, all_policies
 
 # The SDK hides secret markers from validators in Analyze; this hook keeps the raw request
 # visible so container-no-plaintext-secrets can tell a Pulumi secret from plaintext.

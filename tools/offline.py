@@ -20,10 +20,9 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 
 from tools.stackfile import PROJECT, stack_config
+from tools.wire import SECRET_SIG, SIG_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 @dataclass
@@ -129,14 +128,14 @@ def _mocks(exit_codes: Mapping[str, int]) -> Any:
 
 def _secret(value: struct_pb2.Value) -> struct_pb2.Value:
     wrapped = struct_pb2.Value()
-    wrapped.struct_value.fields[SECRET_SIG_KEY].string_value = SECRET_SIG
+    wrapped.struct_value.fields[SIG_KEY].string_value = SECRET_SIG
     wrapped.struct_value.fields["value"].CopyFrom(value)
     return wrapped
 
 
 def _unwrap(value: Any) -> Any:
     if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+        if value.get(SIG_KEY) == SECRET_SIG:
             return _unwrap(value.get("value"))
         return {k: _unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -146,7 +145,7 @@ def _unwrap(value: Any) -> Any:
 
 def is_secret(value: Any) -> bool:
     """True if a wire value (from `Registered.wire_json`) is wrapped as a secret."""
-    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
 
 
 def evaluate(

@@ -1,25 +1,5 @@
-"""The ai-stack policy rules: pure checks plus the CrossGuard policies built from them."""
+"""The ai-stack policy rules: pure checks, and the CrossGuard policies built from them.
 
-from __future__ import annotations
-
-from pulumi_policy import Policy
-
-from . import containers, images, network, secrets, stack, volumes
-from .base import Rule, to_policy
-from .stack import StackRule, to_stack_policy
-
-RESOURCE_RULES: list[Rule] = [
-    *containers.RULES,
-    *network.RULES,
-    *images.RULES,
-    *secrets.RULES,
-    *volumes.RULES,
-]
-STACK_RULES: list[StackRule] = list(stack.STACK_RULES)
-PACK_NAME = "ai-stack-guardrails"
-
-
-def all_policies() -> list[Policy]:
-    """Every policy of the pack, resource policies first."""
-    resource: list[Policy] = [to_policy(r) for r in RESOURCE_RULES]
-    return resource + [to_stack_policy(r) for r in STACK_RULES]
+This package imports nothing on purpose, so `policies.rules.pinning` (shared with the
+program's settings) loads without pulumi_policy. The pack's rule list is `catalog`.
+"""

@@ -24,6 +24,12 @@ EXEMPT_CONTAINERS: dict[str, Any] = {
     "default": [],
     "description": "Container names (docker name or Pulumi resource name) this rule skips.",
 }
+ROUTERS: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["traefik"],
+    "description": "Container names acting as the edge router (may read the Docker socket, publish 80/443).",
+}
 
 
 @dataclass(frozen=True)

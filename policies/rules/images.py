@@ -1,51 +1,27 @@
-"""Image pinning: every image reference names a fixed version or a digest."""
+"""Image pinning: every image reference names a fixed version or a digest.
+
+What counts as pinned is decided in one place, `pinning` (which the program's settings use
+too); this module only turns its verdict into a policy violation.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
 from .base import Context, Rule
+from .pinning import FLOATING_TAGS, floating_reason
 from .props import CONTAINER, REMOTE_IMAGE, image_repository, image_tag, is_unknown
 
-FLOATING_TAGS = [
-    "latest",
-    "main",
-    "master",
-    "nightly",
-    "stable",
-    "edge",
-    "dev",
-    "develop",
-    "beta",
-    "alpha",
-    "canary",
-    "next",
-    "rolling",
-    "release",
-    "lts",
-    "current",
-]
-IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 
-
-def floating_reason(reference: str, floating: set[str]) -> str | None:
-    """Why ``reference`` is not pinned, or ``None`` when it names a version or digest.
-
-    A tag is floating when it is one of ``floating`` or is built only from such words and has no
-    digit (``main-stable``); ``main-v1.74.0-stable`` or ``0.12.3`` name a release.
-    """
-    if "@sha256:" in reference or IMAGE_ID.match(reference):
-        return None
+def _reason(reference: str, floating: set[str]) -> str | None:
+    reason = floating_reason(reference, floating)
     tag = image_tag(reference)
-    if tag is None:
-        return "has no tag (Docker pulls :latest)"
-    words = [w for w in re.split(r"[-_.]", tag.lower()) if w]
-    if tag.lower() in floating or (not any(c.isdigit() for c in tag) and any(w in floating for w in words)):
+    if tag is not None and reason == f"uses the moving tag {tag!r}":
+        # The pack's messages have always said "floating tag"; keep that wording here.
         return f"uses the floating tag '{tag}'"
-    return None
+    return reason
 
 
 def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -56,7 +32,7 @@ def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
     exempt = {str(e).lower() for e in cfg.get("exemptImages") or []}
     if image_repository(reference) in exempt:
         return []
-    reason = floating_reason(reference, {str(t).lower() for t in cfg.get("floatingTags") or []})
+    reason = _reason(reference, {str(t).lower() for t in cfg.get("floatingTags") or []})
     if reason is None:
         return []
     owner = (
@@ -65,29 +41,29 @@ def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
     return [f"{owner} {reason}. Fix: pin a release tag (e.g. ollama/ollama:0.12.3) or a @sha256: digest."]
 
 
-RULES: list[Rule] = [
-    Rule(
-        name="image-tag-pinned",
-        description="Images are pinned to a release tag or digest, never latest or another moving tag.",
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-        check=check_image_pinned,
-        config={
-            "floatingTags": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": FLOATING_TAGS,
-                "description": "Tags that move between releases.",
-            },
-            "exemptImages": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Image repositories (e.g. ollama/ollama) exempt from pinning.",
-            },
+IMAGE_TAG_PINNED = Rule(
+    name="image-tag-pinned",
+    description="Images are pinned to a release tag or digest, never latest or another moving tag.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=check_image_pinned,
+    config={
+        "floatingTags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": sorted(FLOATING_TAGS),
+            "description": "Tags that move between releases.",
         },
-        resource_types=(REMOTE_IMAGE, CONTAINER),
-        exempt_key=None,
-        cis=("5.28",),
-    ),
-]
+        "exemptImages": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Image repositories (e.g. ollama/ollama) exempt from pinning.",
+        },
+    },
+    resource_types=(REMOTE_IMAGE, CONTAINER),
+    exempt_key=None,
+    cis=("5.28",),
+)
+
+RULES: list[Rule] = [IMAGE_TAG_PINNED]

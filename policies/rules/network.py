@@ -7,8 +7,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import Context, Rule
-from .containers import ROUTERS
+from .base import ROUTERS, Context, Rule
 from .props import (
     ALL_INTERFACES,
     as_dict,

@@ -15,6 +15,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from .pinning import ImageRefError, parse
+
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
@@ -126,7 +128,15 @@ def labels_map(props: Mapping[str, Any]) -> dict[str, str]:
 
 
 def image_repository(reference: str) -> str:
-    """The repository part of an image reference, without registry, tag or digest."""
+    """The repository of an image reference as users write it (``postgres``, ``ollama/ollama``).
+
+    Parsed by ``pinning.parse``; a reference it rejects still yields its best-guess repository
+    (registry, tag and digest cut off), so callers can name or match it.
+    """
+    try:
+        return parse(reference).short_repository.lower()
+    except ImageRefError:
+        pass
     ref = reference.split("@", 1)[0]
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:
@@ -138,7 +148,15 @@ def image_repository(reference: str) -> str:
 
 
 def image_tag(reference: str) -> str | None:
-    """The tag of an image reference (``None`` when it has none); digests are ignored."""
+    """The tag of an image reference (``None`` when it has none); digests are ignored.
+
+    Parsed by ``pinning.parse``, with the text after the last ``:`` of the name as a fallback
+    for a reference it rejects.
+    """
+    try:
+        return parse(reference).tag
+    except ImageRefError:
+        pass
     ref = reference.split("@", 1)[0]
     last = ref.rsplit("/", 1)[-1]
     if ":" in last:

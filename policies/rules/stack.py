@@ -15,7 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .containers import cpu_limit, memory_limit, uses_gpu
+from .lifecycle import uses_gpu
+from .limits import cpu_limit, memory_limit
 from .props import (
     CONTAINER,
     as_dict,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policies.rules import RESOURCE_RULES, STACK_RULES
+from policies.rules.catalog import RESOURCE_RULES, STACK_RULES
 from tests.policies.fixtures import (
     CONTAINER,
     REMOTE_IMAGE,

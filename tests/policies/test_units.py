@@ -9,10 +9,11 @@ from pulumi_policy import (
     ResourceValidationArgs,
 )
 
-from policies.rules import RESOURCE_RULES, secretness
+from policies.rules import secretness
 from policies.rules.base import Context, to_policy
-from policies.rules.containers import cpu_limit
-from policies.rules.images import FLOATING_TAGS, floating_reason
+from policies.rules.catalog import RESOURCE_RULES
+from policies.rules.limits import cpu_limit
+from policies.rules.pinning import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
 from policies.rules.secrets import RULES as SECRET_RULES
 from tests.policies.fixtures import CONTAINER, container
@@ -23,13 +24,16 @@ from tools.analyzer import secret
     "ref,repo,tag",
     [
         ("postgres:16", "postgres", "16"),
-        ("docker.io/library/postgres:16", "library/postgres", "16"),
+        ("docker.io/library/postgres:16", "postgres", "16"),
         ("registry.local:5000/team/app", "team/app", None),
         (
             "ghcr.io/open-webui/open-webui:v0.6.32@sha256:" + "a" * 64,
             "open-webui/open-webui",
             "v0.6.32",
         ),
+        # Not valid references (upper case, a short digest): still named, for messages and exemptions.
+        ("Ollama/Ollama:0.1", "ollama/ollama", "0.1"),
+        ("postgres:16@sha256:abc", "postgres", "16"),
     ],
 )
 def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
@@ -39,12 +43,12 @@ def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
 
 @pytest.mark.parametrize("tag", ["latest", "main-latest", "stable-alpine", "dev"])
 def test_floating_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", set(FLOATING_TAGS))
+    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS)
 
 
 @pytest.mark.parametrize("tag", ["1.2.3", "16-alpine", "main-v1.74.0-stable", "v3.5.3"])
 def test_release_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", set(FLOATING_TAGS)) is None
+    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS) is None
 
 
 def test_cpu_limit_from_quota() -> None:

@@ -1,0 +1,124 @@
+"""How a container runs: a healthcheck, a bounded restart policy, and GPUs only where allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, Severity
+
+from .base import Context, Rule
+from .props import as_dict, as_list, as_number, is_run_once, is_unknown
+
+
+def check_healthcheck(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    health = props.get("healthcheck")
+    if is_unknown(health):
+        return []
+    tests = [t for t in as_list(as_dict(health).get("tests")) if isinstance(t, str)]
+    if not tests or tests[0].upper() == "NONE":
+        return [
+            (
+                f"container '{ctx.name}' has no healthcheck. Fix: set `healthcheck.tests` "
+                '(e.g. ["CMD", "curl", "-f", "http://localhost:PORT/health"]) with interval, timeout and retries.'
+            )
+        ]
+    return []
+
+
+HEALTHCHECK_REQUIRED = Rule(
+    name="container-healthcheck-required",
+    description="Every long-running container has a healthcheck.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    check=check_healthcheck,
+    config={},
+    kics=("698ed579 Healthcheck Not Set",),
+    cis=("5.27",),
+)
+
+
+def check_restart(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    restart = props.get("restart")
+    if is_unknown(restart):
+        return []
+    if is_run_once(props):
+        return []
+    if restart in (None, "", "no"):
+        return [
+            (
+                f"container '{ctx.name}' has no restart policy. Fix: set `restart: \"unless-stopped\"` "
+                "(or mark a one-shot job with `attach: true` and `mustRun: false`)."
+            )
+        ]
+    if restart == "on-failure":
+        retries = as_number(props.get("maxRetryCount")) or 0
+        limit = as_number(cfg.get("maxOnFailureRetries")) or 5
+        if retries <= 0 or retries > limit:
+            return [
+                (
+                    f"container '{ctx.name}': `restart: on-failure` with maxRetryCount {retries:g}. "
+                    f"Fix: set `maxRetryCount` between 1 and {limit:g}."
+                )
+            ]
+    return []
+
+
+RESTART_POLICY = Rule(
+    name="container-restart-policy",
+    description="Long-running containers restart on failure with a bounded retry count.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    check=check_restart,
+    config={
+        "maxOnFailureRetries": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 5,
+            "description": "Largest maxRetryCount allowed with restart on-failure (CIS 5.15).",
+        }
+    },
+    kics=("2fc99041 Restart Policy On Failure Not Set To 5",),
+    cis=("5.15",),
+)
+
+
+def uses_gpu(props: dict[str, Any]) -> bool:
+    """True when the container requests a GPU (deviceRequests, gpus or the nvidia runtime)."""
+    gpus = props.get("gpus")
+    runtime = props.get("runtime")
+    return (
+        bool(as_list(props.get("deviceRequests")))
+        or (isinstance(gpus, str) and gpus != "")
+        or (isinstance(runtime, str) and runtime.lower() == "nvidia")
+    )
+
+
+def check_gpu(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    allowed = set(cfg.get("allowedContainers") or [])
+    if uses_gpu(props) and ctx.name not in allowed and ctx.resource_name not in allowed:
+        return [
+            (
+                f"container '{ctx.name}' requests a GPU but is not in the GPU allow-list {sorted(allowed)}. "
+                "Fix: remove `deviceRequests`/`gpus`, or add the container to `allowedContainers`."
+            )
+        ]
+    return []
+
+
+GPU_ALLOW_LIST = Rule(
+    name="container-gpu-allow-list",
+    description="Only allow-listed containers request GPUs.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=check_gpu,
+    config={
+        "allowedContainers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["ollama"],
+            "description": "Container names that may use deviceRequests, gpus or the nvidia runtime.",
+        }
+    },
+)
+
+RULES: list[Rule] = [HEALTHCHECK_REQUIRED, RESTART_POLICY, GPU_ALLOW_LIST]
