@@ -28,7 +28,7 @@ IMAGES: Final = {
     "open_webui": "ghcr.io/open-webui/open-webui:v0.11.1",
     "litellm": "ghcr.io/berriai/litellm-database:v1.101.0",
     "postgres": "postgres:16.13",
-    "traefik": "traefik:v3.7.15",
+    "traefik": "traefik:v3.7.13",
 }
 
 # Paths inside the images.

