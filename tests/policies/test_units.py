@@ -15,7 +15,6 @@ from policies.rules import secretness
 from policies.rules.base import Context, to_policy
 from policies.rules.catalog import RESOURCE_RULES
 from policies.rules.limits import cpu_limit
-from policies.rules.pinning import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
 from policies.rules.secrets import RULES as SECRET_RULES
 from tests.policies.fixtures import CONFIG_DIR, CONTAINER, Baseline, prod_config
@@ -41,16 +40,6 @@ from tools.analyzer import load_policy_config, secret
 def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
     assert image_repository(ref) == repo
     assert image_tag(ref) == tag
-
-
-@pytest.mark.parametrize("tag", ["latest", "main-latest", "stable-alpine", "dev"])
-def test_floating_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS)
-
-
-@pytest.mark.parametrize("tag", ["1.2.3", "16-alpine", "main-v1.74.0-stable", "v3.5.3"])
-def test_release_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS) is None
 
 
 def test_cpu_limit_from_quota() -> None:
