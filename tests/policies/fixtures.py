@@ -17,8 +17,6 @@ from tools.analyzer import AnalyzeResult, Diagnostic, PolicyPackAnalyzer, Resour
 from tools.offline import Evaluation, Registered
 
 CONTAINER = "docker:index/container:Container"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-VOLUME = "docker:index/volume:Volume"
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 
 
@@ -119,11 +117,11 @@ def configure_prod(pack: PolicyPackAnalyzer, overrides: Mapping[str, Any] | None
     pack.configure(prod_config(overrides))
 
 
-def key(d: Diagnostic) -> tuple[str, str, str]:
+def _identity(d: Diagnostic) -> tuple[str, str, str]:
     return (d.policy_name, d.urn, d.message)
 
 
 def added(result: AnalyzeResult, before: AnalyzeResult | Iterable[Diagnostic]) -> list[Diagnostic]:
     """Diagnostics of ``result`` that ``before`` (the unmutated baseline's) did not have."""
-    seen = {key(d) for d in (before.diagnostics if isinstance(before, AnalyzeResult) else before)}
-    return [d for d in result.diagnostics if key(d) not in seen]
+    seen = {_identity(d) for d in (before.diagnostics if isinstance(before, AnalyzeResult) else before)}
+    return [d for d in result.diagnostics if _identity(d) not in seen]
