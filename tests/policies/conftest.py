@@ -1,4 +1,4 @@
-"""Fixtures: one policy pack process per session, configured per test."""
+"""Fixtures: one policy pack process per session, configured per test, and the prod baseline."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.policies.fixtures import CONFIG_DIR
+from tests.policies.fixtures import CONFIG_DIR, Baseline
 from tools.analyzer import PolicyPackAnalyzer
+from tools.offline import Evaluation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,14 +24,20 @@ def analyzer() -> Iterator[PolicyPackAnalyzer]:
 
 
 @pytest.fixture()
-def prod(analyzer: PolicyPackAnalyzer) -> PolicyPackAnalyzer:
+def prod_pack(analyzer: PolicyPackAnalyzer) -> PolicyPackAnalyzer:
     """The pack configured with policies/config/prod.json."""
     analyzer.configure_file(CONFIG_DIR / "prod.json")
     return analyzer
 
 
 @pytest.fixture()
-def dev(analyzer: PolicyPackAnalyzer) -> PolicyPackAnalyzer:
+def dev_pack(analyzer: PolicyPackAnalyzer) -> PolicyPackAnalyzer:
     """The pack configured with policies/config/dev.json."""
     analyzer.configure_file(CONFIG_DIR / "dev.json")
     return analyzer
+
+
+@pytest.fixture(scope="session")
+def baseline(prod: Evaluation) -> Baseline:
+    """The prod stack as the program registers it (the session's one evaluation of prod)."""
+    return Baseline(prod)

@@ -1,158 +1,127 @@
-"""Compliant baseline resources for the policy tests, mutated per case."""
+"""The policy tests' baseline: the prod stack as the program really registers it, mutated per case.
+
+The baseline is `tools.offline.evaluate("prod")` (the session's `prod` fixture, evaluated once),
+sent to the pack the way the offline gate sends it: each resource's wire inputs with secrets
+still wrapped, under its real URN and parent. Tests mutate fresh copies.
+"""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.analyzer import Resource
+from tools.analyzer import AnalyzeResult, Diagnostic, PolicyPackAnalyzer, Resource, load_policy_config
+from tools.offline import Evaluation, Registered
 
 CONTAINER = "docker:index/container:Container"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-VOLUME = "docker:index/volume:Volume"
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 
 
-def _hardened(name: str, image: str, memory: int, cpus: str, health: list[str]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": image,
-        "memory": memory,
-        "memorySwap": memory,
-        "memoryReservation": memory // 2,
-        "cpus": cpus,
-        "restart": "unless-stopped",
-        "mustRun": True,
-        "logDriver": "json-file",
-        "logOpts": {"max-size": "10m", "max-file": "3"},
-        "healthcheck": {
-            "tests": health,
-            "interval": "30s",
-            "timeout": "5s",
-            "retries": 3,
-            "startPeriod": "20s",
-        },
-        "securityOpts": ["no-new-privileges:true"],
-        "capabilities": {"drops": ["ALL"]},
-        "networksAdvanced": [{"name": "ai-stack", "aliases": [name]}],
-    }
-
-
-def _labels(router: str, host: str, port: int) -> list[dict[str, str]]:
-    return [
-        {"label": "traefik.enable", "value": "true"},
-        {"label": f"traefik.http.routers.{router}.entrypoints", "value": "websecure"},
-        {"label": f"traefik.http.routers.{router}.rule", "value": f"Host(`{host}`)"},
-        {
-            "label": f"traefik.http.routers.{router}.tls.certresolver",
-            "value": "letsencrypt",
-        },
-        {
-            "label": f"traefik.http.services.{router}.loadbalancer.server.port",
-            "value": str(port),
-        },
-    ]
-
-
-def baseline() -> dict[str, dict[str, Any]]:
-    """Compliant prod containers, keyed by docker name (fresh copies on every call)."""
-    ollama = _hardened("ollama", "ollama/ollama:0.12.3", 65536, "16", ["CMD", "ollama", "list"])
-    ollama["deviceRequests"] = [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
-    ollama["volumes"] = [{"volumeName": "ollama-models", "containerPath": "/root/.ollama"}]
-    pull = _hardened("ollama-pull", "ollama/ollama:0.12.3", 1024, "1", ["CMD", "ollama", "--version"])
-    pull.update(
-        restart="no",
-        attach=True,
-        mustRun=False,
-        envs=["OLLAMA_HOST=http://ollama:11434"],
-    )
-    webui = _hardened(
-        "open-webui",
-        "ghcr.io/open-webui/open-webui:v0.6.32",
-        4096,
-        "2",
-        ["CMD", "curl", "-f", "http://localhost:8080/health"],
-    )
-    webui["labels"] = _labels("open-webui", "chat.example.com", 8080)
-    webui["envs"] = [
-        "OLLAMA_BASE_URL=http://ollama:11434",
-        "ENABLE_SIGNUP=false",
-        {
-            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-            "value": "WEBUI_SECRET_KEY=s3cr3t-webui",
-        },
-    ]
-    webui["volumes"] = [{"volumeName": "open-webui-data", "containerPath": "/app/backend/data"}]
-    litellm = _hardened(
-        "litellm",
-        "ghcr.io/berriai/litellm:main-v1.74.0-stable",
-        2048,
-        "2",
-        ["CMD", "curl", "-f", "http://localhost:4000/health/liveliness"],
-    )
-    litellm["labels"] = _labels("litellm", "llm.example.com", 4000)
-    litellm["envs"] = {
-        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-        "value": [
-            "LITELLM_MASTER_KEY=sk-abc",
-            "DATABASE_URL=postgresql://litellm:pw@postgres:5432/litellm",
-        ],
-    }
-    postgres = _hardened(
-        "postgres",
-        "postgres:16.4-alpine",
-        4096,
-        "2",
-        ["CMD", "pg_isready", "-U", "litellm"],
-    )
-    postgres["envs"] = [
-        "POSTGRES_USER=litellm",
-        "POSTGRES_DB=litellm",
-        {
-            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-            "value": "POSTGRES_PASSWORD=pw",
-        },
-    ]
-    postgres["volumes"] = [{"volumeName": "postgres-data", "containerPath": "/var/lib/postgresql/data"}]
-    traefik = _hardened(
-        "traefik",
-        "traefik:v3.5.3",
-        512,
-        "1",
-        ["CMD", "traefik", "healthcheck", "--ping"],
-    )
-    traefik.update(
-        readOnly=True,
-        capabilities={"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]},
-        ports=[
-            {"internal": 80, "external": 80, "protocol": "tcp"},
-            {"internal": 443, "external": 443, "protocol": "tcp"},
-        ],
-        volumes=[
-            {
-                "hostPath": "/var/run/docker.sock",
-                "containerPath": "/var/run/docker.sock",
-                "readOnly": True,
-            },
-            {"volumeName": "traefik-acme", "containerPath": "/acme"},
-        ],
-    )
-    containers = {c["name"]: c for c in (ollama, pull, webui, litellm, postgres, traefik)}
-    return copy.deepcopy(containers)
-
-
-def container(name: str = "open-webui", **changes: Any) -> dict[str, Any]:
-    """A compliant baseline container with ``changes`` applied (``None`` removes a key)."""
-    props = baseline()[name]
+def changed(props: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``props`` with ``changes`` applied (a ``None`` value removes the key)."""
+    result = copy.deepcopy(dict(props))
     for key, value in changes.items():
         if value is None:
-            props.pop(key, None)
+            result.pop(key, None)
         else:
-            props[key] = value
-    return props
+            result[key] = copy.deepcopy(value)
+    return result
 
 
-def stack_resources(containers: dict[str, dict[str, Any]]) -> list[Resource]:
-    """Stack resources for ``AnalyzeStack`` from container props."""
-    return [Resource(CONTAINER, name, props) for name, props in containers.items()]
+@dataclass(frozen=True)
+class Baseline:
+    """The evaluated prod stack; every accessor returns fresh copies to mutate."""
+
+    evaluation: Evaluation
+
+    def _custom(self) -> list[Registered]:
+        return [r for r in self.evaluation.resources if r.custom]
+
+    def registered(self, name: str) -> Registered:
+        """A resource by docker name (containers, volumes) or Pulumi name (images, others)."""
+        found = [r for r in self._custom() if name in (r.name, r.docker_name)]
+        if len(found) != 1:
+            raise KeyError(f"{name}: {len(found)} resources in the prod evaluation")
+        return found[0]
+
+    def containers(self) -> dict[str, dict[str, Any]]:
+        """Every container's wire inputs, keyed by docker name."""
+        return {name: copy.deepcopy(r.wire_json) for name, r in self.evaluation.containers().items()}
+
+    def props(self, name: str, /, **changes: Any) -> dict[str, Any]:
+        """The wire inputs of resource ``name`` with ``changes`` applied (``None`` removes a key)."""
+        return changed(self.registered(name).wire_json, changes)
+
+    def container(self, name: str, /, **changes: Any) -> dict[str, Any]:
+        """The wire inputs of container ``name`` with ``changes`` applied (``None`` removes a key)."""
+        assert self.registered(name).type == CONTAINER, name
+        return self.props(name, **changes)
+
+    def urn(self, name: str) -> str:
+        return self.registered(name).urn
+
+    def resource(self, name: str, props: Mapping[str, Any] | None = None, *, protect: bool | None = None) -> Resource:
+        """Resource ``name`` as `Analyze` receives it, with ``props`` in place of its inputs if given."""
+        r = self.registered(name)
+        return _resource(r, r.wire_json if props is None else props, r.protect if protect is None else protect)
+
+    def resources(self) -> list[Resource]:
+        """Every resource as `Analyze` receives it, unchanged."""
+        return [_resource(r, r.wire_json, r.protect) for r in self._custom()]
+
+    def stack(self, containers: Mapping[str, Mapping[str, Any]] | None = None) -> list[Resource]:
+        """Every resource as `AnalyzeStack` receives it, like the gate sends it.
+
+        Containers carry their inputs: ``containers`` (by docker name, e.g. a mutated
+        ``containers()``) when given, and a container missing from it is left out. Other
+        resources carry their outputs under their inputs.
+        """
+        containers = self.containers() if containers is None else containers
+        out = []
+        for r in self._custom():
+            if r.type != CONTAINER:
+                out.append(_resource(r, {**r.outputs, **r.wire_json}, r.protect))
+            elif (r.docker_name or r.name) in containers:
+                out.append(_resource(r, containers[r.docker_name or r.name], r.protect))
+        return out
+
+
+def _resource(r: Registered, props: Mapping[str, Any], protect: bool) -> Resource:
+    return Resource(
+        type=r.type,
+        name=r.name,
+        properties=copy.deepcopy(dict(props)),
+        urn=r.urn,
+        protect=protect,
+        parent=r.parent or None,
+        dependencies=tuple(r.dependencies),
+    )
+
+
+def prod_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """policies/config/prod.json with ``overrides`` layered on top, policy by policy, knob by knob."""
+    config = load_policy_config(CONFIG_DIR / "prod.json")
+    for name, value in (overrides or {}).items():
+        base = config.get(name)
+        layered = {"enforcementLevel": base} if isinstance(base, str) else dict(base or {})
+        layered.update({"enforcementLevel": value} if isinstance(value, str) else value)
+        config[name] = layered
+    return config
+
+
+def configure_prod(pack: PolicyPackAnalyzer, overrides: Mapping[str, Any] | None = None) -> None:
+    """Configure ``pack`` with prod.json plus ``overrides`` (not instead of prod.json)."""
+    pack.configure(prod_config(overrides))
+
+
+def _identity(d: Diagnostic) -> tuple[str, str, str]:
+    return (d.policy_name, d.urn, d.message)
+
+
+def added(result: AnalyzeResult, before: AnalyzeResult | Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics of ``result`` that ``before`` (the unmutated baseline's) did not have."""
+    seen = {_identity(d) for d in (before.diagnostics if isinstance(before, AnalyzeResult) else before)}
+    return [d for d in result.diagnostics if _identity(d) not in seen]

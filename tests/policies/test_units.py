@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -13,11 +15,10 @@ from policies.rules import secretness
 from policies.rules.base import Context, to_policy
 from policies.rules.catalog import RESOURCE_RULES
 from policies.rules.limits import cpu_limit
-from policies.rules.pinning import FLOATING_TAGS, floating_reason
 from policies.rules.props import image_repository, image_tag
 from policies.rules.secrets import RULES as SECRET_RULES
-from tests.policies.fixtures import CONTAINER, container
-from tools.analyzer import secret
+from tests.policies.fixtures import CONFIG_DIR, CONTAINER, Baseline, prod_config
+from tools.analyzer import load_policy_config, secret
 
 
 @pytest.mark.parametrize(
@@ -41,47 +42,56 @@ def test_image_reference_parsing(ref: str, repo: str, tag: str | None) -> None:
     assert image_tag(ref) == tag
 
 
-@pytest.mark.parametrize("tag", ["latest", "main-latest", "stable-alpine", "dev"])
-def test_floating_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS)
-
-
-@pytest.mark.parametrize("tag", ["1.2.3", "16-alpine", "main-v1.74.0-stable", "v3.5.3"])
-def test_release_tags(tag: str) -> None:
-    assert floating_reason(f"x/y:{tag}", FLOATING_TAGS) is None
-
-
 def test_cpu_limit_from_quota() -> None:
     assert cpu_limit({"cpuQuota": 150000}) == 1.5
     assert cpu_limit({"cpus": "0.5"}) == 0.5
     assert cpu_limit({"cpus": "0"}) is None
 
 
-def test_rule_run_is_pure_and_honours_exemptions() -> None:
+def test_rule_run_is_pure_and_honours_exemptions(baseline: Baseline) -> None:
     limits = next(r for r in RESOURCE_RULES if r.name == "container-resource-limits")
     ctx = Context(name="litellm", resource_name="litellm", urn="u", resource_type=CONTAINER)
-    props = container("litellm", memory=None)
+    assert limits.run(baseline.container("litellm"), {}, ctx) == []
+    props = baseline.container("litellm", memory=None)
     assert limits.run(props, {}, ctx)
     assert limits.run(props, {"exemptContainers": ["litellm"]}, ctx) == []
 
 
-def _args(props: dict) -> ResourceValidationArgs:
+def _args(props: dict[str, Any]) -> ResourceValidationArgs:
     opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
     return ResourceValidationArgs(CONTAINER, props, "urn:x", "litellm", opts, None, {})
 
 
-def test_secret_rule_fails_closed_without_the_capture_hook() -> None:
+def _validate(raw: dict[str, Any]) -> list[str]:
+    """Run the secret policy as the SDK does; the messages it reports."""
     policy = to_policy(SECRET_RULES[0])
     reports: list[str] = []
-    policy.validate(_args(container("litellm")), lambda msg, urn=None: reports.append(msg))
+
+    def report(message: str, urn: str | None = None) -> None:
+        reports.append(message)
+
+    policy.validate(_args(raw), report)
+    return reports
+
+
+def test_secret_rule_fails_closed_without_the_capture_hook(baseline: Baseline) -> None:
+    reports = _validate(baseline.container("litellm"))
     assert len(reports) == 1 and "cannot tell secrets from plaintext" in reports[0]
 
 
-def test_secret_rule_reads_the_captured_raw_request() -> None:
-    policy = to_policy(SECRET_RULES[0])
-    reports: list[str] = []
-    raw = container("litellm", envs=[secret("A_TOKEN=x"), "B_TOKEN=y"])
+def test_secret_rule_reads_the_captured_raw_request(baseline: Baseline) -> None:
+    raw = baseline.container("litellm", envs=[secret("A_TOKEN=x"), "B_TOKEN=y"])
     with secretness.capturing(raw):
-        policy.validate(_args(raw), lambda msg, urn=None: reports.append(msg))
+        reports = _validate(raw)
     assert len(reports) == 1 and "env B_TOKEN" in reports[0]
     assert secretness.raw_properties() is None
+
+
+def test_prod_overrides_layer_on_prod_json() -> None:
+    prod = load_policy_config(CONFIG_DIR / "prod.json")
+    config = prod_config({"volume-protected": {"exemptVolumes": ["scratch"]}, "stack-host-capacity": {"headroom": 0.5}})
+    assert config["volume-protected"] == {"enforcementLevel": "mandatory", "exemptVolumes": ["scratch"]}
+    assert config["stack-host-capacity"] == {**prod["stack-host-capacity"], "headroom": 0.5}
+    assert {k: v for k, v in config.items() if k not in {"volume-protected", "stack-host-capacity"}} == {
+        k: v for k, v in prod.items() if k not in {"volume-protected", "stack-host-capacity"}
+    }

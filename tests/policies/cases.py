@@ -1,0 +1,465 @@
+"""Mutation cases: one change to the prod baseline per violation, for every rule in the catalog.
+
+A case names the resource it changes (docker name for containers and volumes, Pulumi name
+for images) and the policy, level and message fragment the change must produce.
+`test_rules.test_mutation_is_reported` runs every case, after checking the unchanged
+baseline does not already report that policy; `test_every_rule_has_a_mutation_case`
+checks the cases cover the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SOCKET = "/var/run/docker.sock"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    target: str
+    changes: dict[str, Any]
+    policy: str
+    level: str
+    fragment: str
+    config: dict[str, Any] = field(default_factory=dict)
+    """Policy config layered on prod.json for this case."""
+    stack: bool = False
+    """Checked by AnalyzeStack over the whole stack, instead of Analyze on the target."""
+    protect: bool | None = None
+    """The target's protect option, when the case changes it."""
+    on_target: bool = True
+    """The violation names the target's URN (else the stack as a whole: no URN)."""
+
+
+CONTAINER_CASES: list[Case] = [
+    Case("no-memory", "litellm", {"memory": None}, "container-resource-limits", "mandatory", "no memory limit"),
+    Case("zero-memory", "litellm", {"memory": 0}, "container-resource-limits", "mandatory", "no memory limit"),
+    Case("no-cpu", "litellm", {"cpus": None}, "container-resource-limits", "mandatory", "no CPU limit"),
+    Case(
+        "over-max",
+        "litellm",
+        {"memory": 999999, "memorySwap": 999999},
+        "container-resource-limits",
+        "mandatory",
+        "exceeds the maximum 65536 MB",
+        config={"container-resource-limits": {"maxMemoryMb": 65536}},
+    ),
+    Case("privileged", "postgres", {"privileged": True}, "container-no-privileged", "mandatory", "runs privileged"),
+    Case(
+        "host-network",
+        "litellm",
+        {"networkMode": "host"},
+        "container-no-host-namespaces",
+        "mandatory",
+        "`networkMode: host`",
+    ),
+    Case("host-pid", "litellm", {"pidMode": "host"}, "container-no-host-namespaces", "mandatory", "`pidMode: host`"),
+    Case("host-ipc", "litellm", {"ipcMode": "host"}, "container-no-host-namespaces", "mandatory", "`ipcMode: host`"),
+    Case(
+        "host-userns",
+        "litellm",
+        {"usernsMode": "host"},
+        "container-no-host-namespaces",
+        "mandatory",
+        "`usernsMode: host`",
+    ),
+    Case(
+        "host-cgroupns",
+        "litellm",
+        {"cgroupnsMode": "host"},
+        "container-no-host-namespaces",
+        "mandatory",
+        "`cgroupnsMode: host`",
+    ),
+    Case(
+        "seccomp-off",
+        "litellm",
+        {"securityOpts": ["no-new-privileges:true", "seccomp=unconfined"]},
+        "container-security-profiles-enabled",
+        "mandatory",
+        "seccomp=unconfined",
+    ),
+    Case(
+        "selinux-off",
+        "litellm",
+        {"securityOpts": ["no-new-privileges:true", "label:disable"]},
+        "container-security-profiles-enabled",
+        "mandatory",
+        "label:disable",
+    ),
+    Case(
+        "socket-in-app",
+        "open-webui",
+        {"volumes": [{"hostPath": SOCKET, "containerPath": SOCKET, "readOnly": True}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "mounts the Docker socket",
+    ),
+    Case(
+        "socket-rw-router",
+        "traefik",
+        {"volumes": [{"hostPath": SOCKET, "containerPath": SOCKET}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "writable",
+    ),
+    Case(
+        "socket-via-mounts",
+        "litellm",
+        {"mounts": [{"type": "bind", "source": "/run/docker.sock", "target": "/s"}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "Docker socket",
+    ),
+    Case(
+        "etc-mount",
+        "postgres",
+        {"volumes": [{"hostPath": "/etc", "containerPath": "/host-etc", "readOnly": True}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "sensitive host path /etc",
+    ),
+    Case(
+        "root-mount",
+        "postgres",
+        {"mounts": [{"type": "bind", "source": "/", "target": "/host"}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "sensitive host path /",
+    ),
+    Case(
+        "shared-propagation",
+        "postgres",
+        {"mounts": [{"type": "bind", "source": "/srv/x", "target": "/x", "bindOptions": {"propagation": "rshared"}}]},
+        "container-mount-propagation-private",
+        "mandatory",
+        "`rshared` propagation",
+    ),
+    Case(
+        "no-healthcheck",
+        "litellm",
+        {"healthcheck": None},
+        "container-healthcheck-required",
+        "mandatory",
+        "no healthcheck",
+    ),
+    Case(
+        "healthcheck-none",
+        "litellm",
+        {"healthcheck": {"tests": ["NONE"]}},
+        "container-healthcheck-required",
+        "mandatory",
+        "no healthcheck",
+    ),
+    Case("restart-no", "litellm", {"restart": "no"}, "container-restart-policy", "mandatory", "no restart policy"),
+    Case("restart-absent", "litellm", {"restart": None}, "container-restart-policy", "mandatory", "no restart policy"),
+    Case(
+        "on-failure-unbounded",
+        "litellm",
+        {"restart": "on-failure"},
+        "container-restart-policy",
+        "mandatory",
+        "between 1 and 5",
+    ),
+    Case(
+        "pull-must-run", "ollama-pull", {"mustRun": True}, "container-restart-policy", "mandatory", "no restart policy"
+    ),
+    Case(
+        "gpu-on-webui",
+        "open-webui",
+        {"deviceRequests": [{"driver": "nvidia", "count": 1}]},
+        "container-gpu-allow-list",
+        "mandatory",
+        "requests a GPU",
+    ),
+    Case("gpus-string", "litellm", {"gpus": "all"}, "container-gpu-allow-list", "mandatory", "requests a GPU"),
+    Case(
+        "postgres-published",
+        "postgres",
+        {"ports": [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]},
+        "container-no-published-datastore",
+        "mandatory",
+        "publishes its postgres port",
+    ),
+    Case(
+        "ollama-random-port",
+        "ollama",
+        {"ports": [{"internal": 11434, "ip": "10.0.0.5"}]},
+        "container-no-published-datastore",
+        "mandatory",
+        "publishes its ollama port",
+    ),
+    Case(
+        "all-interfaces",
+        "open-webui",
+        {"ports": [{"internal": 8080, "external": 8080}]},
+        "container-ports-bound-to-interface",
+        "mandatory",
+        "0.0.0.0:8080->8080 on all host interfaces",
+    ),
+    Case(
+        "ipv6-any",
+        "open-webui",
+        {"ports": [{"internal": 8080, "external": 8080, "ip": "::"}]},
+        "container-ports-bound-to-interface",
+        "mandatory",
+        "on all host interfaces",
+    ),
+    Case(
+        "router-extra-port",
+        "traefik",
+        {"ports": [{"internal": 8080, "external": 8080, "ip": "0.0.0.0"}]},
+        "container-ports-bound-to-interface",
+        "mandatory",
+        "8080",
+    ),
+    Case(
+        "publish-all",
+        "open-webui",
+        {"publishAllPorts": True},
+        "container-ports-bound-to-interface",
+        "mandatory",
+        "publishAllPorts",
+    ),
+    Case(
+        "no-tls-entrypoint",
+        "open-webui",
+        {
+            "labels": [
+                {"label": "traefik.http.routers.open-webui.entrypoints", "value": "web,websecure"},
+                {"label": "traefik.http.routers.open-webui.tls.certresolver", "value": "le"},
+            ]
+        },
+        "traefik-routes-tls-only",
+        "mandatory",
+        "router 'open-webui' listens on web",
+    ),
+    Case(
+        "no-entrypoints",
+        "litellm",
+        {
+            "labels": [
+                {"label": "traefik.http.routers.api.rule", "value": "Host(`x`)"},
+                {"label": "traefik.http.routers.api.tls.certresolver", "value": "le"},
+            ]
+        },
+        "traefik-routes-tls-only",
+        "mandatory",
+        "all entrypoints (none set)",
+    ),
+    Case(
+        "no-certresolver",
+        "litellm",
+        {
+            "labels": [
+                {"label": "traefik.http.routers.api.entrypoints", "value": "websecure"},
+                {"label": "traefik.http.routers.api.tls", "value": "true"},
+            ]
+        },
+        "traefik-routes-tls-only",
+        "mandatory",
+        "without a certificate resolver",
+    ),
+    Case(
+        "no-tls",
+        "litellm",
+        {"labels": [{"label": "traefik.http.routers.api.entrypoints", "value": "websecure"}]},
+        "traefik-routes-tls-only",
+        "mandatory",
+        "has no TLS",
+    ),
+    Case("image-no-tag", "postgres", {"image": "postgres"}, "image-tag-pinned", "mandatory", "has no tag"),
+    Case(
+        "image-main",
+        "open-webui",
+        {"image": "ghcr.io/open-webui/open-webui:main"},
+        "image-tag-pinned",
+        "mandatory",
+        "floating tag 'main'",
+    ),
+    Case(
+        "image-main-stable",
+        "litellm",
+        {"image": "ghcr.io/berriai/litellm:main-stable"},
+        "image-tag-pinned",
+        "mandatory",
+        "floating tag 'main-stable'",
+    ),
+    Case(
+        "image-registry-port",
+        "postgres",
+        {"image": "registry.local:5000/postgres"},
+        "image-tag-pinned",
+        "mandatory",
+        "has no tag",
+    ),
+    Case(
+        "plaintext-key",
+        "litellm",
+        {"envs": ["LITELLM_MASTER_KEY=sk-plain-123"]},
+        "container-no-plaintext-secrets",
+        "mandatory",
+        "env LITELLM_MASTER_KEY is set in plaintext",
+    ),
+    Case(
+        "plaintext-token",
+        "open-webui",
+        {"envs": ["HF_TOKEN=hf_plain"]},
+        "container-no-plaintext-secrets",
+        "mandatory",
+        "env HF_TOKEN",
+    ),
+    Case(
+        "plaintext-db-url",
+        "litellm",
+        {"envs": ["DATABASE_URL=postgresql://litellm:pw-plain@postgres:5432/db"]},
+        "container-no-plaintext-secrets",
+        "mandatory",
+        "env DATABASE_URL holds a URL with an embedded password",
+    ),
+    Case(
+        "plaintext-any-url",
+        "open-webui",
+        {"envs": ["REDIS_URI=redis://default:pw-plain@redis:6379"]},
+        "container-no-plaintext-secrets",
+        "mandatory",
+        "env REDIS_URI holds a URL",
+    ),
+    Case("no-nnp", "litellm", {"securityOpts": None}, "container-no-new-privileges", "advisory", "no-new-privileges"),
+    Case(
+        "caps-kept",
+        "traefik",
+        {"capabilities": None},
+        "container-capabilities-dropped",
+        "advisory",
+        "keeps Docker's default capabilities",
+    ),
+    Case(
+        "caps-some-dropped",
+        "traefik",
+        {"capabilities": {"drops": ["NET_RAW"]}},
+        "container-capabilities-dropped",
+        "advisory",
+        "does not drop ALL capabilities",
+    ),
+    Case(
+        "caps-added",
+        "traefik",
+        {"capabilities": {"drops": ["ALL"], "adds": ["SYS_ADMIN"]}},
+        "container-capabilities-dropped",
+        "advisory",
+        "adds capabilities ['SYS_ADMIN']",
+    ),
+    Case("rootfs-writable", "traefik", {"readOnly": None}, "container-read-only-rootfs", "advisory", "writable root"),
+    Case("no-log-rotation", "litellm", {"logOpts": None}, "container-log-rotation", "advisory", "without rotation"),
+    Case(
+        "local-no-rotation",
+        "litellm",
+        {"logDriver": "local", "logOpts": {"max-size": "10m"}},
+        "container-log-rotation",
+        "advisory",
+        "local without rotation",
+    ),
+    Case(
+        "reservation-over-limit",
+        "litellm",
+        {"memoryReservation": 999999},
+        "container-memory-settings",
+        "advisory",
+        "memoryReservation 999999 MB is above the limit",
+    ),
+    Case("swap-unlimited", "litellm", {"memorySwap": -1}, "container-memory-settings", "advisory", "memorySwap -1"),
+    Case(
+        "host-device",
+        "litellm",
+        {"devices": [{"hostPath": "/dev/kfd"}]},
+        "container-no-host-devices",
+        "advisory",
+        "/dev/kfd",
+    ),
+    Case("cgroup-parent", "litellm", {"cgroupParent": "/custom"}, "container-default-cgroup", "advisory", "/custom"),
+    Case(
+        "privileged-port",
+        "open-webui",
+        {"ports": [{"internal": 8080, "external": 80, "ip": "127.0.0.1"}]},
+        "container-no-privileged-host-ports",
+        "advisory",
+        "privileged host port 80",
+    ),
+]
+
+OTHER_RESOURCE_CASES: list[Case] = [
+    Case("volume-unprotected", "postgres-data", {}, "volume-protected", "mandatory", "is not protected", protect=False),
+    Case(
+        "remote-image-latest",
+        "ollama-image",
+        {"name": "ollama/ollama:latest"},
+        "image-tag-pinned",
+        "mandatory",
+        "floating tag 'latest'",
+    ),
+]
+
+STACK_CASES: list[Case] = [
+    Case(
+        "memory-overcommit",
+        "ollama",
+        {"memory": 131072, "memorySwap": 131072},
+        "stack-host-capacity",
+        "mandatory",
+        "above the host's 131072 MB x headroom 1 = 131072 MB",
+        stack=True,
+        on_target=False,
+    ),
+    Case(
+        "cpu-overcommit",
+        "ollama",
+        {"cpus": "32"},
+        "stack-host-capacity",
+        "mandatory",
+        "CPUs of limits, above the host's 32 CPUs",
+        stack=True,
+        on_target=False,
+    ),
+    Case(
+        "unbounded-memory",
+        "postgres",
+        {"memory": None},
+        "stack-host-capacity",
+        "mandatory",
+        "container 'postgres' has no literal memory limit",
+        stack=True,
+    ),
+    Case(
+        "unbounded-cpu",
+        "postgres",
+        {"cpus": None},
+        "stack-host-capacity",
+        "mandatory",
+        "container 'postgres' has no literal CPU limit",
+        stack=True,
+    ),
+    Case(
+        "gpus-over-host",
+        "ollama",
+        {"deviceRequests": [{"driver": "nvidia", "count": 4, "capabilities": ["gpu"]}]},
+        "stack-host-capacity",
+        "mandatory",
+        "container 'ollama' requests 4 GPU(s) but the host has 2",
+        stack=True,
+    ),
+    Case(
+        "shared-volume",
+        "ollama-pull",
+        {"volumes": [{"volumeName": "ollama-models", "containerPath": "/root/.ollama"}]},
+        "volumes-not-shared",
+        "advisory",
+        "volume 'ollama-models' is mounted by several containers (ollama, ollama-pull)",
+        stack=True,
+        on_target=False,
+    ),
+]
+
+CASES: list[Case] = CONTAINER_CASES + OTHER_RESOURCE_CASES + STACK_CASES
