@@ -247,7 +247,8 @@ def _check_host(host: str | None) -> str | None:
 
 def _check_models(models: list[str]) -> list[str]:
     for model in models:
-        if not (_MODEL.match(model) or _HF_MODEL.match(model)):
+        hugging_face = model.startswith(("hf.co/", "huggingface.co/"))
+        if not (_HF_MODEL.match(model) if hugging_face else _MODEL.match(model)):
             raise ValueError(
                 f"{model!r} is not an Ollama model name such as 'llama3.2:1b' or a Hugging Face "
                 "GGUF reference such as 'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M'"
