@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
 
-from stack.settings import NAMESPACE, SECRET_KEYS, Settings, load_settings
+from stack.settings import NAMESPACE, Settings, load_settings
 
 
 def raw_config() -> tuple[dict[str, Any], set[str]]:
@@ -22,14 +21,9 @@ def raw_config() -> tuple[dict[str, Any], set[str]]:
 def settings_from_config() -> Settings:
     """Read and validate this stack's config before any resource is registered."""
     config, secret = raw_config()
-    secret_names: dict[str, list[str]] = {}
-    for key in SECRET_KEYS:
-        full = f"{NAMESPACE}:{key}"
-        raw = config.get(full)
-        if raw is not None and full in secret:
-            names = json.loads(raw) if isinstance(raw, str) else raw
-            secret_names[key] = sorted(names) if isinstance(names, dict) else []
-    return load_settings(config, pulumi.get_stack(), secret_names)
+    # providerKeys may be set key by key (`--path`) or as one encrypted JSON object: either
+    # way Pulumi hands over the decrypted object, and load_settings reads only its names.
+    return load_settings(config, pulumi.get_stack(), encrypted=secret)
 
 
 def provider_keys(settings: Settings) -> dict[str, pulumi.Output[str]]:

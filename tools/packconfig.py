@@ -13,9 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stack import constants
-from stack.settings import Settings
-from tools.stackfile import ROOT, stack_settings
+from tools.needs import require
+
+require("tools.packconfig", ("pydantic", "yaml", "docker_image"))
+
+from stack import constants  # noqa: E402 - after the dependency check
+from stack.settings import Settings  # noqa: E402
+from tools.stackfile import ROOT, stack_settings  # noqa: E402
 
 
 def pack_config(s: Settings) -> dict[str, Any]:

@@ -65,8 +65,10 @@ def problems(
 
 def _wants_gpu(stack: str) -> bool:
     """Whether the stack file asks for a GPU; a broken file is left to the settings loader."""
-    from tools.stackfile import StackFileError, stack_config
-
+    try:
+        from tools.stackfile import StackFileError, stack_config
+    except ImportError:  # outside .venv: the gate, run next, says how to set it up
+        return False
     try:
         config, _ = stack_config(stack, ROOT)
         ollama = json.loads(config.get("ai-stack:ollama", "{}"))

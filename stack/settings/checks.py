@@ -59,6 +59,26 @@ def deployed_router_has_acme_email(s: Settings) -> list[str]:
     return []
 
 
+def routers_have_distinct_hosts(s: Settings) -> list[str]:
+    webui, litellm = s.open_webui.host, s.litellm.host
+    if webui and litellm and webui.lower() == litellm.lower():
+        return [
+            f"{KEY}litellm.host: {litellm} is also {KEY}openWebui.host; one host name can route to "
+            "only one service, so give each its own (e.g. chat.example.com and llm.example.com)"
+        ]
+    return []
+
+
+def models_listed_once(s: Settings) -> list[str]:
+    both = sorted(set(s.models) & set(s.embedding_models))
+    if both:
+        return [
+            f"{KEY}embeddingModels: {both} also in {KEY}models; list each model once, "
+            "in embeddingModels if it only embeds"
+        ]
+    return []
+
+
 def model_names_unique(s: Settings) -> list[str]:
     names = [p.model_name for p in s.providers]
     clashes = sorted({n for n in names if names.count(n) > 1 or n in s.all_models})
@@ -91,6 +111,8 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     server_is_routed,
     routed_services_have_hosts,
     deployed_router_has_acme_email,
+    routers_have_distinct_hosts,
+    models_listed_once,
     model_names_unique,
     limits_fit_host,
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from stack.settings.model import NAMESPACE, Settings
+from stack.settings.model import NAMESPACE, Settings, describe_pattern
 
 SECRET_KEYS = frozenset({"providerKeys"})
 """Config keys that must be set with `pulumi config set --secret` and never enter Settings."""
@@ -42,13 +42,45 @@ def _where(loc: tuple[Any, ...]) -> str:
     return path
 
 
+def _looks_like_ours(namespace: str) -> bool:
+    """A misspelling of this project's namespace (`ai-stak`, `ai_stack`, `AI-Stack`)."""
+    folded = re.sub(r"[^a-z0-9]", "", namespace.lower())
+    return folded == re.sub(r"[^a-z0-9]", "", NAMESPACE) or (
+        difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.75
+    )
+
+
+def _secret_names(key: str, raw: Any, problems: list[str]) -> list[str]:
+    """The names inside an encrypted object-valued setting (its values are never kept)."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        problems.append(
+            f"{key}: must hold one named key per provider, not a single value; set each with "
+            f"`pulumi config set --secret --path '{key}.OPENAI_API_KEY' sk-…` (or the whole object as "
+            f'JSON: `pulumi config set --secret {key} \'{{"OPENAI_API_KEY": "sk-…"}}\'`)'
+        )
+        return []
+    return sorted(value)
+
+
 def load_settings(
-    config: Mapping[str, Any], stack: str, secret_keys: Mapping[str, list[str]] | None = None
+    config: Mapping[str, Any],
+    stack: str,
+    secret_keys: Mapping[str, list[str]] | None = None,
+    *,
+    encrypted: Collection[str] | None = None,
 ) -> Settings:
     """Validate one stack's config (`{"ai-stack:key": value}`) into Settings.
 
     `secret_keys` maps each secret config key (without namespace) to the names inside it
-    (never the values), so provider keys can be checked without reading them.
+    (never the values), so provider keys can be checked without reading them. Given
+    `encrypted` (the full config keys Pulumi marks secret) instead, the names are read from
+    the config itself, and an encrypted value of a setting that is not secret is refused.
     """
     source = f"Pulumi.{stack}.yaml"
     prefix = f"{NAMESPACE}:"
@@ -56,8 +88,24 @@ def load_settings(
     values: dict[str, Any] = {}
     problems: list[str] = []
     secret_keys = dict(secret_keys or {})
+    if encrypted is not None:
+        for full_key in sorted(encrypted):
+            key = full_key.removeprefix(prefix)
+            if key in SECRET_KEYS and full_key in config:
+                secret_keys.setdefault(key, _secret_names(full_key, config[full_key], problems))
+            elif full_key.startswith(prefix):
+                problems.append(
+                    f"{full_key}: is encrypted, but it is not a secret setting and would be deployed "
+                    f"in plain text; set it without --secret (only {prefix}providerKeys holds secrets)"
+                )
     for full_key, raw in sorted(config.items()):
         if not full_key.startswith(prefix):
+            namespace, _, key = full_key.partition(":")
+            if namespace != NAMESPACE and _looks_like_ours(namespace):
+                problems.append(
+                    f"{full_key}: unknown namespace {namespace!r} (did you mean {prefix}{key}?); "
+                    f"this project's settings are {prefix}<key>"
+                )
             continue
         key = full_key[len(prefix) :]
         if key in SECRET_KEYS:
@@ -82,6 +130,8 @@ def load_settings(
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 msg = "unknown setting"
+            elif e["type"] == "string_pattern_mismatch":
+                msg = f"{describe_pattern(str(e['ctx']['pattern']))}; got {e['input']!r}"
             problems.append(f"{where}: {msg}" if where else msg)
     if settings is not None and not problems:
         provided = set(secret_keys.get("providerKeys", []))

@@ -17,8 +17,40 @@ NAMESPACE = "ai-stack"
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _MODEL = re.compile(r"^[a-z0-9][a-z0-9._/-]*(?::[a-zA-Z0-9._-]+)?$")
+_HF_MODEL = re.compile(
+    r"^(?:hf\.co|huggingface\.co)/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9._-]+)?$"
+)
+"""A GGUF repository on Hugging Face, which Ollama pulls directly (`hf.co/user/repo:Q4_K_M`)."""
 _PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_DOCKER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+_TRAEFIK_NAME = r"^[a-zA-Z0-9_-]+$"
+_MODEL_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$"
+_LITELLM_MODEL = r"^[a-z0-9_-]+/\S+$"
+
+PATTERNS: dict[str, str] = {
+    _EMAIL: "must be an email address such as ops@example.com",
+    _DOCKER_NAME: (
+        "must be a Docker network name such as proxy: letters, digits, '_', '.' and '-', "
+        "starting with a letter or digit"
+    ),
+    _TRAEFIK_NAME: "must be a Traefik name such as websecure: letters, digits, '_' and '-' only",
+    _PG_IDENT.pattern: (
+        "must be a Postgres identifier such as litellm: lower-case letters, digits and '_', "
+        "starting with a letter or '_', at most 63 characters"
+    ),
+    _ENV_NAME.pattern: (
+        "must be an environment variable name such as OPENAI_API_KEY: upper-case letters, digits and '_'"
+    ),
+    _MODEL_NAME: "must be a model name such as gpt-4o or claude/sonnet: no spaces, starting with a letter or digit",
+    _LITELLM_MODEL: "must be a LiteLLM model such as openai/gpt-4o: provider/model, lower-case provider",
+}
+"""What a value matching each pattern looks like, for messages (never the raw regex)."""
+
+
+def describe_pattern(pattern: str) -> str:
+    return PATTERNS.get(pattern, "is not in the expected form")
 
 
 # --- model pieces ------------------------------------------------------------------
@@ -69,6 +101,12 @@ class Images(_Model):
     @field_validator("*")
     @classmethod
     def _pinned(cls, ref: str) -> str:
+        try:
+            pinning.parse(ref)
+        except pinning.ImageRefError as err:
+            raise ValueError(
+                f"{err}; write repository:tag or repository@sha256:<64 hex digits>, such as ollama/ollama:0.32.15"
+            ) from None
         reason = pinning.floating_reason(ref)
         if reason is not None:
             raise ValueError(f"image {ref!r} {reason}: pin an exact version such as ollama/ollama:0.32.15")
@@ -77,14 +115,15 @@ class Images(_Model):
     @field_validator("postgres")
     @classmethod
     def _postgres_16(cls, ref: str) -> str:
-        tag = pinning.parse(ref).tag or ""
-        if "@sha256:" not in ref and not tag.startswith("16."):
+        # A tag beside a digest still says which release is meant; only a bare digest is taken on trust.
+        tag = pinning.parse(ref).tag
+        if (tag is not None or not pinning.parse(ref).digest) and not (tag or "").startswith("16."):
             raise ValueError(f"Postgres must be pinned to a 16.x tag such as postgres:16.13; got {ref!r}")
         return ref
 
 
 class Network(_Model):
-    name: str = Field(default="proxy", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    name: str = Field(default="proxy", pattern=_DOCKER_NAME)
     external: StrictBool = False
 
 
@@ -171,9 +210,9 @@ class Traefik(Limits):
     cpus: Cpus = 1.0
     memory: MiB = 256
     mode: Literal["none", "external", "deploy"] = "none"
-    entrypoint: str = Field(default="websecure", pattern=r"^[a-zA-Z0-9_-]+$")
-    cert_resolver: str = Field(default="letsencrypt", pattern=r"^[a-zA-Z0-9_-]+$")
-    acme_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    entrypoint: str = Field(default="websecure", pattern=_TRAEFIK_NAME)
+    cert_resolver: str = Field(default="letsencrypt", pattern=_TRAEFIK_NAME)
+    acme_email: str | None = Field(default=None, pattern=_EMAIL)
 
 
 class Ports(_Model):
@@ -194,21 +233,28 @@ class Ports(_Model):
 class Provider(_Model):
     """A hosted model behind LiteLLM. Its key comes from the secret config `providerKeys`."""
 
-    model_name: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$")
-    model: str = Field(pattern=r"^[a-z0-9_-]+/\S+$")
+    model_name: str = Field(pattern=_MODEL_NAME)
+    model: str = Field(pattern=_LITELLM_MODEL)
     api_key_env: str = Field(pattern=_ENV_NAME.pattern)
 
 
 def _check_host(host: str | None) -> str | None:
-    if host is not None and not _HOSTNAME.match(host):
-        raise ValueError(f"host must be a DNS name such as chat.example.com; got {host!r}")
-    return host
+    """DNS names are case-insensitive: `Chat.Example.com` is kept as chat.example.com."""
+    if host is None:
+        return None
+    if not _HOSTNAME.match(host.lower()):
+        raise ValueError(f"host must be a DNS name such as chat.example.com (no scheme, port or path); got {host!r}")
+    return host.lower()
 
 
 def _check_models(models: list[str]) -> list[str]:
     for model in models:
-        if not _MODEL.match(model):
-            raise ValueError(f"{model!r} is not an Ollama model name such as 'llama3.2:1b'")
+        hugging_face = model.startswith(("hf.co/", "huggingface.co/"))
+        if not (_HF_MODEL.match(model) if hugging_face else _MODEL.match(model)):
+            raise ValueError(
+                f"{model!r} is not an Ollama model name such as 'llama3.2:1b' or a Hugging Face "
+                "GGUF reference such as 'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M'"
+            )
     if len(set(models)) != len(models):
         raise ValueError(f"models are listed twice: {sorted(m for m in models if models.count(m) > 1)}")
     return models

@@ -121,3 +121,54 @@ def test_no_pack_process_outlives_the_gate() -> None:
         leaked = _pack_processes() - before
         assert leaked == set(), f"policy pack processes left running: {leaked}"
         time.sleep(0.2)
+
+
+def test_a_failed_stack_shows_its_first_problem_and_no_empty_table(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n  ai-stak:ollama: {cpus: 1}\n"
+    )
+    reports = run_gate(["dev"], root=tmp_path)
+    out = render.text(reports)
+    assert "TYPE" not in out, out
+    verdict = next(line for line in out.splitlines() if line.startswith("stack dev:"))
+    assert verdict.startswith("stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ai-sta")
+    assert verdict.endswith("(and 1 more)") and not verdict.rstrip(")").endswith(":"), verdict
+    md = render.markdown(reports)
+    assert "| type |" not in md and "### ❌ stack dev: FAILED: Pulumi.dev.yaml" in md
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        ("StackFileError: Pulumi.qa.yaml: no such stack file in /x", "Pulumi.qa.yaml: no such stack file in /x"),
+        (
+            "SettingsError: Pulumi.qa.yaml (stack 'qa') has invalid settings:\n  - ai-stack:a: b",
+            "Pulumi.qa.yaml (stack 'qa') has invalid settings: ai-stack:a: b",
+        ),
+        ("RuntimeError: boom:", "RuntimeError: boom"),
+    ],
+)
+def test_the_verdict_never_ends_in_a_colon(error: str, line: str) -> None:
+    assert render.first_problem(error) == line
+
+
+def _bare_python() -> str | None:
+    """A python3 outside .venv that lacks the tooling's dependencies, if this machine has one."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).exists():
+            probe = subprocess.run([candidate, "-c", "import pulumi"], capture_output=True, env={}, check=False)
+            if probe.returncode != 0:
+                return candidate
+    return None
+
+
+@pytest.mark.parametrize("module", ["tools.gate", "tools.packconfig"])
+def test_outside_the_venv_one_line_says_how_to_run_it(module: str) -> None:
+    python = _bare_python()
+    # Without one, simulate it: the venv's interpreter without its site-packages (-S).
+    cmd = [python, "-m", module, "--help"] if python else [sys.executable, "-S", "-m", module, "--help"]
+    done = subprocess.run(cmd, cwd=ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert "run `make check` (which sets up .venv) or `.venv/bin/python -m " + module + "`" in line

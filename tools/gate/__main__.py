@@ -8,8 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.gate import render
-from tools.gate.run import run_gate
+from tools.needs import require
+
+require("tools.gate", ("pulumi", "pulumi_docker", "pydantic", "yaml", "grpc", "google.protobuf", "docker_image"))
+
+from tools.gate import render  # noqa: E402 - after the dependency check
+from tools.gate.run import run_gate  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,10 +26,11 @@ def text(reports: Sequence[StackReport]) -> str:
     out: list[str] = []
     for r in reports:
         out.append(f"== stack {r.stack} ==")
-        table = [list(c.upper() for c in COLUMNS)] + [_cells(row) for row in r.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-        for line in table:
-            out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if r.rows:  # a stack that failed before registering anything has no table
+            table = [list(c.upper() for c in COLUMNS)] + [_cells(row) for row in r.rows]
+            widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+            for line in table:
+                out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if r.error:
             out.append(f"ERROR: {r.error}")
         for d in r.mandatory + r.advisory:
@@ -42,9 +43,25 @@ def text(reports: Sequence[StackReport]) -> str:
     return "\n".join(out)
 
 
+KNOWN_ERRORS = ("SettingsError: ", "StackFileError: ")
+"""Errors that already say what is wrong and where: their type name is noise in the verdict."""
+
+
+def first_problem(error: str) -> str:
+    """One line for the verdict: the error's heading with its first listed problem, never a bare colon."""
+    head, *rest = [line.strip() for line in error.splitlines() if line.strip()]
+    for prefix in KNOWN_ERRORS:
+        head = head.removeprefix(prefix)
+    items = [line.removeprefix("- ") for line in rest]
+    if items:
+        more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+        head = f"{head.rstrip(':')}: {items[0]}{more}"
+    return head.rstrip(":")
+
+
 def _verdict(r: StackReport) -> str:
     if r.error:
-        return f"stack {r.stack}: FAILED ({r.error.splitlines()[0]})"
+        return f"stack {r.stack}: FAILED: {first_problem(r.error)}"
     state = "PASSED" if r.passed else "FAILED"
     return f"stack {r.stack}: {state}: {len(r.mandatory)} mandatory, {len(r.advisory)} advisory violations"
 
@@ -60,10 +77,11 @@ def markdown(reports: Sequence[StackReport]) -> str:
         out += [f"### {icon} {_verdict(r)}", ""]
         if r.error:
             out += ["```", r.error, "```", ""]
-        out.append("| " + " | ".join(COLUMNS) + " |")
-        out.append("|" + "---|" * len(COLUMNS))
-        out += ["| " + " | ".join(_md(c) for c in _cells(row)) + " |" for row in r.rows]
-        out.append("")
+        if r.rows:
+            out.append("| " + " | ".join(COLUMNS) + " |")
+            out.append("|" + "---|" * len(COLUMNS))
+            out += ["| " + " | ".join(_md(c) for c in _cells(row)) + " |" for row in r.rows]
+            out.append("")
         if r.diagnostics:
             out += ["| level | policy | resource | message |", "|---|---|---|---|"]
             for d in r.mandatory + r.advisory:
