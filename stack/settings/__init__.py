@@ -1,8 +1,8 @@
 """The typed settings: units, the model, its whole-stack checks and the loader."""
 
 from stack.settings.loader import SECRET_KEYS, SettingsError, load_settings
-from stack.settings.model import (
-    NAMESPACE,
+from stack.settings.model import NAMESPACE, Settings
+from stack.settings.services import (
     Gpu,
     Host,
     Images,
@@ -15,7 +15,6 @@ from stack.settings.model import (
     Ports,
     Postgres,
     Provider,
-    Settings,
     Traefik,
 )
 from stack.settings.units import format_cpus, format_memory

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stack.settings.model import NAMESPACE, Settings, describe_pattern
+from stack.settings.model import NAMESPACE, Settings
+from stack.settings.services import describe_pattern
 
 SECRET_KEYS = frozenset({"providerKeys"})
 """Config keys that must be set with `pulumi config set --secret` and never enter Settings."""

@@ -1,0 +1,260 @@
+"""The pieces of the settings: limits, the host, images, and each service's own block."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from policies.rules import pinning
+from stack import constants
+from stack.settings.units import Cpus, Duration, MiB, format_memory
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_MODEL = re.compile(r"^[a-z0-9][a-z0-9._/-]*(?::[a-zA-Z0-9._-]+)?$")
+_HF_MODEL = re.compile(
+    r"^(?:hf\.co|huggingface\.co)/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9._-]+)?$"
+)
+"""A GGUF repository on Hugging Face, which Ollama pulls directly (`hf.co/user/repo:Q4_K_M`)."""
+_PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_DOCKER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+_TRAEFIK_NAME = r"^[a-zA-Z0-9_-]+$"
+_MODEL_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$"
+_LITELLM_MODEL = r"^[a-z0-9_-]+/\S+$"
+
+PATTERNS: dict[str, str] = {
+    _EMAIL: "must be an email address such as ops@example.com",
+    _DOCKER_NAME: (
+        "must be a Docker network name such as proxy: letters, digits, '_', '.' and '-', "
+        "starting with a letter or digit"
+    ),
+    _TRAEFIK_NAME: "must be a Traefik name such as websecure: letters, digits, '_' and '-' only",
+    _PG_IDENT.pattern: (
+        "must be a Postgres identifier such as litellm: lower-case letters, digits and '_', "
+        "starting with a letter or '_', at most 63 characters"
+    ),
+    _ENV_NAME.pattern: (
+        "must be an environment variable name such as OPENAI_API_KEY: upper-case letters, digits and '_'"
+    ),
+    _MODEL_NAME: "must be a model name such as gpt-4o or claude/sonnet: no spaces, starting with a letter or digit",
+    _LITELLM_MODEL: "must be a LiteLLM model such as openai/gpt-4o: provider/model, lower-case provider",
+}
+"""What a value matching each pattern looks like, for messages (never the raw regex)."""
+
+
+def describe_pattern(pattern: str) -> str:
+    return PATTERNS.get(pattern, "is not in the expected form")
+
+
+# --- model pieces ------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class Limits(_Model):
+    """CPU and memory for one container. memory_swap is always set equal to memory."""
+
+    cpus: Cpus
+    memory: MiB
+    memory_reservation: MiB | None = None
+
+    @property
+    def reservation(self) -> int:
+        return self.memory_reservation if self.memory_reservation is not None else self.memory // 2
+
+    @model_validator(mode="after")
+    def _reservation_fits(self) -> Limits:
+        if self.memory_reservation is not None and self.memory_reservation > self.memory:
+            raise ValueError(
+                f"memoryReservation ({format_memory(self.memory_reservation)}) is above "
+                f"memory ({format_memory(self.memory)})"
+            )
+        return self
+
+
+class Host(_Model):
+    """What the Docker host can give: every limit together must fit in it."""
+
+    cpus: Cpus
+    memory: MiB
+    gpus: int = Field(default=0, ge=0, le=64)
+
+
+class Images(_Model):
+    """Exact image references. Floating tags are refused."""
+
+    ollama: str = constants.IMAGES["ollama"]
+    open_webui: str = constants.IMAGES["open_webui"]
+    litellm: str = constants.IMAGES["litellm"]
+    postgres: str = constants.IMAGES["postgres"]
+    traefik: str = constants.IMAGES["traefik"]
+
+    @field_validator("*")
+    @classmethod
+    def _pinned(cls, ref: str) -> str:
+        try:
+            pinning.parse(ref)
+        except pinning.ImageRefError as err:
+            raise ValueError(
+                f"{err}; write repository:tag or repository@sha256:<64 hex digits>, such as ollama/ollama:0.32.15"
+            ) from None
+        reason = pinning.floating_reason(ref)
+        if reason is not None:
+            raise ValueError(f"image {ref!r} {reason}: pin an exact version such as ollama/ollama:0.32.15")
+        return ref
+
+    @field_validator("postgres")
+    @classmethod
+    def _postgres_16(cls, ref: str) -> str:
+        # A tag beside a digest still says which release is meant; only a bare digest is taken on trust.
+        tag = pinning.parse(ref).tag
+        if (tag is not None or not pinning.parse(ref).digest) and not (tag or "").startswith("16."):
+            raise ValueError(f"Postgres must be pinned to a 16.x tag such as postgres:16.13; got {ref!r}")
+        return ref
+
+
+class Network(_Model):
+    name: str = Field(default="proxy", pattern=_DOCKER_NAME)
+    external: StrictBool = False
+
+
+class Gpu(_Model):
+    driver: Literal["nvidia", "cdi"] = "nvidia"
+    count: int | Literal["all"] | None = None
+    device_ids: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> Gpu:
+        if self.driver == "cdi" and not self.device_ids:
+            raise ValueError("the cdi driver needs deviceIds, e.g. ['nvidia.com/gpu=all']")
+        if self.count is not None and self.device_ids:
+            raise ValueError("set either count or deviceIds, not both")
+        if self.driver == "nvidia" and self.count is None and not self.device_ids:
+            raise ValueError("the nvidia driver needs count (a number or 'all') or deviceIds")
+        if isinstance(self.count, int) and self.count < 1:
+            raise ValueError("count must be at least 1, or 'all'")
+        return self
+
+
+class Ollama(Limits):
+    cpus: Cpus = 4.0
+    memory: MiB = 6 * 1024
+    flash_attention: StrictBool = True
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
+    num_parallel: int = Field(default=1, ge=1, le=64)
+    max_loaded_models: int = Field(default=1, ge=1, le=32)
+    keep_alive: Duration = "5m"
+    context_length: int = Field(default=8192, ge=512, le=1_048_576)
+    gpu: Gpu | None = None
+
+
+class ModelPull(Limits):
+    cpus: Cpus = 0.5
+    memory: MiB = 256
+    timeout: Duration = "2h"
+    """How long `pulumi up` waits for every model to be pulled."""
+
+
+class OpenWebui(Limits):
+    cpus: Cpus = 1.5
+    memory: MiB = 2 * 1024
+    host: str | None = None
+    url: str | None = None
+    enable_signup: StrictBool = True
+    default_user_role: Literal["pending", "user", "admin"] = "pending"
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str | None) -> str | None:
+        return _check_host(host)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^\s/`]+(/\S*)?$", url):
+            raise ValueError(f"url must be an http(s) URL such as https://chat.example.com; got {url!r}")
+        return url
+
+
+class Litellm(Limits):
+    cpus: Cpus = 1.0
+    memory: MiB = 1536
+    host: str | None = None
+    store_model_in_db: StrictBool = True
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str | None) -> str | None:
+        return _check_host(host)
+
+
+class Postgres(Limits):
+    cpus: Cpus = 0.5
+    memory: MiB = 512
+    user: str = Field(default="litellm", pattern=_PG_IDENT.pattern)
+    database: str = Field(default="litellm", pattern=_PG_IDENT.pattern)
+
+
+class Traefik(Limits):
+    """`none`: no routing; `external`: labels for a Traefik already on the host; `deploy`: our own."""
+
+    cpus: Cpus = 1.0
+    memory: MiB = 256
+    mode: Literal["none", "external", "deploy"] = "none"
+    entrypoint: str = Field(default="websecure", pattern=_TRAEFIK_NAME)
+    cert_resolver: str = Field(default="letsencrypt", pattern=_TRAEFIK_NAME)
+    acme_email: str | None = Field(default=None, pattern=_EMAIL)
+
+
+class Ports(_Model):
+    """Host ports on 127.0.0.1, used by the laptop profile only."""
+
+    open_webui: int = Field(default=3000, ge=1024, le=65535)
+    litellm: int = Field(default=4000, ge=1024, le=65535)
+    ollama: int = Field(default=11434, ge=1024, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Ports:
+        values = [self.open_webui, self.litellm, self.ollama]
+        if len(set(values)) != len(values):
+            raise ValueError(f"ports must differ; got {values}")
+        return self
+
+
+class Provider(_Model):
+    """A hosted model behind LiteLLM. Its key comes from the secret config `providerKeys`."""
+
+    model_name: str = Field(pattern=_MODEL_NAME)
+    model: str = Field(pattern=_LITELLM_MODEL)
+    api_key_env: str = Field(pattern=_ENV_NAME.pattern)
+
+
+def _check_host(host: str | None) -> str | None:
+    """DNS names are case-insensitive: `Chat.Example.com` is kept as chat.example.com."""
+    if host is None:
+        return None
+    if not _HOSTNAME.match(host.lower()):
+        raise ValueError(f"host must be a DNS name such as chat.example.com (no scheme, port or path); got {host!r}")
+    return host.lower()
+
+
+def _check_models(models: list[str]) -> list[str]:
+    for model in models:
+        hugging_face = model.startswith(("hf.co/", "huggingface.co/"))
+        if not (_HF_MODEL.match(model) if hugging_face else _MODEL.match(model)):
+            raise ValueError(
+                f"{model!r} is not an Ollama model name such as 'llama3.2:1b' or a Hugging Face "
+                "GGUF reference such as 'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M'"
+            )
+    if len(set(models)) != len(models):
+        raise ValueError(f"models are listed twice: {sorted(m for m in models if models.count(m) > 1)}")
+    return models
+
+
+# --- the settings --------------------------------------------------------------------
