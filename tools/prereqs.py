@@ -26,9 +26,13 @@ def problems(
     which: Callable[[str], str | None] = shutil.which,
     env: dict[str, str] | None = None,
     cdi_dirs: Sequence[Path] = (Path("/etc/cdi"), Path("/var/run/cdi")),
+    warnings: list[str] | None = None,
+    is_listening: Callable[[int], bool] | None = None,
 ) -> list[str]:
-    """Everything missing for `pulumi up` of `stack`, each with the fix."""
+    """Everything missing for `pulumi up` of `stack`, each with the fix; `warnings` collects the
+    rest of what a user should know."""
     env = dict(os.environ if env is None else env)
+    warnings = [] if warnings is None else warnings
     found: list[str] = []
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
@@ -45,8 +49,10 @@ def problems(
                 f"no Docker Engine answers at {where}: start it, or set DOCKER_HOST "
                 f"(docker info said: {info.stderr.strip()[:200]})"
             )
-        elif _wants_gpu(stack):
+        else:
             data = json.loads(info.stdout or "{}")
+            found += _host_problems(stack, data, run, env, warnings, is_listening)
+        if info.returncode == 0 and _wants_gpu(stack):
             runtimes = set((data.get("Runtimes") or {}).keys())
             cdi = any(any(d.glob("nvidia*.yaml")) for d in cdi_dirs)
             if "nvidia" not in runtimes and not cdi:
@@ -61,6 +67,37 @@ def problems(
             "secrets provider needs it to encrypt this stack's secrets"
         )
     return found
+
+
+def _host_problems(
+    stack: str,
+    info: dict[str, object],
+    run: Runner,
+    env: dict[str, str],
+    warnings: list[str],
+    is_listening: Callable[[int], bool] | None = None,
+) -> list[str]:
+    """The engine against the stack file: version, capacity, and names or ports already taken."""
+    try:
+        from tools import hostcheck
+        from tools.stackfile import stack_settings
+    except ImportError:  # outside .venv: the gate, run next, says how to set it up
+        return []
+    try:
+        settings = stack_settings(stack, ROOT)
+    except Exception:  # noqa: BLE001 - a broken stack file is the gate's to report, with every key
+        return []
+    warnings += hostcheck.engine_warnings(info)
+    ps = run(["docker", "ps", "-a", "--format", "{{json .}}"])
+    containers = hostcheck.parse_ps(ps.stdout) if ps.returncode == 0 else []
+    host = env.get("DOCKER_HOST", "")
+    local = host == "" or host.startswith("unix://")
+    return [
+        *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
+        *hostcheck.clash_problems(
+            settings, containers, local_engine=local, is_listening=is_listening or hostcheck.listening
+        ),
+    ]
 
 
 def _wants_gpu(stack: str) -> bool:
@@ -81,7 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
-    found = problems(args.stack)
+    warnings: list[str] = []
+    found = problems(args.stack, warnings=warnings)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     for p in found:
         print(f"missing: {p}", file=sys.stderr)
     if not found:

@@ -10,11 +10,24 @@ from pathlib import Path
 from tools.prereqs import problems
 
 
-def runner(returncode: int, info: dict[str, object] | None = None, stderr: str = ""):  # type: ignore[no-untyped-def]
+def runner(returncode: int, info: dict[str, object] | None = None, stderr: str = "", ps: str = ""):  # type: ignore[no-untyped-def]
+    """A fake `docker`: `docker info` answers `info` (a current engine unless it says otherwise),
+    `docker ps` answers `ps`."""
+
     def run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(list(cmd), returncode, json.dumps(info or {}), stderr)
+        if list(cmd[:2]) == ["docker", "ps"]:
+            return subprocess.CompletedProcess(list(cmd), 0, ps, "")
+        answer = {"ServerVersion": "27.3.1", **(info or {})}
+        return subprocess.CompletedProcess(list(cmd), returncode, json.dumps(answer), stderr)
 
     return run
+
+
+PASS = {"PULUMI_CONFIG_PASSPHRASE": "x"}
+
+
+def nothing_listens(port: int) -> bool:
+    return False
 
 
 def everything(name: str) -> str | None:
@@ -22,11 +35,16 @@ def everything(name: str) -> str | None:
 
 
 def test_all_present() -> None:
-    assert problems("dev", run=runner(0), which=everything, env={"PULUMI_CONFIG_PASSPHRASE": "x"}) == []
+    assert (
+        problems(
+            "dev", run=runner(0), which=everything, is_listening=nothing_listens, env={"PULUMI_CONFIG_PASSPHRASE": "x"}
+        )
+        == []
+    )
 
 
 def test_missing_cli_docker_and_passphrase() -> None:
-    found = problems("dev", run=runner(0), which=lambda n: None, env={})
+    found = problems("dev", run=runner(0), which=lambda n: None, env={}, is_listening=nothing_listens)
     assert any("Pulumi CLI is not on PATH" in p for p in found)
     assert any("docker CLI is not on PATH" in p for p in found)
     assert any("PULUMI_CONFIG_PASSPHRASE" in p for p in found)
@@ -48,12 +66,36 @@ def test_engine_not_answering_names_the_docker_host() -> None:
 def test_gpu_stack_needs_the_nvidia_toolkit(tmp_path: Path) -> None:
     env = {"PULUMI_CONFIG_PASSPHRASE": "x"}
     no_cdi = (tmp_path / "etc-cdi", tmp_path / "run-cdi")
-    found = problems("prod", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=no_cdi)
+    found = problems(
+        "prod",
+        run=runner(0, {"Runtimes": {"runc": {}}}),
+        which=everything,
+        is_listening=nothing_listens,
+        env=env,
+        cdi_dirs=no_cdi,
+    )
     assert len(found) == 1 and "NVIDIA Container Toolkit" in found[0] and "Pulumi.prod.yaml" in found[0]
-    ok = problems("prod", run=runner(0, {"Runtimes": {"nvidia": {}}}), which=everything, env=env, cdi_dirs=no_cdi)
+    ok = problems(
+        "prod",
+        run=runner(0, {"Runtimes": {"nvidia": {}}}),
+        which=everything,
+        is_listening=nothing_listens,
+        env=env,
+        cdi_dirs=no_cdi,
+    )
     assert ok == []
     # The laptop stack has no GPU, so no toolkit is needed.
-    assert problems("dev", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=no_cdi) == []
+    assert (
+        problems(
+            "dev",
+            run=runner(0, {"Runtimes": {"runc": {}}}),
+            which=everything,
+            is_listening=nothing_listens,
+            env=env,
+            cdi_dirs=no_cdi,
+        )
+        == []
+    )
 
 
 def test_a_cdi_spec_stands_in_for_the_nvidia_runtime(tmp_path: Path) -> None:
@@ -61,9 +103,68 @@ def test_a_cdi_spec_stands_in_for_the_nvidia_runtime(tmp_path: Path) -> None:
     (tmp_path / "run-cdi").mkdir()
     (tmp_path / "run-cdi" / "nvidia.yaml").write_text("cdiVersion: 0.5.0\n")
     dirs = (tmp_path / "etc-cdi", tmp_path / "run-cdi")
-    assert problems("prod", run=runner(0, {"Runtimes": {"runc": {}}}), which=everything, env=env, cdi_dirs=dirs) == []
+    assert (
+        problems(
+            "prod",
+            run=runner(0, {"Runtimes": {"runc": {}}}),
+            which=everything,
+            is_listening=nothing_listens,
+            env=env,
+            cdi_dirs=dirs,
+        )
+        == []
+    )
 
 
 def test_unknown_stack() -> None:
-    found = problems("staging", run=runner(0), which=everything, env={"PULUMI_CONFIG_PASSPHRASE": "x"})
+    found = problems(
+        "staging", run=runner(0), which=everything, is_listening=nothing_listens, env={"PULUMI_CONFIG_PASSPHRASE": "x"}
+    )
     assert found == ["Pulumi.staging.yaml does not exist: stacks here are dev and prod"]
+
+
+def test_the_engine_must_keep_start_interval() -> None:
+    found = problems("dev", run=runner(0, {"ServerVersion": "20.10.24+dfsg1"}), which=everything, env=PASS)
+    assert found and "older than 25.0" in found[0] and "replace every container" in found[0]
+
+
+def test_a_stack_file_that_promises_more_than_the_host_has() -> None:
+    info: dict[str, object] = {"NCPU": 4, "MemTotal": 8 * 1024**3}
+    found = problems("dev", run=runner(0, info), which=everything, env=PASS, is_listening=nothing_listens)
+    assert any("host.cpus is 8 but the Docker host has 4 CPUs" in p for p in found), found
+    assert any("host.memory is 16Gi but the Docker host has 8192Mi" in p for p in found), found
+
+
+def test_a_native_ollama_on_the_laptop_port(tmp_path: Path) -> None:
+    found = problems("dev", run=runner(0), which=everything, env=PASS, is_listening=lambda port: port == 11434)
+    assert found == [
+        "127.0.0.1:11434 is already in use (a native Ollama: quit the app or `systemctl stop ollama`): "
+        "stop that program, or set ai-stack:ports.ollama to a free port"
+    ]
+    # Our own Ollama container holding the port from an earlier `pulumi up` is fine.
+    ours = json.dumps({"Names": "ollama", "Labels": "", "Ports": "127.0.0.1:11434->11434/tcp"})
+    assert problems("dev", run=runner(0, ps=ours), which=everything, env=PASS, is_listening=lambda p: p == 11434) == []
+    # A remote Docker host: this machine's ports are not the stack's.
+    remote = {**PASS, "DOCKER_HOST": "ssh://gpu-box"}
+    assert problems("dev", run=runner(0), which=everything, env=remote, is_listening=lambda p: True) == []
+
+
+def test_a_container_left_by_docker_compose() -> None:
+    row = json.dumps({"Names": "postgres", "Labels": "com.docker.compose.project=ai,x=y", "Ports": ""})
+    found = problems("prod", run=runner(0, {"Runtimes": {"nvidia": {}}}, ps=row), which=everything, env=PASS)
+    assert found == [
+        "a container named 'postgres' exists from the docker compose project 'ai': "
+        "run `docker compose -p ai down` (named volumes stay) before `pulumi up`"
+    ]
+
+
+def test_no_swap_accounting_is_a_warning() -> None:
+    warnings: list[str] = []
+    info = {"SwapLimit": False}
+    assert (
+        problems(
+            "prod", run=runner(0, {"Runtimes": {"nvidia": {}}, **info}), which=everything, env=PASS, warnings=warnings
+        )
+        == []
+    )
+    assert len(warnings) == 1 and "memory_swap reads back as -1" in warnings[0]
