@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -19,6 +20,7 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.
 _MODEL = re.compile(r"^[a-z0-9][a-z0-9._/-]*(?::[a-zA-Z0-9._-]+)?$")
 _PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
 
 
 # --- model pieces ------------------------------------------------------------------
@@ -130,6 +132,15 @@ class OpenWebui(Limits):
     url: str | None = None
     enable_signup: StrictBool = True
     default_user_role: Literal["pending", "user", "admin"] = "pending"
+    admin_email: str | None = None
+    """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, email: str | None) -> str | None:
+        if email is not None and not _EMAIL.match(email):
+            raise ValueError(f"adminEmail must be an email address such as ops@example.com; got {email!r}")
+        return email
 
     @field_validator("host")
     @classmethod
@@ -282,6 +293,18 @@ class Settings(_Model):
         if self.routed and self.open_webui.host:
             return f"https://{self.open_webui.host}"
         return f"http://127.0.0.1:{self.ports.open_webui}"
+
+    def webui_origins(self) -> list[str]:
+        """The browser origins Open WebUI accepts (CORS and its websocket): the URL users open,
+        and on the laptop both loopback spellings of the published port."""
+        u = urlsplit(self.webui_url())
+        origins = [f"{u.scheme}://{u.netloc}"]
+        if self.publishes_ports:
+            for host in (constants.LOOPBACK, "localhost"):
+                origin = f"http://{host}:{self.ports.open_webui}"
+                if origin not in origins:
+                    origins.append(origin)
+        return origins
 
     def litellm_url(self) -> str:
         if self.routed and self.litellm.host:
