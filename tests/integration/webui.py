@@ -114,6 +114,8 @@ class Webui:
     data_dir: Path
     port: int
     logs: Path
+    traefik_port: int = 0
+    """The websecure port of the Traefik in front (its origin is allowed by CORS)."""
     process: Background | None = None
     boots: int = 0
     last_boot_seconds: float = 0.0
