@@ -2,7 +2,8 @@
 # Set up everything the project needs on a fresh machine: the .venv and, for `dev`,
 # the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
 #   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
-#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static)
+#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static,
+#                                  #   chromium, and the real Open WebUI in a cached virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-runtime}
@@ -19,6 +20,7 @@ if [ "$mode" = dev ]; then
   command -v dockerd >/dev/null || missing+=(docker.io)
   dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || missing+=(busybox-static)
   "$python" -c 'import venv, ensurepip' 2>/dev/null || missing+=("python3-venv")
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"
@@ -43,4 +45,22 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install -q --disable-pip-version-check "${reqs[@]/#/-r}"
   touch "$stamp"
+fi
+
+# dev: the real Open WebUI for the integration tier, from PyPI at the version of the pinned
+# image (stack/constants.py is the one place it is written), in a virtualenv outside the
+# project because it is large (about 3.3 GB). CPU torch goes in first: open-webui does not pin
+# torch, and pip would otherwise pick the newest CUDA build and gigabytes of nvidia-* wheels
+# (with a find-links directory holding torch-2.13.0+cpu, pip takes that one).
+if [ "$mode" = dev ]; then
+  owui_version=$("$python" -c 'import sys; sys.path.insert(0, "."); from stack.constants import IMAGES; print(IMAGES["open_webui"].rsplit(":", 1)[1].removeprefix("v"))')
+  owui_venv="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/venvs/open-webui-$owui_version"
+  if [ ! -f "$owui_venv/.installed" ]; then
+    echo "bootstrap: installing open-webui==$owui_version into $owui_venv (a few minutes, about 3 GB)"
+    rm -rf "$owui_venv"
+    "$python" -m venv "$owui_venv"
+    "$owui_venv/bin/python" -m pip install -q --disable-pip-version-check torch==2.13.0
+    "$owui_venv/bin/python" -m pip install -q --disable-pip-version-check "open-webui==$owui_version"
+    touch "$owui_venv/.installed"
+  fi
 fi

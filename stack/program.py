@@ -82,14 +82,17 @@ def build(settings: Settings) -> dict[str, Any]:
             s.images.open_webui,
             s.open_webui,
             url=s.webui_url(),
+            origins=s.webui_origins(),
             ollama_url=ollama.url,
             litellm_url=litellm.url,
             litellm_key=secrets.litellm_master_key,
             secret_key=secrets.webui_secret_key,
+            admin_password=secrets.webui_admin_password,
             network=net,
             protect_data=protect,
             routing=routing(s),
             loopback_port=published.open_webui if published else None,
+            embedding_models=s.embedding_models,
             wait_for=[pull],
         ),
     )
@@ -101,6 +104,10 @@ def build(settings: Settings) -> dict[str, Any]:
         "models": pull.pulled,
         "network": net,
     }
+    if s.open_webui.admin_email:
+        # The first admin's sign-in; valid until changed in Open WebUI (it is used once).
+        outputs["webuiAdminEmail"] = s.open_webui.admin_email
+        outputs["webuiAdminPassword"] = secrets.webui_admin_password
     if s.publishes_ports:
         outputs["ollamaUrl"] = f"http://{constants.LOOPBACK}:{s.ports.ollama}"
     for name, value in outputs.items():

@@ -32,13 +32,18 @@ class OpenWebuiArgs:
     image: str
     settings: OpenWebuiSettings
     url: str
-    """Where users open it (WEBUI_URL and the CORS origin)."""
+    """Where users open it (WEBUI_URL)."""
+    origins: list[str]
+    """The browser origins allowed by CORS and the websocket."""
     ollama_url: pulumi.Input[str]
     litellm_url: pulumi.Input[str]
     litellm_key: pulumi.Output[str]
     secret_key: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+    """WEBUI_ADMIN_PASSWORD, used with settings.admin_email at the first boot only."""
     network: pulumi.Input[str]
     protect_data: bool
+    embedding_models: Sequence[str] = ()
     routing: Routing | None = None
     loopback_port: int | None = None
     wait_for: Sequence[pulumi.Resource] = field(default=())
@@ -50,6 +55,7 @@ class OpenWebui(pulumi.ComponentResource):
         super().__init__("ai-stack:services:OpenWebui", name, None, opts)
         image = containers.image(name, args.image, parent=self)
         volume = containers.data_volume(f"{name}-data", protect=args.protect_data, parent=self)
+        admin = [secret_env("WEBUI_ADMIN_PASSWORD", args.admin_password)] if args.settings.admin_email else []
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
         containers.container(
             containers.Spec(
@@ -60,12 +66,18 @@ class OpenWebui(pulumi.ComponentResource):
                 network=args.network,
                 envs=[
                     *open_webui_env(
-                        args.settings, url=args.url, ollama_url=args.ollama_url, litellm_url=args.litellm_url
+                        args.settings,
+                        url=args.url,
+                        origins=args.origins,
+                        ollama_url=args.ollama_url,
+                        litellm_url=args.litellm_url,
+                        embedding_models=args.embedding_models,
                     ),
                     # Without it the image writes a key outside the data volume, and every
                     # re-create logs everyone out.
                     secret_env("WEBUI_SECRET_KEY", args.secret_key),
                     secret_env("OPENAI_API_KEY", args.litellm_key),
+                    *admin,
                 ],
                 ports=ports,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OPEN_WEBUI_DATA)],

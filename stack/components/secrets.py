@@ -7,15 +7,19 @@ import pulumi_random as random
 
 
 class Secrets(pulumi.ComponentResource):
-    """WEBUI_SECRET_KEY, the LiteLLM master and salt keys, and the Postgres password.
+    """WEBUI_SECRET_KEY, Open WebUI's first admin password, the LiteLLM master and salt keys,
+    and the Postgres password.
 
     The salt key encrypts credentials LiteLLM stores in Postgres, and POSTGRES_PASSWORD only
     applies when the data directory is first initialised: replacing either one locks the stack
-    out of its own data, so both are protected. None has keepers, so nothing rotates them
-    by accident.
+    out of its own data, so both are protected. WEBUI_ADMIN_PASSWORD is the same kind: Open
+    WebUI uses it once, when its database has no user yet; a new value would change nothing
+    inside Open WebUI but make the exported `webuiAdminPassword` wrong, so it is protected
+    too. None has keepers, so nothing rotates them by accident.
     """
 
     webui_secret_key: pulumi.Output[str]
+    webui_admin_password: pulumi.Output[str]
     litellm_master_key: pulumi.Output[str]
     litellm_salt_key: pulumi.Output[str]
     postgres_password: pulumi.Output[str]
@@ -26,10 +30,12 @@ class Secrets(pulumi.ComponentResource):
         frozen = pulumi.ResourceOptions(parent=self, protect=True)
         # No special characters: these values go into URLs and env files unescaped.
         webui = random.RandomPassword(f"{name}-webui-secret-key", length=48, special=False, opts=child)
+        admin = random.RandomPassword(f"{name}-webui-admin-password", length=32, special=False, opts=frozen)
         master = random.RandomPassword(f"{name}-litellm-master-key", length=40, special=False, opts=child)
         salt = random.RandomPassword(f"{name}-litellm-salt-key", length=48, special=False, opts=frozen)
         pg = random.RandomPassword(f"{name}-postgres-password", length=32, special=False, opts=frozen)
         self.webui_secret_key = pulumi.Output.secret(webui.result)
+        self.webui_admin_password = pulumi.Output.secret(admin.result)
         # LiteLLM expects keys to start with sk-.
         self.litellm_master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
         self.litellm_salt_key = pulumi.Output.secret(salt.result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 
 from stack.settings import Ollama, OpenWebui
@@ -40,20 +42,46 @@ def ollama_env(o: Ollama, *, port: int) -> list[Env]:
     )
 
 
+# The name Open WebUI gives the admin it creates from WEBUI_ADMIN_EMAIL/PASSWORD (its default too).
+WEBUI_ADMIN_NAME = "Admin"
+
+
 def open_webui_env(
-    w: OpenWebui, *, url: str, ollama_url: pulumi.Input[str], litellm_url: pulumi.Input[str]
+    w: OpenWebui,
+    *,
+    url: str,
+    origins: list[str],
+    ollama_url: pulumi.Input[str],
+    litellm_url: pulumi.Input[str],
+    embedding_models: Sequence[str] = (),
 ) -> list[Env]:
-    """The non-secret variables. WEBUI_URL, ENABLE_SIGNUP and DEFAULT_USER_ROLE are read at the
-    first boot only and then live in the database (see README)."""
-    return _sorted(
-        {
-            "OLLAMA_BASE_URL": ollama_url,
-            "OPENAI_API_BASE_URL": pulumi.Output.concat(litellm_url, "/v1")
-            if not isinstance(litellm_url, str)
-            else f"{litellm_url}/v1",
-            "WEBUI_URL": url,
-            "CORS_ALLOW_ORIGIN": url,
-            "ENABLE_SIGNUP": "true" if w.enable_signup else "false",
-            "DEFAULT_USER_ROLE": w.default_user_role,
-        }
-    )
+    """The non-secret variables (the admin password and keys are added as secret entries).
+
+    Read at the first boot only, then kept in Open WebUI's database (see README):
+    WEBUI_URL, ENABLE_SIGNUP, DEFAULT_USER_ROLE, the connection URLs, the RAG embedding and
+    ENABLE_EVALUATION_ARENA_MODELS. WEBUI_ADMIN_* act only while the database has no user.
+    CORS_ALLOW_ORIGIN is read at every start; it is ';'-separated, without spaces.
+    """
+    pairs: dict[str, pulumi.Input[str]] = {
+        "OLLAMA_BASE_URL": ollama_url,
+        "OPENAI_API_BASE_URL": pulumi.Output.concat(litellm_url, "/v1")
+        if not isinstance(litellm_url, str)
+        else f"{litellm_url}/v1",
+        "WEBUI_URL": url,
+        "CORS_ALLOW_ORIGIN": ";".join(origins),
+        "ENABLE_SIGNUP": "true" if w.enable_signup else "false",
+        "DEFAULT_USER_ROLE": w.default_user_role,
+        # Only the models the stack serves: no built-in "arena" pseudo-model in the list.
+        "ENABLE_EVALUATION_ARENA_MODELS": "false",
+    }
+    if embedding_models:
+        # Documents are embedded by the stack's own embedding model through Ollama
+        # (RAG_OLLAMA_BASE_URL defaults to OLLAMA_BASE_URL). Left empty, the engine is the
+        # in-process sentence-transformers one, whose model is downloaded from Hugging Face
+        # during the first start (routers/retrieval.py get_ef, main.py lifespan).
+        pairs["RAG_EMBEDDING_ENGINE"] = "ollama"
+        pairs["RAG_EMBEDDING_MODEL"] = embedding_models[0]
+    if w.admin_email:
+        pairs["WEBUI_ADMIN_EMAIL"] = w.admin_email
+        pairs["WEBUI_ADMIN_NAME"] = WEBUI_ADMIN_NAME
+    return _sorted(pairs)

@@ -79,6 +79,18 @@ def models_listed_once(s: Settings) -> list[str]:
     return []
 
 
+def first_admin_without_signup(s: Settings) -> list[str]:
+    # Open WebUI 0.11.1 lets the very first signup on an empty database through even with
+    # ENABLE_SIGNUP=false, and makes that visitor admin: the admin must come from the stack.
+    if not s.open_webui.enable_signup and not s.open_webui.admin_email:
+        return [
+            f"{KEY}openWebui.adminEmail: required when {KEY}openWebui.enableSignup is false "
+            "(the first admin is created from it at the first boot; otherwise whoever signs up "
+            "first becomes admin)"
+        ]
+    return []
+
+
 def model_names_unique(s: Settings) -> list[str]:
     names = [p.model_name for p in s.providers]
     clashes = sorted({n for n in names if names.count(n) > 1 or n in s.all_models})
@@ -113,6 +125,7 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     deployed_router_has_acme_email,
     routers_have_distinct_hosts,
     models_listed_once,
+    first_admin_without_signup,
     model_names_unique,
     limits_fit_host,
 )

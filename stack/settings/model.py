@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -95,6 +96,18 @@ class Settings(_Model):
         if self.routed and self.open_webui.host:
             return f"https://{self.open_webui.host}"
         return f"http://127.0.0.1:{self.ports.open_webui}"
+
+    def webui_origins(self) -> list[str]:
+        """The browser origins Open WebUI accepts (CORS and its websocket): the URL users open,
+        and on the laptop both loopback spellings of the published port."""
+        u = urlsplit(self.webui_url())
+        origins = [f"{u.scheme}://{u.netloc}"]
+        if self.publishes_ports:
+            for host in (constants.LOOPBACK, "localhost"):
+                origin = f"http://{host}:{self.ports.open_webui}"
+                if origin not in origins:
+                    origins.append(origin)
+        return origins
 
     def litellm_url(self) -> str:
         if self.routed and self.litellm.host:

@@ -21,6 +21,8 @@ _HF_MODEL = re.compile(
 _PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# No ";": the address goes into a `;`-separated Open WebUI setting list verbatim.
+_ADMIN_EMAIL = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
 _DOCKER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 _TRAEFIK_NAME = r"^[a-zA-Z0-9_-]+$"
 _MODEL_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$"
@@ -168,6 +170,15 @@ class OpenWebui(Limits):
     url: str | None = None
     enable_signup: StrictBool = True
     default_user_role: Literal["pending", "user", "admin"] = "pending"
+    admin_email: str | None = None
+    """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, email: str | None) -> str | None:
+        if email is not None and not _ADMIN_EMAIL.match(email):
+            raise ValueError(f"adminEmail must be an email address such as ops@example.com; got {email!r}")
+        return email
 
     @field_validator("host")
     @classmethod

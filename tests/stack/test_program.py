@@ -311,6 +311,7 @@ def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
     passwords = {r.name: r for r in dev.of_type(PASSWORD)}
     assert set(passwords) == {
         "secrets-webui-secret-key",
+        "secrets-webui-admin-password",
         "secrets-litellm-master-key",
         "secrets-litellm-salt-key",
         "secrets-postgres-password",
@@ -328,9 +329,29 @@ def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
     assert dev.secret_outputs == {"litellmMasterKey"}
 
 
+def test_server_gets_a_first_admin_from_the_stack(prod: Evaluation, dev: Evaluation) -> None:
+    """Open WebUI creates this admin at its first boot (empty database) and then closes signup."""
+    env = env_map(prod.containers()["open-webui"])
+    password = next(r for r in prod.of_type(PASSWORD) if r.name == "secrets-webui-admin-password")
+    assert env["WEBUI_ADMIN_EMAIL"] == "ops@example.com" and env["WEBUI_ADMIN_NAME"] == "Admin"
+    assert env["WEBUI_ADMIN_PASSWORD"] == password.outputs["result"]
+    wire = {e["value"].split("=", 1)[0] for e in prod.containers()["open-webui"].wire_json["envs"] if is_secret(e)}
+    assert "WEBUI_ADMIN_PASSWORD" in wire and "WEBUI_ADMIN_EMAIL" not in wire
+    assert prod.outputs["webuiAdminEmail"] == "ops@example.com"
+    assert prod.outputs["webuiAdminPassword"] == password.outputs["result"]
+    assert prod.secret_outputs == {"litellmMasterKey", "webuiAdminPassword"}
+    # The laptop stack keeps open signup and sets no admin unless adminEmail is given.
+    assert not {k for k in env_map(dev.containers()["open-webui"]) if k.startswith("WEBUI_ADMIN_")}
+    assert "webuiAdminPassword" not in dev.outputs
+    ev = evaluate("dev", config_text=overlay("config:\n  ai-stack:openWebui: {adminEmail: me@example.org}\n"))
+    dev_env = env_map(ev.containers()["open-webui"])
+    assert dev_env["WEBUI_ADMIN_EMAIL"] == "me@example.org" and dev_env["ENABLE_SIGNUP"] == "true"
+    assert "WEBUI_ADMIN_PASSWORD" in dev_env and ev.outputs["webuiAdminEmail"] == "me@example.org"
+
+
 def test_secrets_that_must_never_change_are_protected(any_stack: Evaluation) -> None:
     protected = {r.name for r in any_stack.of_type(PASSWORD) if r.protect}
-    assert protected == {"secrets-litellm-salt-key", "secrets-postgres-password"}
+    assert protected == {"secrets-litellm-salt-key", "secrets-postgres-password", "secrets-webui-admin-password"}
     for r in any_stack.of_type(PASSWORD):
         assert "keepers" not in r.inputs, r.name
 
@@ -368,6 +389,21 @@ def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
     assert len(env["WEBUI_SECRET_KEY"]) >= 32
     assert env_map(dev.containers()["open-webui"])["WEBUI_URL"] == "http://127.0.0.1:3000"
     assert env_map(dev.containers()["open-webui"])["ENABLE_SIGNUP"] == "true"
+    # Only the models the stack serves are listed.
+    assert env["ENABLE_EVALUATION_ARENA_MODELS"] == "false"
+    # Documents are embedded by the stack's own embedding model, not a Hugging Face download.
+    assert env["RAG_EMBEDDING_ENGINE"] == "ollama" and env["RAG_EMBEDDING_MODEL"] == "nomic-embed-text"
+    assert "RAG_EMBEDDING_ENGINE" not in env_map(dev.containers()["open-webui"])
+    # Offline mode would turn off update checks and tool installs a self-hoster expects.
+    assert "OFFLINE_MODE" not in env and "HF_HUB_OFFLINE" not in env
+
+
+def test_cors_origins_are_where_the_browser_opens_it(prod: Evaluation, dev: Evaluation) -> None:
+    # ';'-separated without spaces: Open WebUI splits on ';' and does not strip.
+    assert env_map(prod.containers()["open-webui"])["CORS_ALLOW_ORIGIN"] == "https://chat.example.com"
+    assert env_map(dev.containers()["open-webui"])["CORS_ALLOW_ORIGIN"] == "http://127.0.0.1:3000;http://localhost:3000"
+    ev = evaluate("dev", config_text=overlay("config:\n  ai-stack:ports: {openWebui: 3100}\n"))
+    assert env_map(ev.containers()["open-webui"])["CORS_ALLOW_ORIGIN"] == "http://127.0.0.1:3100;http://localhost:3100"
 
 
 def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:

@@ -135,6 +135,14 @@ BROKEN = {
         "config:\n  ai-stack:traefik: {mode: deploy}\n  ai-stack:openWebui: {host: a.example.com}\n  ai-stack:litellm: {host: b.example.com}\n",
         r"ai-stack:traefik\.acmeEmail: required",
     ),
+    "no signup and no first admin": (
+        "config:\n  ai-stack:openWebui: {enableSignup: false}\n",
+        r"ai-stack:openWebui\.adminEmail: required when ai-stack:openWebui\.enableSignup is false",
+    ),
+    "bad admin email": (
+        "config:\n  ai-stack:openWebui: {adminEmail: 'ops at example.com'}\n",
+        r"ai-stack:openWebui\.adminEmail: .*must be an email address such as ops@example\.com",
+    ),
     "bad host": (
         "config:\n  ai-stack:openWebui: {host: 'chat`evil'}\n",
         r"ai-stack:openWebui\.host: host must be a DNS name",

@@ -482,7 +482,7 @@ VALID: list[tuple[str, str]] = [
     ("esc environment", "environment:\n  - ai-stack/dev\n" + stack()),
     ("provider keys per key", stack(PROVIDER.strip(), "ai-stack:providerKeys:", f"    OPENAI_API_KEY: {SECRET}")),
     ("provider keys as one secret", stack(PROVIDER.strip(), f"ai-stack:providerKeys: {SECRET}")),
-    ("capitalised YAML 1.2 bool", stack("ai-stack:openWebui: {enableSignup: False}")),
+    ("capitalised YAML 1.2 bool", stack("ai-stack:openWebui: {enableSignup: False, adminEmail: ops@example.com}")),
     ("quoted numbers and units", stack("ai-stack:ollama: {cpus: '2.5', memory: '1.5Gi'}")),
     (
         "comments and block style",
