@@ -439,6 +439,10 @@ class Dockerd:
             "--bridge=none",
             "--ip-forward=false",
             "--ip-masq=false",
+            # Its own address pool: two private engines on one machine (parallel runs) would
+            # otherwise both take 172.18.0.0/16, and the host would route one's traffic into the
+            # other's bridge (seen as Traefik requests timing out).
+            f"--default-address-pool=base=10.{128 + os.getpid() % 120}.0.0/16,size=24",
         ]
         # dockerd adds its chains to the host firewall and leaves them when it stops: keep the
         # rules as they were, to put them back at the end.
