@@ -12,6 +12,7 @@ from stack import constants
 from stack.components.model_pull import MARKER
 from stack.settings import Settings, load_settings
 from tests.stackfiles import overlay
+from tools import provider
 from tools.offline import Evaluation, Registered, evaluate, is_secret
 from tools.stackfile import stack_config
 
@@ -273,8 +274,25 @@ def test_model_pull_runs_the_declared_models(prod: Evaluation) -> None:
 def test_changed_model_list_replaces_the_pull() -> None:
     a = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b]\n"))
     b = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b, qwen2.5:0.5b]\n"))
-    # envs are ForceNew in pulumi-docker: a different list means a new container, so a new pull.
-    assert a.containers()["ollama-pull"].inputs["envs"] != b.containers()["ollama-pull"].inputs["envs"]
+    before, after = a.containers()["ollama-pull"], b.containers()["ollama-pull"]
+    state = provider.read_back(provider.CONTAINER, before.inputs)
+    change = provider.diff(provider.CONTAINER, state, after.inputs, after.replace_on_changes)
+    # envs are ForceNew in the provider's schema: a new list is a new container, so a new pull.
+    assert change.op == "replace" and change.properties == ("envs",) and "envs" in change.forcing
+    # LiteLLM's uploaded config lists the new model, so it is replaced too; Ollama is untouched.
+    litellm = provider.diff(
+        provider.CONTAINER,
+        provider.read_back(provider.CONTAINER, a.containers()["litellm"].inputs),
+        b.containers()["litellm"].inputs,
+    )
+    assert litellm.op == "replace" and litellm.forcing == ("uploads",)
+    ollama = b.containers()["ollama"]
+    assert (
+        provider.diff(
+            provider.CONTAINER, provider.read_back(provider.CONTAINER, a.containers()["ollama"].inputs), ollama.inputs
+        ).op
+        == "same"
+    )
 
 
 def test_a_failed_pull_is_retried_by_the_next_up(any_stack: Evaluation) -> None:
