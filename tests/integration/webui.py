@@ -197,7 +197,14 @@ def screenshot(chromium: str, url: str, out: Path, *, profile: Path, resolve: di
         f"--screenshot={out}",
         url,
     ]
-    res = subprocess.run(argv, capture_output=True, timeout=90, check=False, start_new_session=True)
-    log = (res.stdout + res.stderr).decode(errors="replace")
+    for _ in range(3):
+        res = subprocess.run(argv, capture_output=True, timeout=90, check=False, start_new_session=True)
+        log = (res.stdout + res.stderr).decode(errors="replace")
+        # Chromium abandons a load when the machine's interfaces change (another engine adding a
+        # bridge): that is the machine, not the page, so try again (bounded).
+        if "ERR_NETWORK_CHANGED" not in log:
+            break
+        out.unlink(missing_ok=True)
     assert res.returncode == 0 and out.is_file(), f"chromium failed ({res.returncode}):\n{log[-3000:]}"
+    assert "Page load failed" not in log, f"chromium could not load {url}:\n{log[-3000:]}"
     return log
