@@ -6,13 +6,14 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.state
 MARKDOWN ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config preview up smoke check lint test test-fast bench
+.PHONY: help venv dev-venv prereqs stack pack-config lock preview up smoke check lint test test-fast bench
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
 	@echo "make preview STACK=...     pulumi preview with the policy pack"
 	@echo "make check STACK=...       offline policy gate (no CLI, no Docker, no credentials)"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
+	@echo "make lock STACK=...        record the stack's models (digest, size, architecture) in models.lock.json"
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
@@ -37,6 +38,10 @@ policies/venv/.ok: policies/requirements.txt
 # The pack's per-stack config (host capacity, exposure) is derived from the stack file.
 pack-config: venv
 	@$(PY) -m tools.packconfig $(if $(filter command line,$(origin STACK)),--stack $(STACK))
+
+# The one online step: manifests and GGUF headers from the registry (REGISTRY= overrides its URL).
+lock: venv
+	@$(PY) -m tools.lock --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY))
 
 preview: stack policies/venv/.ok pack-config
 	pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json

@@ -16,6 +16,8 @@ from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.traefik import Traefik, TraefikArgs
 from stack.config import provider_keys
+from stack.models import fit
+from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
 from stack.settings import Settings
 
@@ -34,6 +36,12 @@ def build(settings: Settings) -> dict[str, Any]:
     net = ProxyNetwork("proxy", s.network).name
     protect = s.protects_data
     published = s.ports if s.publishes_ports else None
+    lock = load_lock()
+    # A misfit the stack accepts (ollama.allowCpuOffload) is a warning in the preview and an
+    # output the offline gate shows as an advisory; any other misfit stopped load_settings.
+    advisories = fit.check(s, lock, pulumi.get_stack())[1]
+    for advisory in advisories:
+        pulumi.log.warn(advisory)
 
     if s.deploys_traefik:
         Traefik(
@@ -53,6 +61,7 @@ def build(settings: Settings) -> dict[str, Any]:
             ollama_url=ollama.url,
             network=net,
             timeout_seconds=canonical.parse_duration(s.model_pull.timeout) // canonical.NANO,
+            digests={display_name(m): lock[m].digest.removeprefix("sha256:") for m in s.all_models if lock[m].digest},
         ),
     )
     postgres = Postgres(
@@ -108,6 +117,8 @@ def build(settings: Settings) -> dict[str, Any]:
         # The first admin's sign-in; valid until changed in Open WebUI (it is used once).
         outputs["webuiAdminEmail"] = s.open_webui.admin_email
         outputs["webuiAdminPassword"] = secrets.webui_admin_password
+    if advisories:
+        outputs["capacityAdvisories"] = advisories
     if s.publishes_ports:
         outputs["ollamaUrl"] = f"http://{constants.LOOPBACK}:{s.ports.ollama}"
     for name, value in outputs.items():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -18,10 +18,26 @@ MARKER = "/tmp/ai-stack-pulled"
 # the resource gets an init error and replace_on_changes=["*"] re-runs it on the next `up`.
 # Without `attach`, no log is copied into the state (Ollama's progress bars are megabytes).
 LINGER_SECONDS = 60
+# Each locked model's manifest digest is checked against /api/tags, whose `digest` is the
+# sha256 of the manifest file Ollama wrote as the registry sent it (manifest/manifest.go and
+# server/images.go pullModelManifest, ollama v0.32.15). The image has no curl: bash's
+# /dev/tcp speaks HTTP/1.0, so the reply is never chunked. DIGESTS holds `name=hex` pairs.
+CHECK_SCRIPT = (
+    'if [ -n "$DIGESTS" ]; then '
+    "hp=${OLLAMA_HOST#*://}; hp=${hp%%/*}; "
+    'exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}" || { echo "ai-stack: cannot reach $OLLAMA_HOST" >&2; exit 1; }; '
+    "printf 'GET /api/tags HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$hp\" >&3; tags=$(cat <&3); exec 3<&-; "
+    "for pair in $DIGESTS; do m=${pair%=*}; want=${pair##*=}; "
+    'got=$(printf \'%s\' "$tags" | tr \'{\' \'\\n\' | grep -F "\\"name\\":\\"$m\\"" '
+    '| grep -o \'"digest":"[0-9a-f]*"\' | head -n 1 | cut -d \'"\' -f 4); '
+    'if [ "$got" != "$want" ]; then echo "ai-stack: $m was pulled with manifest digest sha256:${got:-none}, '
+    'but models.lock.json has sha256:$want: the tag moved; review the new model and run make lock" >&2; exit 1; fi; '
+    'echo "ai-stack: $m matches the lock (sha256:$want)"; done; fi; '
+)
 PULL_SCRIPT = (
     'set -u; for m in $MODELS; do echo "pulling $m"; '
     'ollama pull "$m" || { echo "ai-stack: pulling $m failed" >&2; exit 1; }; done; '
-    f"ollama list; touch {MARKER}; sleep {LINGER_SECONDS}"
+    f"{CHECK_SCRIPT}ollama list; touch {MARKER}; sleep {LINGER_SECONDS}"
 )
 
 
@@ -36,6 +52,8 @@ class ModelPullArgs:
     network: pulumi.Input[str]
     timeout_seconds: int = 7200
     """How long the whole pull may take: the prod models are ~20 GB."""
+    digests: Mapping[str, str] = field(default_factory=dict)
+    """Locked manifest digests (hex) by the name Ollama lists the model under; a mismatch fails the pull."""
 
 
 class ModelPull(pulumi.ComponentResource):
@@ -66,8 +84,13 @@ class ModelPull(pulumi.ComponentResource):
                     wait_timeout=args.timeout_seconds,
                 ),
                 network=args.network,
-                envs=[env("OLLAMA_HOST", args.ollama_url), env("MODELS", " ".join(models))],
-                entrypoints=["/bin/sh", "-c"],
+                envs=[
+                    env("OLLAMA_HOST", args.ollama_url),
+                    env("MODELS", " ".join(models)),
+                    env("DIGESTS", " ".join(f"{m}={d}" for m, d in sorted(args.digests.items()))),
+                ],
+                # bash (the image is Ubuntu's) for /dev/tcp: the digest check has no curl.
+                entrypoints=["/bin/bash", "-c"],
                 command=[PULL_SCRIPT],
                 run_once=True,
             ),

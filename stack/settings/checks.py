@@ -34,6 +34,15 @@ def gpu_request_fits_host(s: Settings) -> list[str]:
     return []
 
 
+def gpu_memory_set_with_gpus(s: Settings) -> list[str]:
+    if s.host.gpus > 0 and s.host.gpu_memory is None:
+        return [
+            f"{KEY}host.gpuMemory: required when {KEY}host.gpus is {s.host.gpus}: the memory of each GPU "
+            "(e.g. 24Gi), which the models, their KV cache and compute graph must fit in"
+        ]
+    return []
+
+
 def server_is_routed(s: Settings) -> list[str]:
     if s.profile == "server" and s.traefik.mode == "none":
         return [
@@ -120,6 +129,7 @@ def limits_fit_host(s: Settings) -> list[str]:
 CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     kv_cache_needs_flash_attention,
     gpu_request_fits_host,
+    gpu_memory_set_with_gpus,
     server_is_routed,
     routed_services_have_hosts,
     deployed_router_has_acme_email,

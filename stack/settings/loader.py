@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from stack.models import fit
+from stack.models.lock import LockedModel, LockError, load_lock
 from stack.settings.model import NAMESPACE, Settings
 from stack.settings.services import describe_pattern
 
@@ -75,6 +77,7 @@ def load_settings(
     secret_keys: Mapping[str, list[str]] | None = None,
     *,
     encrypted: Collection[str] | None = None,
+    lock: Mapping[str, LockedModel] | None = None,
 ) -> Settings:
     """Validate one stack's config (`{"ai-stack:key": value}`) into Settings.
 
@@ -82,6 +85,7 @@ def load_settings(
     (never the values), so provider keys can be checked without reading them. Given
     `encrypted` (the full config keys Pulumi marks secret) instead, the names are read from
     the config itself, and an encrypted value of a setting that is not secret is refused.
+    Every declared model must be in the model `lock` (default: models.lock.json) and fit.
     """
     source = f"Pulumi.{stack}.yaml"
     prefix = f"{NAMESPACE}:"
@@ -142,6 +146,13 @@ def load_settings(
                     f"{prefix}providers[{i}].apiKeyEnv: no secret {prefix}providerKeys.{provider.api_key_env}; "
                     f"set it with `pulumi config set --secret --path '{prefix}providerKeys.{provider.api_key_env}' …`"
                 )
+    if settings is not None and not problems:
+        try:
+            locked = load_lock() if lock is None else lock
+        except LockError as err:
+            problems.append(f"{err}; run `make lock STACK={stack}`")
+        else:
+            problems += fit.check(settings, locked, stack)[0]
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise SettingsError(f"{source} (stack {stack!r}) has invalid settings:\n{lines}")

@@ -86,6 +86,8 @@ class Host(_Model):
     cpus: Cpus
     memory: MiB
     gpus: int = Field(default=0, ge=0, le=64)
+    gpu_memory: MiB | None = None
+    """Memory of each GPU (`24Gi`): what the models' fit is checked against. Required with gpus."""
 
 
 class Images(_Model):
@@ -154,6 +156,8 @@ class Ollama(Limits):
     keep_alive: Duration = "5m"
     context_length: int = Field(default=8192, ge=512, le=1_048_576)
     gpu: Gpu | None = None
+    allow_cpu_offload: StrictBool = False
+    """Accept, on purpose, models that do not fit and run partly on the CPU (an advisory, not an error)."""
 
 
 class ModelPull(Limits):

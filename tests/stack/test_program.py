@@ -232,7 +232,7 @@ def test_gpu_only_in_prod(dev: Evaluation, prod: Evaluation) -> None:
 
 def test_cdi_gpu_request() -> None:
     text = (
-        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 1}\n"
+        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 1, gpuMemory: 8Gi}\n"
         "  ai-stack:ollama:\n    gpu: {driver: cdi, deviceIds: ['nvidia.com/gpu=all']}\n"
     )
     ev = evaluate("dev", config_text=overlay(text))
@@ -265,12 +265,14 @@ def test_model_pull_runs_the_declared_models(prod: Evaluation) -> None:
     assert env == {
         "OLLAMA_HOST": "http://ollama:11434",
         "MODELS": "llama3.1:8b qwen2.5-coder:14b gemma3:12b nomic-embed-text",
+        "DIGESTS": "",  # the shipped lock has no digests until `make lock` runs online
     }
-    assert pull["entrypoints"] == ["/bin/sh", "-c"]
+    assert pull["entrypoints"] == ["/bin/bash", "-c"]
     assert 'ollama pull "$m"' in pull["command"][0] and pull["command"][0].startswith("set -u")
     assert prod.outputs["models"] == ["llama3.1:8b", "qwen2.5-coder:14b", "gemma3:12b", "nomic-embed-text"]
 
 
+@pytest.mark.usefixtures("more_models")
 def test_changed_model_list_replaces_the_pull() -> None:
     a = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b]\n"))
     b = evaluate("dev", config_text=overlay("config:\n  ai-stack:models: [llama3.2:1b, qwen2.5:0.5b]\n"))
@@ -499,7 +501,7 @@ def test_joining_an_existing_traefik() -> None:
 
 def test_nvidia_device_ids() -> None:
     text = (
-        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 2}\n"
+        "config:\n  ai-stack:host: {cpus: 8, memory: 16Gi, gpus: 2, gpuMemory: 8Gi}\n"
         "  ai-stack:ollama: {gpu: {deviceIds: ['0', '1']}}\n"
     )
     ev = evaluate("dev", config_text=overlay(text))

@@ -210,6 +210,6 @@ def test_missing_stack_file(tmp_path: Path) -> None:
 
 
 def test_units() -> None:
-    s = load("dev", "config:\n  ai-stack:ollama: {memory: 1.5Gi, cpus: '2.5'}\n")
-    assert s.ollama.memory == 1536 and s.ollama.cpus == 2.5
-    assert s.ollama.reservation == 768
+    s = load("dev", "config:\n  ai-stack:ollama: {memory: 2.5Gi, cpus: '2.5'}\n")
+    assert s.ollama.memory == 2560 and s.ollama.cpus == 2.5
+    assert s.ollama.reservation == 1280

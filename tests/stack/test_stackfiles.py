@@ -483,7 +483,7 @@ VALID: list[tuple[str, str]] = [
     ("provider keys per key", stack(PROVIDER.strip(), "ai-stack:providerKeys:", f"    OPENAI_API_KEY: {SECRET}")),
     ("provider keys as one secret", stack(PROVIDER.strip(), f"ai-stack:providerKeys: {SECRET}")),
     ("capitalised YAML 1.2 bool", stack("ai-stack:openWebui: {enableSignup: False, adminEmail: ops@example.com}")),
-    ("quoted numbers and units", stack("ai-stack:ollama: {cpus: '2.5', memory: '1.5Gi'}")),
+    ("quoted numbers and units", stack("ai-stack:ollama: {cpus: '2.5', memory: '2.5Gi'}")),
     (
         "comments and block style",
         "# laptop\nconfig:\n  # sizes\n  ai-stack:host:\n    cpus: 8 # all of them\n"
@@ -504,6 +504,7 @@ def test_broken_stack_files_are_refused_naming_file_and_key(text: str, pattern: 
     assert re.search(pattern, message, re.S), message
 
 
+@pytest.mark.usefixtures("more_models")
 @pytest.mark.parametrize("text", [pytest.param(t, id=c) for c, t in VALID])
 def test_valid_stack_files_pass(text: str) -> None:
     assert read(text).models
@@ -577,6 +578,7 @@ def test_mixed_case_hosts_are_deployed_in_lower_case() -> None:
     "ref",
     ["hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "huggingface.co/bartowski/Llama-3.2-1B-Instruct-GGUF"],
 )
+@pytest.mark.usefixtures("more_models")
 def test_hugging_face_models_are_pulled_and_served(ref: str) -> None:
     ev = evaluate("staging", config_text=stack(models=f"  ai-stack:models: ['llama3.2:1b', '{ref}']\n"))
     containers = ev.containers()

@@ -83,6 +83,14 @@ def _routes(inputs: dict[str, Any]) -> str:
     return ", ".join(item["value"] for item in inputs.get("labels") or [] if item["label"].endswith(".rule"))
 
 
+def program_advisories(ev: Evaluation) -> list[Diagnostic]:
+    """What the program itself warns about (a misfit accepted with ollama.allowCpuOffload)."""
+    return [
+        Diagnostic("models-fit-memory", "ai-stack-program", "", "advisory", "medium", str(m), "", "")
+        for m in ev.outputs.get("capacityAdvisories") or []
+    ]
+
+
 def rows(ev: Evaluation) -> list[Row]:
     """The table: containers first (what runs, with what), then the rest."""
     refs = ev.image_refs()
@@ -164,7 +172,7 @@ def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK)
         nonlocal pending
         if pending is not None:
             stack, ev, wait = pending
-            reports.append(StackReport(stack, rows(ev), wait()))
+            reports.append(StackReport(stack, rows(ev), wait() + program_advisories(ev)))
             pending = None
 
     try:
