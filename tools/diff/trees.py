@@ -1,0 +1,103 @@
+"""The two sides of a diff: the program at a git ref, and the working tree, both under mocks.
+
+The base is taken out of git with `git archive` (only the program: `stack/`, the `policies/`
+it imports, and the stack file) into a temporary directory and evaluated in this process, so
+the SDKs are imported once. Two copies of the `stack` package cannot share `sys.modules`:
+`isolated()` swaps the program's packages out while the other tree is evaluated and puts
+them back afterwards, so the caller's own `stack` modules are untouched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tools.offline import ROOT, Evaluation, evaluate
+
+PROGRAM_PACKAGES = ("stack", "policies")
+"""Top-level packages of the program; `tools` stays the caller's (it only drives the evaluation)."""
+PROGRAM_PATHS = ("__main__.py", "stack", "policies/__init__.py", "policies/rules")
+
+
+class DiffError(Exception):
+    """The diff could not be computed (unknown ref, not a git repository)."""
+
+
+def _ours(module: str) -> bool:
+    return module.split(".", 1)[0] in PROGRAM_PACKAGES
+
+
+@contextmanager
+def isolated(tree: Path) -> Iterator[None]:
+    """Import the program's packages from `tree` inside the block, and restore the caller's after."""
+    saved = {name: mod for name, mod in sys.modules.items() if _ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(tree))
+    importlib.invalidate_caches()
+    # No __pycache__ in a checkout; and a file edited within the same second at the same size
+    # would otherwise be run from its stale bytecode.
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = writes
+        for name in [n for n in sys.modules if _ours(n)]:
+            del sys.modules[name]
+        sys.path.remove(str(tree))
+        sys.modules.update(saved)
+
+
+def evaluate_tree(stack: str, tree: Path) -> Evaluation:
+    """Evaluate `stack` with the program and stack file found in `tree`."""
+    if tree.resolve() == ROOT:
+        return evaluate(stack, root=ROOT)
+    with isolated(tree):
+        # The tree's own entry point: its program may be laid out differently from ours.
+        return evaluate(stack, root=tree, entry=tree / "__main__.py")
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+
+
+def commit_of(repo: Path, ref: str) -> str:
+    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if done.returncode != 0:
+        raise DiffError(f"{ref!r} is not a commit in {repo} (fetch it first, e.g. `git fetch origin {ref}`)")
+    return done.stdout.decode().strip()
+
+
+def has_stack_file(repo: Path, commit: str, stack: str) -> bool:
+    return _git(repo, "cat-file", "-e", f"{commit}:Pulumi.{stack}.yaml").returncode == 0
+
+
+@contextmanager
+def checkout(repo: Path, commit: str, stack: str) -> Iterator[Path]:
+    """The program and stack file of `commit`, extracted into a temporary directory."""
+    listed = _git(repo, "ls-tree", "--name-only", commit, "--", *PROGRAM_PATHS, f"Pulumi.{stack}.yaml")
+    paths = listed.stdout.decode().split()
+    with tempfile.TemporaryDirectory(prefix="ai-stack-base-") as tmp:
+        if paths:
+            archive = _git(repo, "archive", "--format=tar", commit, "--", *paths)
+            if archive.returncode != 0:
+                raise DiffError(f"git archive {commit}: {archive.stderr.decode().strip()}")
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(tmp, filter="data")
+        yield Path(tmp)
+
+
+def evaluate_base(repo: Path, ref: str, stack: str) -> Evaluation | None:
+    """The stack as committed at `ref`; None when the stack file does not exist there yet."""
+    commit = commit_of(repo, ref)
+    if not has_stack_file(repo, commit, stack):
+        return None
+    with checkout(repo, commit, stack) as tree:
+        return evaluate_tree(stack, tree)
