@@ -21,19 +21,20 @@ require("tools.diff", ("pulumi", "pulumi_docker", "pydantic", "yaml", "google.pr
 
 from tools.diff import render  # noqa: E402 - after the dependency check
 from tools.diff.compare import Diff, compare  # noqa: E402
-from tools.diff.trees import DiffError, evaluate_base, evaluate_tree  # noqa: E402
+from tools.diff.trees import BaseTree, DiffError, evaluate_base, evaluate_tree  # noqa: E402
 from tools.offline import ROOT  # noqa: E402
 
 
 def run(stack: str, base: str, repo: Path = ROOT) -> Diff:
     """The diff of `stack` from `base` (a git ref of `repo`) to `repo`'s working tree."""
-    head = evaluate_tree(stack, repo)
-    try:
-        old = evaluate_base(repo, base, stack)
-    except DiffError:
-        raise
-    except Exception as err:  # the base's own program failed: say so, with its message
-        raise DiffError(f"the stack at {base} does not evaluate: {type(err).__name__}: {err}") from err
+    with BaseTree(repo, base, stack) as tree:  # git works while the head evaluates
+        head = evaluate_tree(stack, repo)
+        try:
+            old = evaluate_base(tree)
+        except DiffError:
+            raise
+        except Exception as err:  # the base's own program failed: say so, with its message
+            raise DiffError(f"the stack at {base} does not evaluate: {type(err).__name__}: {err}") from err
     return compare(stack, base, old, head)
 
 

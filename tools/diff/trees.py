@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,25 +80,54 @@ def has_stack_file(repo: Path, commit: str, stack: str) -> bool:
     return _git(repo, "cat-file", "-e", f"{commit}:Pulumi.{stack}.yaml").returncode == 0
 
 
-@contextmanager
-def checkout(repo: Path, commit: str, stack: str) -> Iterator[Path]:
-    """The program and stack file of `commit`, extracted into a temporary directory."""
-    listed = _git(repo, "ls-tree", "--name-only", commit, "--", *PROGRAM_PATHS, f"Pulumi.{stack}.yaml")
-    paths = listed.stdout.decode().split()
-    with tempfile.TemporaryDirectory(prefix="ai-stack-base-") as tmp:
-        if paths:
-            archive = _git(repo, "archive", "--format=tar", commit, "--", *paths)
+class BaseTree:
+    """The program and stack file of `ref`, taken out of git in a thread while the head evaluates.
+
+    `git` runs as child processes, so the thread mostly waits and the import of the SDKs and
+    the head's evaluation go on meanwhile. Use as a context manager; `path()` waits for it.
+    """
+
+    def __init__(self, repo: Path, ref: str, stack: str) -> None:
+        self.repo, self.ref, self.stack = repo, ref, stack
+        self._tmp = tempfile.TemporaryDirectory(prefix="ai-stack-base-")
+        self._found: bool = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._fetch, daemon=True)
+
+    def __enter__(self) -> BaseTree:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._thread.join()
+        self._tmp.cleanup()
+
+    def _fetch(self) -> None:
+        try:
+            commit = commit_of(self.repo, self.ref)
+            if not has_stack_file(self.repo, commit, self.stack):
+                return
+            listed = _git(
+                self.repo, "ls-tree", "--name-only", commit, "--", *PROGRAM_PATHS, f"Pulumi.{self.stack}.yaml"
+            )
+            archive = _git(self.repo, "archive", "--format=tar", commit, "--", *listed.stdout.decode().split())
             if archive.returncode != 0:
                 raise DiffError(f"git archive {commit}: {archive.stderr.decode().strip()}")
             with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(tmp, filter="data")
-        yield Path(tmp)
+                tar.extractall(self._tmp.name, filter="data")
+            self._found = True
+        except BaseException as err:  # noqa: BLE001 - raised again in the caller's thread by path()
+            self._error = err
+
+    def path(self) -> Path | None:
+        """The extracted tree; None when the stack file does not exist at `ref`."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return Path(self._tmp.name) if self._found else None
 
 
-def evaluate_base(repo: Path, ref: str, stack: str) -> Evaluation | None:
-    """The stack as committed at `ref`; None when the stack file does not exist there yet."""
-    commit = commit_of(repo, ref)
-    if not has_stack_file(repo, commit, stack):
-        return None
-    with checkout(repo, commit, stack) as tree:
-        return evaluate_tree(stack, tree)
+def evaluate_base(base: BaseTree) -> Evaluation | None:
+    """The stack as committed at the base ref; None when the stack file does not exist there yet."""
+    tree = base.path()
+    return None if tree is None else evaluate_tree(base.stack, tree)
