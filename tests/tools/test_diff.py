@@ -149,6 +149,8 @@ def test_the_cli_writes_json_and_markdown_and_exits_0(repo: Path, tmp_path: Path
 def test_an_unknown_ref_is_an_error_that_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "dev", "--base", "no-such-branch", "--repo", str(repo)]) == 2
     assert "'no-such-branch' is not a commit" in capsys.readouterr().err
+    assert main(["--stack", "dev", "--base=--output=/tmp/x", "--repo", str(repo)]) == 2
+    assert "'--output=/tmp/x' is not a git ref" in capsys.readouterr().err
 
 
 def test_the_callers_program_modules_survive_a_diff(repo: Path) -> None:

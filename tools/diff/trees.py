@@ -70,6 +70,8 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def commit_of(repo: Path, ref: str) -> str:
+    if ref.startswith("-") or not ref.strip():
+        raise DiffError(f"{ref!r} is not a git ref")  # never let a ref be read as an option
     done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if done.returncode != 0:
         raise DiffError(f"{ref!r} is not a commit in {repo} (fetch it first, e.g. `git fetch origin {ref}`)")
