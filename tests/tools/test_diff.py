@@ -203,7 +203,12 @@ def test_the_diagram_marks_every_kind_of_change_and_parses(repo: Path) -> None:
     d = run("prod", "main", repo)
     kinds = {i.op for i in d.items}
     assert {"delete", "replace", "update"} <= kinds, ops(d)
+    assert item(d, "traefik-certs").flags == (
+        "deletes protected resource traefik-certs (`pulumi up` refuses until protect is lifted)",
+        "volume traefik-certs leaves the state: kept on the host, no longer managed",
+    )
     text = diagram(d)
     assert "class ctr_traefik delete" in text and "class ctr_ollama update" in text
     assert "class ctr_litellm replace" in text and "Host(chat.example.com)" in text
+    assert "class vol_traefik_certs delete" in text and "class vol_traefik_certs flagged" in text
     assert mermaid_parse(text) == {"ok": True, "type": "flowchart-v2"}
