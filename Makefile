@@ -4,14 +4,17 @@ STACK ?= dev
 PY := .venv/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.state
 MARKDOWN ?=
+JSON ?=
+BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config lock preview up smoke check lint test test-fast bench
+.PHONY: help venv dev-venv prereqs stack pack-config lock preview up smoke check diff lint test test-fast bench
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
 	@echo "make preview STACK=...     pulumi preview with the policy pack"
 	@echo "make check STACK=...       offline policy gate (no CLI, no Docker, no credentials)"
+	@echo "make diff STACK=... BASE=ref  offline: what pulumi up would change since a git ref, and its downtime"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
 	@echo "make lock STACK=...        record the stack's models (digest, size, architecture) in models.lock.json"
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
@@ -56,6 +59,11 @@ smoke: venv
 
 check: venv pack-config
 	$(PY) -m tools.gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
+
+# Offline: evaluates the stack at BASE (a git ref) and in the working tree; exit 0 when it ran.
+diff: venv
+	@test -n "$(BASE)" || { echo "make diff: set BASE=<git ref>, e.g. make diff STACK=$(STACK) BASE=main" >&2; exit 2; }
+	$(PY) -m tools.diff --stack $(STACK) --base "$(BASE)" $(if $(MARKDOWN),--markdown "$(MARKDOWN)") $(if $(JSON),--json "$(JSON)")
 
 LINT_PATHS := stack tools policies tests scripts __main__.py
 

@@ -64,3 +64,25 @@ if [ "$mode" = dev ]; then
     touch "$owui_venv/.installed"
   fi
 fi
+
+# dev: Mermaid's real parser for the test of the diff's diagram (tests/tools/mermaid), in a cache
+# directory keyed on its pin, outside the repository.
+if [ "$mode" = dev ]; then
+  pin=$(cat tests/tools/mermaid/PIN)
+  npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
+  if [ ! -f "$npm_dir/.ok" ]; then
+    if command -v npm >/dev/null; then
+      echo "bootstrap: installing $pin into $npm_dir"
+      mkdir -p "$npm_dir"
+      echo '{"private": true}' >"$npm_dir/package.json"
+      # shellcheck disable=SC2086 # the pin is a list of package@version words
+      if (cd "$npm_dir" && npm install --no-audit --no-fund --silent $pin); then
+        touch "$npm_dir/.ok"
+      else
+        echo "bootstrap: npm install $pin failed; the Mermaid parser test will skip (and fail under CI)" >&2
+      fi
+    else
+      echo "bootstrap: npm not found; the Mermaid parser test will skip (and fail under CI)" >&2
+    fi
+  fi
+fi

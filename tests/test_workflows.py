@@ -68,3 +68,18 @@ def test_deploy_is_gated_by_environments_with_the_pack() -> None:
         assert action["with"]["command"] == "up"
         assert action["with"]["policyPackConfigs"] == f"policies/config/{stack}.json"
     assert data["jobs"]["prod"]["needs"] == "dev"
+
+
+def test_the_gate_job_writes_the_offline_diff_against_the_base_even_on_failure() -> None:
+    data = yaml.safe_load((ROOT / ".github" / "workflows" / "pr.yml").read_text())
+    steps = data["jobs"]["gate"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    gate = next(i for i, n in enumerate(names) if n.startswith("Offline gate"))
+    [diff] = [s for s in steps if "make diff" in s.get("run", "")]
+    assert steps.index(diff) > gate and diff["if"] == "always()"
+    assert diff["env"]["BASE_REF"] == "${{ github.base_ref }}"  # via env: never spliced into the script
+    assert "${{" not in diff["run"].replace("${{ matrix.stack }}", "")
+    assert 'git fetch --no-tags --depth=1 origin "+refs/heads/${BASE_REF}' in diff["run"]
+    assert (
+        'make diff STACK=${{ matrix.stack }} BASE="origin/${BASE_REF}" MARKDOWN="$GITHUB_STEP_SUMMARY"' in diff["run"]
+    )

@@ -23,6 +23,8 @@ SDKS_POLICY = SDKS + ", pulumi_policy"
 
 GATE_BUDGET = 2.0
 """The gate for both stacks may cost at most this many times the import of the SDKs it needs."""
+DIFF_BUDGET = 3.0
+"""The diff of one stack (two evaluations: the base ref and the working tree) against the SDK import."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ def main() -> int:
     gate = [sys.executable, "-m", "tools.gate", "--stack", "dev", "--stack", "prod", "--quiet"]
     both = timed_cmd(gate, runs) - python
     rows.append(Row("offline gate, both stacks (`make check`)", both, sdk_policy, budget=GATE_BUDGET))
+    # Against HEAD: both sides are evaluated in full whatever the ref, so this is the cost of any diff.
+    diff = [sys.executable, "-m", "tools.diff", "--stack", "prod", "--base", "HEAD"]
+    rows.append(
+        Row("offline diff of prod against a ref (`make diff`)", timed_cmd(diff, runs) - python, sdk, DIFF_BUDGET)
+    )
 
     print(f"Median of {runs} fresh processes each, {sys.platform}, Python {sys.version.split()[0]}.\n")
     print("| what | seconds | ratio to its floor | budget |")

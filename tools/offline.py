@@ -11,6 +11,7 @@ engine does and the mock monitor does not.
 from __future__ import annotations
 
 import hashlib
+import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -155,13 +156,15 @@ def evaluate(
     config_text: str | None = None,
     exit_codes: Mapping[str, int] | None = None,
     sink: list[Registered] | None = None,
+    entry: Path | None = None,
 ) -> Evaluation:
     """Run the program for `stack` under mocks and return every registration and output.
 
     `config_text` replaces the stack file's contents (for tests of broken stack files);
     `exit_codes` sets the exit code of run-once containers by Docker name; `sink`, when
     given, receives the registrations as they happen, so a caller still sees them when the
-    program fails.
+    program fails; `entry`, when given, is a Pulumi entry point (`__main__.py`) to run instead of
+    this program's `build` (how `tools.diff` runs an older commit's program; no outputs then).
     """
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
@@ -223,6 +226,9 @@ def evaluate(
                 secret_outputs.add(name)
 
     def program() -> Any:
+        if entry is not None:
+            runpy.run_path(str(entry), run_name="__main__")
+            return None
         from stack.config import settings_from_config
         from stack.program import build
 

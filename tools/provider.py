@@ -25,6 +25,7 @@ CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 FORCE_NEW: dict[str, frozenset[str]] = {
     CONTAINER: frozenset(
@@ -96,6 +97,25 @@ FORCE_NEW: dict[str, frozenset[str]] = {
         ]
     ),
     VOLUME: frozenset({"name", "labels", "driver", "driverOpts", "cluster"}),
+    # hashicorp/terraform-provider-random (bundled by pulumi-random 4.x)
+    # internal/provider/resource_password.go passwordSchemaV3: every argument carries
+    # RequiresReplace (override_special unless "" -> null), so any change regenerates `result`.
+    RANDOM_PASSWORD: frozenset(
+        [
+            "keepers",
+            "length",
+            "special",
+            "upper",
+            "lower",
+            "number",
+            "numeric",
+            "minNumeric",
+            "minUpper",
+            "minLower",
+            "minSpecial",
+            "overrideSpecial",
+        ]
+    ),
 }
 IN_PLACE: dict[str, frozenset[str]] = {
     CONTAINER: frozenset(
@@ -185,14 +205,24 @@ class Change:
 
 
 def diff(
-    type_: str, state: Mapping[str, Any], inputs: Mapping[str, Any], replace_on_changes: Iterable[str] = ()
+    type_: str,
+    state: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    replace_on_changes: Iterable[str] = (),
+    *,
+    old_inputs: Mapping[str, Any] | None = None,
+    unknown: Iterable[str] = (),
 ) -> Change:
     """How the provider (plus our replaceOnChanges) treats new `inputs` against the stored `state`.
 
     Only the inputs we set are compared: unset Optional+Computed properties keep their state.
+    `old_inputs`, when given, are the inputs the state was made from: one we no longer set
+    counts as changed. `unknown` names inputs whose value is only known at `up` (they embed
+    the output of a resource being replaced), which a preview treats as changed.
     """
     planned = _planned(type_, inputs)
-    changed = tuple(sorted(k for k in planned if planned[k] != state.get(k)))
+    removed = {k for k in old_inputs or {} if k not in planned}
+    changed = tuple(sorted({k for k in planned if planned[k] != state.get(k)} | removed | set(unknown)))
     if not changed:
         return Change("same")
     roc = set(replace_on_changes)

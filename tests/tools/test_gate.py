@@ -172,3 +172,42 @@ def test_outside_the_venv_one_line_says_how_to_run_it(module: str) -> None:
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.splitlines()
     assert "run `make check` (which sets up .venv) or `.venv/bin/python -m " + module + "`" in line
+
+
+@pytest.fixture(scope="module")
+def both() -> list[StackReport]:
+    return run_gate(["dev", "prod"])
+
+
+def test_each_advisory_is_said_once_with_every_resource_it_affects(both: list[StackReport]) -> None:
+    dev = both[0]
+    by_policy: dict[str, set[str]] = {}
+    for d in dev.advisory:
+        by_policy.setdefault(d.policy_name, set()).add(d.urn.rsplit("::", 1)[1])
+    assert any(len(names) > 1 for names in by_policy.values())  # the grouping has something to do
+    out = render.text([dev])
+    for policy, names in by_policy.items():
+        assert out.count(f"ADVISORY {policy}:") == 1
+        [affected] = [line for line in out.splitlines() if line.startswith(f"  affected ({len(names)}): ")]
+        assert set(affected.split(": ", 1)[1].split(", ")) == names
+        assert render.markdown([dev]).count(f"`{policy}`") == 1
+
+
+def test_no_line_of_the_gate_is_long(both: list[StackReport]) -> None:
+    for face in (render.text(both), render.markdown(both)):
+        longest = max(face.splitlines(), key=len)
+        assert len(longest) < 200, longest
+
+
+def test_route_rules_keep_their_backticks_in_code_spans(both: list[StackReport]) -> None:
+    md = render.markdown([both[1]])
+    assert "| `` Host(`chat.example.com`) `` |" in md
+    assert "Host('" not in md
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [("a", "`a`"), ("Host(`x`)", "`` Host(`x`) ``"), ("``a``", "``` ``a`` ```"), ("a|b", "`a|b`")],
+)
+def test_code_spans_hold_any_backticks(text: str, span: str) -> None:
+    assert render.code(text) == span

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
+from tools.analyzer import Diagnostic
 from tools.gate.run import Row, StackReport
 
 COLUMNS = ("type", "name", "image", "cpus", "memory", "gpu", "ports", "routes")
@@ -22,6 +25,81 @@ def _first_line(text: str) -> str:
     return " ".join(text.split())
 
 
+WIDTH = 110
+"""Wrap prose at this width: a violation never makes a 250-character line in a log or a summary."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One policy's violations in a stack: said once, with every resource it affects."""
+
+    level: str
+    policy: str
+    what: str
+    resources: tuple[str, ...]
+    details: tuple[tuple[str, str], ...]
+    """(resource, what is wrong with it); ("each", …) when that differs only by the resource's name."""
+    fix: str
+
+
+def _resource(d: Diagnostic, stack: str) -> str:
+    return d.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+
+
+def groups(diagnostics: Sequence[Diagnostic], stack: str) -> list[Group]:
+    """Group by level and policy; the rule's description and a shared fix appear once."""
+    keyed: dict[tuple[str, str], list[Diagnostic]] = {}
+    for d in diagnostics:
+        keyed.setdefault((d.enforcement_level, d.policy_name), []).append(d)
+    out = []
+    for (level, policy), found in keyed.items():
+        what = _first_line(found[0].description)
+        names, rests, fixes = [], [], []
+        for d in found:
+            rest = _first_line(d.message).removeprefix(what).strip()
+            rest, _, fix = rest.partition(" Fix: ")
+            names.append(_resource(d, stack))
+            rests.append(rest)
+            fixes.append(fix)
+        templated = {r.replace(n, "…") if n else r for n, r in zip(names, rests, strict=True)}
+        fix = fixes[0] if len(set(fixes)) == 1 else ""
+        details: tuple[tuple[str, str], ...] = ()
+        if not fix or len(templated) > 1:  # each says something of its own
+            details = tuple((n, f"{r} Fix: {f}" if not fix else r) for n, r, f in zip(names, rests, fixes, strict=True))
+        elif rests[0]:  # the same words for each: once, naming no one
+            details = ((names[0] if len(names) == 1 else "each", next(iter(templated))),)
+        out.append(Group(level, policy, what, tuple(sorted(names)), details, fix))
+    out.sort(key=lambda g: (g.level != "mandatory", g.policy))
+    return out
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
+
+
+def _group_text(g: Group) -> list[str]:
+    out = _wrap(f"{g.level.upper()} {g.policy}: {g.what}", "")
+    out += _wrap(f"affected ({len(g.resources)}): {', '.join(g.resources)}", "  ")
+    out += [line for name, detail in g.details for line in _wrap(f"{name}: {detail}", "  ")]
+    return out + (_wrap(f"fix: {g.fix}", "  ") if g.fix else [])
+
+
+def code(text: str) -> str:
+    """A Markdown code span that keeps every backtick of `text` (e.g. Host(`a.example.com`))."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _group_markdown(g: Group) -> list[str]:
+    icon = "❌" if g.level == "mandatory" else "⚠️"
+    out = _wrap(f"- {icon} **{g.level}** `{g.policy}`: {g.what}", "")
+    out += _wrap(f"- affected ({len(g.resources)}): {', '.join(g.resources)}", "  ")
+    out += [line for name, detail in g.details for line in _wrap(f"- {name}: {detail}", "  ")]
+    return out + (_wrap(f"- fix: {g.fix}", "  ") if g.fix else [])
+
+
 def text(reports: Sequence[StackReport]) -> str:
     out: list[str] = []
     for r in reports:
@@ -33,11 +111,8 @@ def text(reports: Sequence[StackReport]) -> str:
                 out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if r.error:
             out.append(f"ERROR: {r.error}")
-        for d in r.mandatory + r.advisory:
-            out.append(
-                f"{d.enforcement_level.upper():9} {d.policy_name}  {d.urn.rsplit('::', 1)[-1] or r.stack}: "
-                f"{_first_line(d.message)}"
-            )
+        for g in groups(r.mandatory + r.advisory, r.stack):
+            out += _group_text(g)
         out.append(_verdict(r))
         out.append("")
     return "\n".join(out)
@@ -67,7 +142,14 @@ def _verdict(r: StackReport) -> str:
 
 
 def _md(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("`", "'")
+    return cell.replace("|", "\\|")
+
+
+def _md_cells(row: Row) -> list[str]:
+    cells = [_md(c) for c in _cells(row)]
+    if row.routes:  # rules are Traefik syntax with backticks: code spans keep them
+        cells[COLUMNS.index("routes")] = ", ".join(_md(code(rule)) for rule in row.routes.split(", "))
+    return cells
 
 
 def markdown(reports: Sequence[StackReport]) -> str:
@@ -80,15 +162,11 @@ def markdown(reports: Sequence[StackReport]) -> str:
         if r.rows:
             out.append("| " + " | ".join(COLUMNS) + " |")
             out.append("|" + "---|" * len(COLUMNS))
-            out += ["| " + " | ".join(_md(c) for c in _cells(row)) + " |" for row in r.rows]
+            out += ["| " + " | ".join(_md_cells(row)) + " |" for row in r.rows]
             out.append("")
         if r.diagnostics:
-            out += ["| level | policy | resource | message |", "|---|---|---|---|"]
-            for d in r.mandatory + r.advisory:
-                out.append(
-                    f"| {d.enforcement_level} | `{d.policy_name}` | {_md(d.urn.rsplit('::', 1)[-1])} | "
-                    f"{_md(_first_line(d.message))} |"
-                )
+            for g in groups(r.mandatory + r.advisory, r.stack):
+                out += _group_markdown(g)
             out.append("")
     return "\n".join(out)
 
