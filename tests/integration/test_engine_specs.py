@@ -167,14 +167,21 @@ def test_env_labels_networks_and_uploads_arrive_as_declared(
             assert read_file(api, inspected[name]["Id"], upload["file"]).decode() == upload["content"], name
 
 
+# The Ollama image is Ubuntu's and has bash; busybox has no bash applet, so /bin/bash here runs
+# busybox's ash. The script's only bash-specific part (/dev/tcp, in the digest check) is off
+# while the lock has no digests, as in the shipped lock.
+BASH_SHIM = '#!/bin/sh\nexec /bin/sh "$@"\n'
+
+
 def _tools_tar(ollama_script: str) -> bytes:
-    """A fake `ollama` CLI plus the busybox applets the pull script uses, and /tmp."""
+    """A fake `ollama` CLI, a bash shim, the busybox applets the pull script uses, and /tmp."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        script = ollama_script.encode()
-        info = tarfile.TarInfo("bin/ollama")
-        info.size, info.mode = len(script), 0o755
-        tar.addfile(info, io.BytesIO(script))
+        for path, text in (("bin/ollama", ollama_script), ("bin/bash", BASH_SHIM)):
+            script = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(script), 0o755
+            tar.addfile(info, io.BytesIO(script))
         for applet in ("touch", "sleep"):
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type, link.linkname = tarfile.SYMTYPE, "busybox"
