@@ -17,8 +17,12 @@ PORTS: Final = {
     LITELLM: 4000,
     POSTGRES: 5432,
 }
+# Traefik listens on unprivileged ports inside its container, so it needs no capability at all
+# (it drops ALL and adds nothing back); the host publishes them on 80 and 443.
 TRAEFIK_HTTP: Final = 80
 TRAEFIK_HTTPS: Final = 443
+TRAEFIK_HTTP_LISTEN: Final = 8000
+TRAEFIK_HTTPS_LISTEN: Final = 8443
 LOOPBACK: Final = "127.0.0.1"
 
 # Exact versions; `pulumi up` never follows a moving tag. Upgrade by editing these (or the

@@ -1,8 +1,11 @@
 """The README's rule table, rendered from the pack's catalog: `python -m tools.ruletable` prints it.
 
 README.md holds it between `<!-- rules:begin -->` and `<!-- rules:end -->`, and a test keeps the
-two equal; `--write` puts a fresh table there. Mandatory rules come first, each group in catalog
+two equal; `--write` puts fresh tables there. Mandatory rules come first, each group in catalog
 order. A level that a shipped stack config changes is noted, e.g. "mandatory (advisory in dev)".
+A second table answers, for every KICS docker-compose query, which rules cover it, in full or in
+part, and what is left out and why (from each rule's `Kics` metadata and the catalog's
+`UNANSWERED_KICS`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policies.rules.catalog import RESOURCE_RULES, STACK_RULES
+from policies.rules.base import Kics
+from policies.rules.catalog import RESOURCE_RULES, STACK_RULES, UNANSWERED_KICS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -22,6 +26,7 @@ CONFIG_DIR = ROOT / "policies" / "config"
 BEGIN = "<!-- rules:begin -->"
 END = "<!-- rules:end -->"
 HEADER = ("rule", "level", "severity", "KICS docker-compose query", "CIS Docker §5", "description")
+KICS_HEADER = ("KICS docker-compose query", "coverage", "rules", "left out, and why")
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class Row:
     stack: bool
     level: str
     severity: str
-    kics: tuple[str, ...]
+    kics: tuple[Kics, ...]
     cis: tuple[str, ...]
     description: str
 
@@ -78,12 +83,35 @@ def render(rows: Sequence[Row] | None = None, levels: dict[str, dict[str, str]] 
             name,
             level,
             row.severity,
-            "; ".join(row.kics) or "–",
+            "; ".join(f"{k} (partial)" if k.partial else str(k) for k in row.kics) or "–",
             ", ".join(row.cis) or "–",
             row.description,
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def render_kics(rows: Sequence[Row] | None = None, unanswered: Sequence[Kics] = UNANSWERED_KICS) -> str:
+    """One row per KICS query: full when one rule covers all of it, else partial (or none) with why."""
+    rows = catalog_rows() if rows is None else rows
+    by_query: dict[str, list[tuple[str, Kics]]] = {}
+    for row in rows:
+        for k in row.kics:
+            by_query.setdefault(str(k), []).append((row.name, k))
+    for k in unanswered:
+        by_query.setdefault(str(k), []).append(("", k))
+    lines = ["| " + " | ".join(KICS_HEADER) + " |", "|" + "---|" * len(KICS_HEADER)]
+    for query, entries in sorted(by_query.items(), key=lambda item: item[0].split(" ", 1)[1].lower()):
+        coverage = "full" if any(k.coverage == "full" for _, k in entries) else entries[0][1].coverage
+        rules = ", ".join(f"`{name}`" for name, _ in entries if name) or "–"
+        why = "–" if coverage == "full" else "; ".join(k.partial or k.none for _, k in entries)
+        lines.append("| " + " | ".join(_cell(c) for c in (query, coverage, rules, why)) + " |")
+    return "\n".join(lines)
+
+
+def render_all() -> str:
+    """What the README holds between the markers: the rule table, then the KICS coverage table."""
+    return f"{render()}\n\n{render_kics()}"
 
 
 def readme_table(text: str) -> str:
@@ -98,7 +126,7 @@ def write(path: Path = README) -> bool:
     text = path.read_text(encoding="utf-8")
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    new = f"{head}{BEGIN}\n{render()}\n{END}{tail}"
+    new = f"{head}{BEGIN}\n{render_all()}\n{END}{tail}"
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")
@@ -114,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         print("README.md updated" if write() else "README.md already up to date")
     else:
-        print(render())
+        print(render_all())
     return 0
 
 

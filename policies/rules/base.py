@@ -33,6 +33,26 @@ ROUTERS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
+class Kics:
+    """A KICS docker-compose query a rule answers, and how much of it."""
+
+    id: str
+    """The first block of the query's UUID (assets/queries/dockerCompose/<dir>/metadata.json)."""
+    query: str
+    partial: str = ""
+    """Empty when the rule reports everything the query does; else what it leaves out and why."""
+    none: str = ""
+    """Set on the catalog's list of queries no rule answers: why not."""
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.query}"
+
+    @property
+    def coverage(self) -> str:
+        return "none" if self.none else "partial" if self.partial else "full"
+
+
+@dataclass(frozen=True)
 class Context:
     """What a check may know about the resource besides its properties."""
 
@@ -58,7 +78,7 @@ class Rule:
     check: Check
     config: dict[str, dict[str, Any]]
     resource_types: tuple[str, ...] = (CONTAINER,)
-    kics: tuple[str, ...] = ()
+    kics: tuple[Kics, ...] = ()
     cis: tuple[str, ...] = ()
     exempt_key: str | None = "exemptContainers"
     needs_raw: bool = False

@@ -6,13 +6,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import Context, Rule
+from . import secopts
+from .base import Context, Kics, Rule
 from .props import as_dict, as_list, as_number, image_repository, is_true, is_unknown
 
 
 def check_no_new_privileges(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    opts = [o.replace(" ", "").lower() for o in as_list(props.get("securityOpts")) if isinstance(o, str)]
-    if not any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for o in opts):
+    if not secopts.parse(as_list(props.get("securityOpts"))).no_new_privileges:
         return [
             f"container '{ctx.name}' does not set no-new-privileges. "
             'Fix: add "no-new-privileges:true" to `securityOpts`.'
@@ -27,7 +27,7 @@ NO_NEW_PRIVILEGES = Rule(
     severity=Severity.MEDIUM,
     check=check_no_new_privileges,
     config={},
-    kics=("27fcc7d6 No New Privileges Not Set", "610e266e Security Opt Not Set"),
+    kics=(Kics("27fcc7d6", "No New Privileges Not Set"), Kics("610e266e", "Security Opt Not Set")),
     cis=("5.26",),
 )
 
@@ -70,7 +70,16 @@ CAPABILITIES_DROPPED = Rule(
             "description": "Capabilities that may be added back after dropping ALL.",
         }
     },
-    kics=("ce76b7d0 Container Capabilities Unrestricted",),
+    kics=(
+        Kics(
+            "ce76b7d0",
+            "Container Capabilities Unrestricted",
+            partial=(
+                "adds listed in `allowedAdds` (NET_BIND_SERVICE, CHOWN, SETUID, SETGID, DAC_OVERRIDE, FOWNER by "
+                "default) pass where KICS flags every cap_add; on drops the rule is stricter (ALL, not any)"
+            ),
+        ),
+    ),
     cis=("5.4",),
 )
 
@@ -180,7 +189,7 @@ DEFAULT_CGROUP = Rule(
     severity=Severity.LOW,
     check=check_cgroup_parent,
     config={},
-    kics=("4d9f44c6 Cgroup Not Default",),
+    kics=(Kics("4d9f44c6", "Cgroup Not Default"),),
     cis=("5.25",),
 )
 

@@ -12,16 +12,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from .base import Context, Rule
 from .pinning import FLOATING_TAGS, floating_reason
-from .props import CONTAINER, REMOTE_IMAGE, image_repository, image_tag, is_unknown
-
-
-def _reason(reference: str, floating: set[str]) -> str | None:
-    reason = floating_reason(reference, floating)
-    tag = image_tag(reference)
-    if tag is not None and reason == f"uses the moving tag {tag!r}":
-        # The pack's messages have always said "floating tag"; keep that wording here.
-        return f"uses the floating tag '{tag}'"
-    return reason
+from .props import CONTAINER, REMOTE_IMAGE, image_repository, is_unknown
 
 
 def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -32,7 +23,7 @@ def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
     exempt = {str(e).lower() for e in cfg.get("exemptImages") or []}
     if image_repository(reference) in exempt:
         return []
-    reason = _reason(reference, {str(t).lower() for t in cfg.get("floatingTags") or []})
+    reason = floating_reason(reference, {str(t).lower() for t in cfg.get("floatingTags") or []})
     if reason is None:
         return []
     owner = (
@@ -43,7 +34,7 @@ def check_image_pinned(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
 
 IMAGE_TAG_PINNED = Rule(
     name="image-tag-pinned",
-    description="Images are pinned to a release tag or digest, never latest or another moving tag.",
+    description="Images are pinned to a release tag or digest, never latest or another floating tag.",
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     check=check_image_pinned,

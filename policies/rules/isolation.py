@@ -6,7 +6,8 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import Context, Rule
+from . import secopts
+from .base import Context, Kics, Rule
 from .props import as_list, is_true, is_unknown
 
 
@@ -29,7 +30,7 @@ NO_PRIVILEGED = Rule(
     severity=Severity.CRITICAL,
     check=check_privileged,
     config={},
-    kics=("ae5b6871 Privileged Containers Enabled",),
+    kics=(Kics("ae5b6871", "Privileged Containers Enabled"),),
     cis=("5.5",),
 )
 
@@ -57,43 +58,43 @@ NO_HOST_NAMESPACES = Rule(
     check=check_host_namespaces,
     config={},
     kics=(
-        "071a71ff Shared Host Network Namespace",
-        "4f31dd9f Host Namespace is Shared",
-        "baa3890f Shared Host IPC Namespace",
-        "8af7162d Shared Host User Namespace",
+        Kics("071a71ff", "Shared Host Network Namespace"),
+        Kics("4f31dd9f", "Host Namespace is Shared"),
+        Kics("baa3890f", "Shared Host IPC Namespace"),
+        Kics("8af7162d", "Shared Host User Namespace"),
     ),
     cis=("5.10", "5.16", "5.17", "5.31"),
 )
 
 
-SECCOMP_OFF = (
-    "seccomp=unconfined",
-    "seccomp:unconfined",
-    "apparmor=unconfined",
-    "apparmor:unconfined",
-)
-SELINUX_OFF = ("label=disable", "label:disable")
-
-
 def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    out = []
-    for opt in as_list(props.get("securityOpts")):
-        if isinstance(opt, str) and opt.replace(" ", "").lower() in SECCOMP_OFF + SELINUX_OFF:
-            out.append(
-                f"container '{ctx.name}' disables a kernel security profile (`{opt}`). "
-                "Fix: remove it from `securityOpts` (use a custom profile if one syscall is missing)."
-            )
-    return out
+    return [
+        f"container '{ctx.name}' switches off {what} (`{opt}`). "
+        "Fix: remove it from `securityOpts` (use a custom profile if one syscall is missing)."
+        for what, opt in secopts.unconfined(secopts.parse(as_list(props.get("securityOpts"))))
+    ]
 
 
 SECURITY_PROFILES_ENABLED = Rule(
     name="container-security-profiles-enabled",
-    description="Containers keep the default seccomp, AppArmor and SELinux confinement.",
+    description=(
+        "Containers keep Docker's default confinement: seccomp, AppArmor, SELinux, masked system paths, "
+        "read-only cgroups."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     check=check_security_profiles,
     config={},
-    kics=("404fde2c Default Seccomp Profile Disabled",),
+    kics=(
+        Kics(
+            "404fde2c",
+            "Default Seccomp Profile Disabled",
+            partial=(
+                "`label:seccomp:unconfined` is not reported: Docker reads it as the SELinux label option "
+                "`seccomp:unconfined` (moby parseSecurityOpt) and seccomp stays on"
+            ),
+        ),
+    ),
     cis=("5.2", "5.3", "5.22"),
 )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import Context, Rule
+from .base import Context, Kics, Rule
 from .props import as_dict, as_number, is_unknown
 
 
@@ -89,7 +89,7 @@ RESOURCE_LIMITS = Rule(
             },
         },
     },
-    kics=("bb9ac4f7 Memory Not Limited", "6b610c50 Cpus Not Limited"),
+    kics=(Kics("bb9ac4f7", "Memory Not Limited"), Kics("6b610c50", "Cpus Not Limited")),
     cis=("5.11", "5.12"),
 )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import ROUTERS, Context, Rule
-from .props import as_dict, as_list, is_true, is_unknown
+from .base import ROUTERS, Context, Kics, Rule
+from .props import CONTAINER, VOLUME, as_dict, as_list, is_true, is_unknown
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 # KICS common.rego isOSDir and CIS Docker 5.6.
@@ -32,72 +34,141 @@ SENSITIVE_PATHS = [
     "/usr",
     "/var",
 ]
+# Driver options of volume plugins that name the host directory they bind (local-persist).
+BIND_OPTION_KEYS = ("mountpoint",)
 
 
-def _host_mounts(props: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """(host path, read-only, property) for every bind mount of a literal host path."""
-    found: list[tuple[str, bool, str]] = []
-    for vol in as_list(props.get("volumes")):
-        vol = as_dict(vol)
-        host = vol.get("hostPath")
-        if isinstance(host, str) and host and not is_unknown(host):
-            found.append((host, is_true(vol.get("readOnly")), "volumes"))
-    for mount in as_list(props.get("mounts")):
-        mount = as_dict(mount)
-        source = mount.get("source")
-        if mount.get("type") == "bind" and isinstance(source, str) and not is_unknown(source):
-            found.append((source, is_true(mount.get("readOnly")), "mounts"))
-    return found
+@dataclass(frozen=True)
+class HostMount:
+    """A host path a container reaches: a bind mount, or a named volume that binds it."""
+
+    host: str
+    read_only: bool
+    via: str
+    """How it is reached, for messages: `volumes`, `mounts`, or "volume 'x' (local driver, o=bind, device)"."""
+    volume: str | None = None
+    """The named volume it is reached through, if any."""
 
 
-def _norm(path: str) -> str:
-    path = "/" + path.strip("/")
-    return path.lower()
+def clean(path: str) -> str:
+    """A host path cleaned lexically (``//``, ``.``, ``..``, trailing ``/``), case kept: Linux paths
+    are case-sensitive, so ``/Etc`` is not ``/etc`` (the daemon's host is Linux, Docker Desktop's
+    VM included)."""
+    return posixpath.normpath("/" + path.lstrip("/"))
 
 
-def _under(path: str, root: str) -> bool:
-    path, root = _norm(path), _norm(root)
+def under(path: str, root: str) -> bool:
+    """True when ``path`` is ``root`` or inside it; ``/`` only matches itself (KICS isOSDir)."""
+    path, root = clean(path), clean(root)
     if root == "/":
         return path == "/"
     return path == root or path.startswith(root + "/")
 
 
-def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    routers = set(cfg.get("routerContainers") or [])
-    allowed = [str(p) for p in cfg.get("allowedHostPaths") or []]
-    out = []
-    for host, read_only, prop in _host_mounts(props):
-        if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith("docker.sock"):
-            if ctx.name in routers and read_only:
-                continue
-            if ctx.name in routers:
-                out.append(
-                    f"container '{ctx.name}' mounts the Docker socket writable via `{prop}`. "
-                    "Fix: set `readOnly: true` on the socket mount."
-                )
-            else:
-                out.append(
-                    f"container '{ctx.name}' mounts the Docker socket ({host}) via `{prop}`, which is root on "
-                    "the host. Fix: remove the mount; only the router may read it."
-                )
+def volume_bind(props: dict[str, Any]) -> tuple[str, str] | None:
+    """(host path, how) when a docker.Volume's driver options bind a host directory.
+
+    The local driver mounts ``device`` on the volume with ``mount -t <type> -o <o>`` (moby
+    volume/local/local_unix.go `localVolume.mount`), so ``o`` holding ``bind``/``rbind`` makes
+    ``device`` a host directory. Plugins such as local-persist take the host directory as a
+    ``mountpoint`` option. A path that is not literal and absolute (``${VAR}/x``) is not judged.
+    """
+    driver = props.get("driver")
+    driver = driver if isinstance(driver, str) and driver and not is_unknown(driver) else "local"
+    opts = {str(k): v for k, v in as_dict(props.get("driverOpts")).items()}
+    candidates: list[tuple[object, str]] = []
+    flags = opts.get("o")
+    if driver == "local" and isinstance(flags, str) and {"bind", "rbind"} & {f.strip() for f in flags.split(",")}:
+        candidates.append((opts.get("device"), f"local driver, o={flags}, device"))
+    for key in BIND_OPTION_KEYS:
+        candidates.append((opts.get(key), f"{driver} driver, {key}"))
+    for value, how in candidates:
+        if isinstance(value, str) and value.startswith("/") and not is_unknown(value):
+            return value, how
+    return None
+
+
+def host_mounts(props: dict[str, Any], volumes: dict[str, dict[str, Any]] | None = None) -> list[HostMount]:
+    """Every literal host path a container reaches: its bind mounts and, given the stack's
+    volumes by docker name, the named volumes that bind a host directory."""
+    volumes = volumes or {}
+    found: list[HostMount] = []
+
+    def named(name: object, read_only: bool) -> None:
+        if isinstance(name, str) and name in volumes:
+            bind = volume_bind(volumes[name])
+            if bind is not None:
+                found.append(HostMount(bind[0], read_only, f"volume '{name}' ({bind[1]})", name))
+
+    for vol in as_list(props.get("volumes")):
+        vol = as_dict(vol)
+        host = vol.get("hostPath")
+        if isinstance(host, str) and host and not is_unknown(host):
+            found.append(HostMount(host, is_true(vol.get("readOnly")), "`volumes`"))
+        named(vol.get("volumeName"), is_true(vol.get("readOnly")))
+    for mount in as_list(props.get("mounts")):
+        mount = as_dict(mount)
+        source = mount.get("source")
+        if not isinstance(source, str) or is_unknown(source):
             continue
-        if any(_under(host, a) for a in allowed):
-            continue
-        hit = next((s for s in cfg.get("sensitivePaths") or [] if _under(host, str(s))), None)
-        if hit is not None:
-            out.append(
-                f"container '{ctx.name}' mounts the sensitive host path {host} (under {hit}) via `{prop}`. "
-                "Fix: use a named volume or a dedicated directory outside system paths."
+        if mount.get("type") == "bind":
+            found.append(HostMount(source, is_true(mount.get("readOnly")), "`mounts`"))
+        elif mount.get("type") == "volume":
+            named(source, is_true(mount.get("readOnly")))
+    return found
+
+
+def is_socket(path: str) -> bool:
+    return clean(path) in DOCKER_SOCKETS or path.endswith("docker.sock")
+
+
+def judge(subject: str, mount: HostMount, cfg: dict[str, Any], *, router: bool) -> str | None:
+    """The finding for one host path ``subject`` reaches, or None when it is allowed."""
+    host, via = mount.host, mount.via
+    if is_socket(host):
+        if router and mount.read_only and mount.volume is None:
+            return None
+        if router and mount.volume is None:
+            return (
+                f"{subject} mounts the Docker socket writable via {via}. Fix: set `readOnly: true` on the socket mount."
             )
-    return out
+        return (
+            f"{subject} mounts the Docker socket ({host}) via {via}, which is root on the host. "
+            "Fix: remove it; only the router may bind-mount it, read-only."
+        )
+    if any(under(host, str(a)) for a in cfg.get("allowedHostPaths") or []):
+        return None
+    hit = next((str(s) for s in cfg.get("sensitivePaths") or [] if under(host, str(s))), None)
+    if hit is None:
+        return None
+    return (
+        f"{subject} mounts the sensitive host path {host} (under {hit}) via {via}. "
+        "Fix: use a named volume without host driver options, or a dedicated directory outside system paths."
+    )
+
+
+def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    if ctx.resource_type == VOLUME:
+        bind = volume_bind(props)
+        if bind is None:
+            return []
+        mount = HostMount(bind[0], False, f"its driver options ({bind[1]})", ctx.name)
+        finding = judge(f"volume '{ctx.name}'", mount, cfg, router=False)
+        return [finding.replace(" mounts ", " binds ", 1)] if finding else []
+    router = ctx.name in set(cfg.get("routerContainers") or [])
+    findings = (judge(f"container '{ctx.name}'", m, cfg, router=router) for m in host_mounts(props))
+    return [f for f in findings if f]
 
 
 NO_SENSITIVE_MOUNTS = Rule(
     name="container-no-sensitive-mounts",
-    description="Containers mount neither the Docker socket nor sensitive host directories.",
+    description=(
+        "Neither containers nor the volumes they mount reach the Docker socket or a sensitive host directory."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     check=check_sensitive_mounts,
+    resource_types=(CONTAINER, VOLUME),
     config={
         "routerContainers": ROUTERS,
         "sensitivePaths": {
@@ -114,8 +185,8 @@ NO_SENSITIVE_MOUNTS = Rule(
         },
     },
     kics=(
-        "d6355c88 Docker Socket Mounted In Container",
-        "1c1325ff Volume Has Sensitive Host Directory",
+        Kics("d6355c88", "Docker Socket Mounted In Container"),
+        Kics("1c1325ff", "Volume Has Sensitive Host Directory"),
     ),
     cis=("5.6", "5.32"),
 )
@@ -144,7 +215,7 @@ MOUNT_PROPAGATION_PRIVATE = Rule(
     severity=Severity.MEDIUM,
     check=check_mount_propagation,
     config={},
-    kics=("baa452f0 Volume Mounted In Multiple Containers",),
+    kics=(Kics("baa452f0", "Volume Mounted In Multiple Containers"),),
     cis=("5.20",),
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import ROUTERS, Context, Rule
+from .base import ROUTERS, Context, Kics, Rule
 from .props import (
     ALL_INTERFACES,
     as_dict,
@@ -85,15 +85,38 @@ def check_host_interfaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
     return out
 
 
-def check_privileged_host_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+def _caps(values: object) -> set[str]:
+    # Docker upper-cases capability names and adds the CAP_ prefix (moby oci/caps NormalizeLegacyCapabilities).
+    return {str(c).upper().removeprefix("CAP_") for c in as_list(values)}
+
+
+def keeps_net_bind_service(props: dict[str, Any]) -> bool:
+    """True unless the container drops NET_BIND_SERVICE (alone or with ALL) and does not add it back."""
+    if is_true(props.get("privileged")):
+        return True
+    caps = as_dict(props.get("capabilities"))
+    adds, drops = _caps(caps.get("adds")), _caps(caps.get("drops"))
+    if adds & {"ALL", "NET_BIND_SERVICE"}:
+        return True
+    return not drops & {"ALL", "NET_BIND_SERVICE"}
+
+
+def check_privileged_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
+    keeps = keeps_net_bind_service(props)
     out = []
     for port in _ports(props):
-        external = as_number(port.get("external"))
+        external, internal = as_number(port.get("external")), as_number(port.get("internal"))
         if external is not None and 0 < external < 1024 and ctx.name not in routers:
             out.append(
                 f"container '{ctx.name}' maps privileged host port {external:g}. "
                 "Fix: publish a port >= 1024, or serve it through the router."
+            )
+        if internal is not None and 0 < internal < 1024 and keeps:
+            out.append(
+                f"container '{ctx.name}' listens on privileged container port {internal:g} ({_port_text(port)}) "
+                "and keeps NET_BIND_SERVICE. Fix: listen on a port >= 1024 inside the container (publish it on "
+                'the host port you need), or drop the capability (`capabilities.drops: ["ALL"]`).'
             )
     return out
 
@@ -180,17 +203,33 @@ RULES: list[Rule] = [
                 "description": "Host ports the router may bind on all interfaces.",
             },
         },
-        kics=("451d79dc Container Traffic Not Bound To Host Interface",),
+        kics=(
+            Kics(
+                "451d79dc",
+                "Container Traffic Not Bound To Host Interface",
+                partial="the router (`routerContainers`) may bind its host ports 80/443 (`routerPorts`) on all "
+                "interfaces: it is the edge",
+            ),
+        ),
         cis=("5.14",),
     ),
     Rule(
-        name="container-no-privileged-host-ports",
-        description="Only the router maps host ports below 1024.",
+        name="container-no-privileged-ports",
+        description=(
+            "Only the router maps host ports below 1024, and no container listens below 1024 unless it drops "
+            "NET_BIND_SERVICE."
+        ),
         enforcement_level=EnforcementLevel.ADVISORY,
         severity=Severity.LOW,
-        check=check_privileged_host_ports,
+        check=check_privileged_ports,
         config={"routerContainers": ROUTERS},
-        kics=("bc2908f3 Privileged Ports Mapped In Container",),
+        kics=(
+            Kics(
+                "bc2908f3",
+                "Privileged Ports Mapped In Container",
+                partial="the router may map host ports 80/443; its own container ports must be unprivileged too",
+            ),
+        ),
         cis=("5.8",),
     ),
     Rule(

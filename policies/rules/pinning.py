@@ -105,5 +105,5 @@ def floating_reason(reference: str, floating: frozenset[str] | set[str] = FLOATI
     tag = ref.tag.lower()
     words = [w for w in re.split(r"[-_.]", tag) if w]
     if tag in floating or (not any(c.isdigit() for c in tag) and any(w in floating for w in words)):
-        return f"uses the moving tag {ref.tag!r}"
+        return f"uses the floating tag {ref.tag!r}"
     return None

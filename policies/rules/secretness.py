@@ -8,22 +8,19 @@ registers and records the request's raw properties in a thread-local for the dur
 The SDK runs every validator synchronously in the gRPC handler thread, so the thread-local is the
 request being validated.
 
-The hook patches ``add_AnalyzerServicer_to_server`` in the generated gRPC module (the public
-protocol, not a private SDK class). If a future SDK stops using it, ``raw_properties()`` returns
-``None`` and the plaintext-secret rule fails closed with a message saying so.
+The wrapper lives in ``hooks`` (which also trims the SDK's message prefix). If a future SDK stops
+registering its servicer through the generated gRPC module, ``raw_properties()`` returns ``None``
+and the plaintext-secret rule fails closed with a message saying so.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from google.protobuf import json_format
-
 _local = threading.local()
-_installed = False
 
 
 def raw_properties() -> dict[str, Any] | None:
@@ -40,33 +37,3 @@ def capturing(raw: dict[str, Any]) -> Iterator[None]:
         yield
     finally:
         _local.raw = previous
-
-
-class _RawCapturingServicer:
-    """Delegates every RPC to the SDK servicer; ``Analyze`` also publishes the raw properties."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def Analyze(self, request: Any, context: Any) -> Any:
-        with capturing(json_format.MessageToDict(request.properties)):
-            return self._inner.Analyze(request, context)
-
-
-def install() -> None:
-    """Wrap the Analyzer servicer before ``PolicyPack`` registers it. Call before building the pack."""
-    global _installed
-    if _installed:
-        return
-    from pulumi.runtime.proto import analyzer_pb2_grpc
-
-    original: Callable[[Any, Any], None] = analyzer_pb2_grpc.add_AnalyzerServicer_to_server
-
-    def add_wrapped(servicer: Any, server: Any) -> None:
-        original(_RawCapturingServicer(servicer), server)
-
-    analyzer_pb2_grpc.add_AnalyzerServicer_to_server = add_wrapped
-    _installed = True

@@ -1,19 +1,10 @@
-"""Stack-wide rules: host capacity (overcommit) and volumes shared between containers."""
+"""Stack-wide rule: host capacity (overcommit)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, Severity
 
 from .lifecycle import uses_gpu
 from .limits import cpu_limit, memory_limit
@@ -24,39 +15,8 @@ from .props import (
     as_number,
     container_name,
     is_run_once,
-    is_unknown,
-    plain,
-    with_defaults,
 )
-
-
-@dataclass(frozen=True)
-class StackResource:
-    """The part of a stack resource the stack rules read: plain props, names and URN."""
-
-    resource_type: str
-    name: str
-    urn: str
-    props: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StackRule:
-    """A stack policy: metadata, config knobs and a pure check returning (message, urn) pairs."""
-
-    name: str
-    description: str
-    enforcement_level: EnforcementLevel
-    severity: Severity
-    config: dict[str, dict[str, Any]]
-    check: Any  # Callable[[list[StackResource], dict[str, Any]], list[tuple[str, str | None]]]
-    kics: tuple[str, ...] = ()
-    cis: tuple[str, ...] = ()
-
-    def run(self, resources: list[StackResource], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-        """Apply schema defaults and run the check."""
-        result: list[tuple[str, str | None]] = self.check(resources, with_defaults(self.config, config))
-        return result
+from .stackbase import StackResource, StackRule
 
 
 def _gpu_count(props: dict[str, Any], host_gpus: int) -> int:
@@ -159,38 +119,6 @@ def check_capacity(resources: list[StackResource], cfg: dict[str, Any]) -> list[
     return out
 
 
-def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
-    allowed = {str(v) for v in cfg.get("allowedSharedVolumes") or []}
-    users: dict[str, list[str]] = {}
-    for res in resources:
-        if res.resource_type != CONTAINER:
-            continue
-        name = container_name(res.props, res.name)
-        seen: set[str] = set()
-        for vol in as_list(res.props.get("volumes")):
-            vname = as_dict(vol).get("volumeName")
-            if isinstance(vname, str) and vname and not is_unknown(vname):
-                seen.add(vname)
-        for mount in as_list(res.props.get("mounts")):
-            mount = as_dict(mount)
-            source = mount.get("source")
-            if mount.get("type") == "volume" and isinstance(source, str) and not is_unknown(source):
-                seen.add(source)
-        for vname in seen:
-            users.setdefault(vname, []).append(name)
-    return [
-        (
-            (
-                f"volume '{vname}' is mounted by several containers ({', '.join(sorted(names))}). "
-                "Fix: give each container its own volume, or list it in `allowedSharedVolumes` after review."
-            ),
-            None,
-        )
-        for vname, names in sorted(users.items())
-        if len(names) > 1 and vname not in allowed
-    ]
-
-
 STACK_RULES: list[StackRule] = [
     StackRule(
         name="stack-host-capacity",
@@ -228,38 +156,4 @@ STACK_RULES: list[StackRule] = [
             },
         },
     ),
-    StackRule(
-        name="volumes-not-shared",
-        description="A named volume is mounted by at most one container.",
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.LOW,
-        check=check_shared_volumes,
-        config={
-            "allowedSharedVolumes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": [],
-                "description": "Volume names that several containers may mount on purpose.",
-            }
-        },
-        kics=("8c978947 Shared Volumes Between Containers",),
-    ),
 ]
-
-
-def to_stack_policy(rule: StackRule) -> StackValidationPolicy:
-    """A StackValidationPolicy running ``rule`` over the stack's resources."""
-
-    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [StackResource(r.resource_type, r.name, r.urn, plain(r.props)) for r in args.resources]
-        for message, urn in rule.run(resources, args.get_config()):
-            report_violation(message, urn)
-
-    return StackValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=rule.enforcement_level,
-        severity=rule.severity,
-        config_schema=PolicyConfigSchema(properties=rule.config),
-    )

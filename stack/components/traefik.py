@@ -36,9 +36,10 @@ class Traefik(pulumi.ComponentResource):
                 network=args.network,
                 command=traefik_command(args.settings, network=args.network_name),
                 # The router is the one container that faces the network on all interfaces.
+                # Unprivileged ports inside, 80/443 on the host: Traefik needs no NET_BIND_SERVICE.
                 ports=[
-                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTP, external=constants.TRAEFIK_HTTP),
-                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTPS, external=constants.TRAEFIK_HTTPS),
+                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTP_LISTEN, external=constants.TRAEFIK_HTTP),
+                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTPS_LISTEN, external=constants.TRAEFIK_HTTPS),
                 ],
                 volumes=[
                     # Read-only: Traefik only watches the socket for container labels.
@@ -48,7 +49,6 @@ class Traefik(pulumi.ComponentResource):
                     docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.TRAEFIK_CERTS),
                 ],
                 cap_drop=["ALL"],
-                cap_add=["NET_BIND_SERVICE"],
                 read_only=True,
             ),
             parent=self,

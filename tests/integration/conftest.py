@@ -257,7 +257,8 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
         else:
             raise AssertionError(f"traefik volume not handled by the test: {vol}")
         args += ["-v", f"{source}:{target}{mode}"]
-    # The declared ports publish 80/443 on every interface; here on 127.0.0.1, ports picked by Docker.
+    # The declared ports publish the entrypoints on 80/443 of every interface; here their
+    # in-container ports go to 127.0.0.1, host ports picked by Docker.
     published = sorted({int(p["internal"]) for p in inputs.get("ports") or []} | {TRAEFIK_API_PORT})
     args += [f for p in published for f in ("-p", f"{LOOPBACK}::{p}")]
     args += [traefik_image, *command]
@@ -268,9 +269,8 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
     names["traefik"] = tname
 
     web = int(entrypoints["web"])
-    websecure_name = next(
-        a.split("=", 1)[1] for a in command if a.startswith("--entrypoints.web.http.redirections.entrypoint.to=")
-    )
+    # The TLS entrypoint is the one with `http.tls=true` (the redirect names the host port, :443).
+    websecure_name = next(m.group(1) for a in command if (m := re.match(r"--entrypoints\.([^.]+)\.http\.tls=true$", a)))
     stack = RoutedStack(
         engine=engine,
         evaluation=prod,

@@ -37,7 +37,7 @@ def test_the_program_routes_webui_and_litellm_only(routed_stack: RoutedStack) ->
 
 def test_command_differs_from_the_program_only_where_a_loopback_test_must() -> None:
     declared = [
-        "--entrypoints.web.address=:80",
+        "--entrypoints.web.address=:8000",
         "--certificatesresolvers.le.acme.email=a@example.com",
         "--certificatesresolvers.le.acme.caserver=https://acme-v02.api.letsencrypt.org/directory",
     ]

@@ -31,7 +31,102 @@ class Case:
     """The target's protect option, when the case changes it."""
     on_target: bool = True
     """The violation names the target's URN (else the stack as a whole: no URN)."""
+    reported: str = ""
+    """The resource whose URN the violation names, when not the target (a volume's container)."""
+    also: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Changes to other resources of the stack (stack cases), by name."""
 
+
+NNP = "no-new-privileges:true"
+BIND = {"type": "none", "o": "bind"}
+
+# Issue 16: the forms the rules did not know.
+HOLE_CASES: list[Case] = [
+    *[
+        Case(
+            f"unconfined-{i}",
+            "litellm",
+            {"securityOpts": [NNP, opt]},
+            "container-security-profiles-enabled",
+            "mandatory",
+            f"switches off {what} (`{opt}`)",
+        )
+        for i, (opt, what) in enumerate(
+            [
+                ("seccomp:unconfined", "the seccomp profile"),
+                ("apparmor=unconfined", "the AppArmor profile"),
+                ("apparmor:unconfined", "the AppArmor profile"),
+                ("label=type:spc_t", "SELinux confinement"),
+                ("label:type:spc_t", "SELinux confinement"),
+                ("label=type:unconfined_t", "SELinux confinement"),
+                ("label=disable", "SELinux confinement"),
+                ("disable", "SELinux confinement"),
+                ("systempaths=unconfined", "the masked and read-only /proc and /sys paths"),
+                ("writable-cgroups=true", "the read-only cgroup filesystem"),
+                ("writable-cgroups", "the read-only cgroup filesystem"),
+            ]
+        )
+    ],
+    Case(
+        "seccomp-last-wins",
+        "litellm",
+        {"securityOpts": [NNP, "seccomp=/etc/docker/custom.json", "seccomp=unconfined"]},
+        "container-security-profiles-enabled",
+        "mandatory",
+        "switches off the seccomp profile (`seccomp=unconfined`)",
+    ),
+    Case(
+        "nnp-false",
+        "litellm",
+        {"securityOpts": ["no-new-privileges=false"]},
+        "container-no-new-privileges",
+        "advisory",
+        "does not set no-new-privileges",
+    ),
+    Case(
+        "nnp-overridden",
+        "litellm",
+        {"securityOpts": [NNP, "no-new-privileges=0"]},
+        "container-no-new-privileges",
+        "advisory",
+        "does not set no-new-privileges",
+    ),
+    Case(
+        "etc-dotdot",
+        "postgres",
+        {"mounts": [{"type": "bind", "source": "/srv/../etc/ssl", "target": "/ssl", "readOnly": True}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "sensitive host path /srv/../etc/ssl (under /etc)",
+    ),
+    Case(
+        "container-port-80",
+        "open-webui",
+        {"ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}]},
+        "container-no-privileged-ports",
+        "advisory",
+        "listens on privileged container port 80 (127.0.0.1:8080->80) and keeps NET_BIND_SERVICE",
+    ),
+    Case(
+        "router-binds-80-inside",
+        "traefik",
+        {
+            "ports": [{"internal": 80, "external": 80}, {"internal": 443, "external": 443}],
+            "capabilities": {"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]},
+        },
+        "container-no-privileged-ports",
+        "advisory",
+        "listens on privileged container port 443",
+    ),
+    Case(
+        "container-port-random-host",
+        "litellm",
+        {"ports": [{"internal": 22, "ip": "127.0.0.1"}]},
+        "container-no-privileged-ports",
+        "advisory",
+        "privileged container port 22 (127.0.0.1:random->22)",
+    ),
+]
 
 CONTAINER_CASES: list[Case] = [
     Case("no-memory", "litellm", {"memory": None}, "container-resource-limits", "mandatory", "no memory limit"),
@@ -384,13 +479,39 @@ CONTAINER_CASES: list[Case] = [
         "privileged-port",
         "open-webui",
         {"ports": [{"internal": 8080, "external": 80, "ip": "127.0.0.1"}]},
-        "container-no-privileged-host-ports",
+        "container-no-privileged-ports",
         "advisory",
         "privileged host port 80",
     ),
+    *HOLE_CASES,
 ]
 
 OTHER_RESOURCE_CASES: list[Case] = [
+    Case(
+        "volume-binds-var",
+        "postgres-data",
+        {"driver": "local", "driverOpts": {**BIND, "device": "/var/lib/pgdata"}},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "volume 'postgres-data' binds the sensitive host path /var/lib/pgdata (under /var) via its driver options "
+        "(local driver, o=bind, device)",
+    ),
+    Case(
+        "volume-mountpoint",
+        "ollama-models",
+        {"driver": "local-persist", "driverOpts": {"mountpoint": "/home/ai/models"}},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "binds the sensitive host path /home/ai/models (under /home) via its driver options (local-persist driver",
+    ),
+    Case(
+        "volume-binds-socket",
+        "traefik-certs",
+        {"driverOpts": {"type": "none", "o": "ro,rbind", "device": "/run/docker.sock"}},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "volume 'traefik-certs' binds the Docker socket (/run/docker.sock)",
+    ),
     Case("volume-unprotected", "postgres-data", {}, "volume-protected", "mandatory", "is not protected", protect=False),
     Case(
         "remote-image-latest",
@@ -459,6 +580,53 @@ STACK_CASES: list[Case] = [
         "volume 'ollama-models' is mounted by several containers (ollama, ollama-pull)",
         stack=True,
         on_target=False,
+    ),
+]
+
+STACK_CASES += [
+    Case(
+        "container-via-bind-volume",
+        "postgres-data",
+        {"driverOpts": {**BIND, "device": "/var/lib/pgdata"}},
+        "container-no-sensitive-volume-binds",
+        "mandatory",
+        "container 'postgres' mounts the sensitive host path /var/lib/pgdata (under /var) via volume "
+        "'postgres-data' (local driver, o=bind, device)",
+        stack=True,
+        reported="postgres",
+    ),
+    Case(
+        "router-socket-via-volume",
+        "traefik-certs",
+        {"driver": "local-persist", "driverOpts": {"mountpoint": "/var/run/docker.sock"}},
+        "container-no-sensitive-volume-binds",
+        "mandatory",
+        "container 'traefik' mounts the Docker socket (/var/run/docker.sock) via volume 'traefik-certs'",
+        stack=True,
+        reported="traefik",
+    ),
+    Case(
+        "shared-host-dir",
+        "litellm",
+        {"volumes": [{"hostPath": "/srv/ai/data", "containerPath": "/data"}]},
+        "volumes-not-shared",
+        "advisory",
+        "containers 'litellm' and 'open-webui' share a host directory: 'litellm' mounts /srv/ai/data via "
+        "`volumes`, 'open-webui' mounts /srv/ai/data/uploads via `mounts`",
+        stack=True,
+        on_target=False,
+        also={"open-webui": {"mounts": [{"type": "bind", "source": "/srv/ai/data/uploads/", "target": "/u"}]}},
+    ),
+    Case(
+        "shared-host-dir-via-volume",
+        "open-webui-data",
+        {"driverOpts": {**BIND, "device": "/srv/ai/webui"}},
+        "volumes-not-shared",
+        "advisory",
+        "'litellm' mounts /srv/ai/webui via `volumes`, 'open-webui' mounts /srv/ai/webui via volume 'open-webui-data'",
+        stack=True,
+        on_target=False,
+        also={"litellm": {"volumes": [{"hostPath": "/srv/ai/webui", "containerPath": "/w", "readOnly": True}]}},
     ),
 ]
 

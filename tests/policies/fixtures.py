@@ -8,6 +8,7 @@ still wrapped, under its real URN and parent. Tests mutate fresh copies.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,23 @@ class Baseline:
             elif (r.docker_name or r.name) in containers:
                 out.append(_resource(r, containers[r.docker_name or r.name], r.protect))
         return out
+
+    def stack_changed(self, edits: Mapping[str, Mapping[str, Any]]) -> list[Resource]:
+        """`stack()` with ``edits`` ({name: changes}) applied to containers and other resources alike."""
+        containers = self.containers()
+        out = []
+        for res in self.stack({n: changed(p, edits.get(n, {})) for n, p in containers.items()}):
+            r = self.registered_urn(res.urn or "")
+            name = r.docker_name or r.name
+            if r.type != CONTAINER and name in edits:
+                res = dataclasses.replace(res, properties=changed(res.properties, edits[name]))
+            out.append(res)
+        return out
+
+    def registered_urn(self, urn: str) -> Registered:
+        """A resource by URN."""
+        [found] = [r for r in self._custom() if r.urn == urn]
+        return found
 
 
 def _resource(r: Registered, props: Mapping[str, Any], protect: bool) -> Resource:

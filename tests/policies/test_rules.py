@@ -10,7 +10,7 @@ import pytest
 from policies.rules.catalog import RESOURCE_RULES, STACK_RULES
 from policies.rules.pinning import IMAGE_ID
 from tests.policies.cases import CASES, Case
-from tests.policies.fixtures import CONTAINER, Baseline, changed, configure_prod
+from tests.policies.fixtures import CONTAINER, Baseline, configure_prod
 from tools.analyzer import (
     SECRET_SIG,
     SIG_KEY,
@@ -25,9 +25,8 @@ from tools.analyzer import (
 def _analyze(pack: PolicyPackAnalyzer, baseline: Baseline, case: Case, *, mutated: bool) -> AnalyzeResult:
     changes = case.changes if mutated else {}
     if case.stack:
-        containers = baseline.containers()
-        containers[case.target] = changed(containers[case.target], changes)
-        return pack.analyze_stack(baseline.stack(containers))
+        edits = {case.target: changes, **case.also} if mutated else {}
+        return pack.analyze_stack(baseline.stack_changed(edits))
     protect = case.protect if mutated else None
     return pack.analyze_resource(
         baseline.resource(case.target, baseline.props(case.target, **changes), protect=protect)
@@ -41,7 +40,7 @@ def test_mutation_is_reported(analyzer: PolicyPackAnalyzer, baseline: Baseline, 
     assert before.by_policy(case.policy) == [], "the unchanged prod stack already reports this: the case cannot fail"
     diags = _analyze(analyzer, baseline, case, mutated=True).by_policy(case.policy)
     assert [d for d in diags if case.fragment in d.message], f"{case.policy}: {[d.message for d in diags]}"
-    urn = baseline.urn(case.target) if case.on_target else ""
+    urn = baseline.urn(case.reported or case.target) if case.on_target else ""
     assert urn in {d.urn for d in diags if case.fragment in d.message}
     for d in diags:
         assert d.enforcement_level == case.level
@@ -49,6 +48,7 @@ def test_mutation_is_reported(analyzer: PolicyPackAnalyzer, baseline: Baseline, 
         assert "plain" not in d.message.replace("plaintext", ""), "a secret value leaked into the message"
         if not case.stack and baseline.registered(case.target).type == CONTAINER:
             assert d.urn == urn and f"'{case.target}'" in d.message
+        assert not d.message.startswith(d.description), "the finding, not the policy's description, leads"
 
 
 def test_every_rule_has_a_mutation_case() -> None:

@@ -174,7 +174,7 @@ def test_prod_publishes_only_the_router(prod: Evaluation) -> None:
     for name, c in prod.containers().items():
         ports = c.inputs.get("ports", [])
         if name == "traefik":
-            assert sorted(p["external"] for p in ports) == [80, 443]
+            assert sorted((p["external"], p["internal"]) for p in ports) == [(80, 8000), (443, 8443)]
         else:
             assert ports == [], f"{name} must not be published on the server"
 
@@ -209,10 +209,11 @@ def test_prod_traefik_router(prod: Evaluation) -> None:
     ]
     cmd = t["command"]
     assert "--providers.docker.exposedbydefault=false" in cmd
-    assert "--entrypoints.web.http.redirections.entrypoint.to=websecure" in cmd
+    assert "--entrypoints.web.http.redirections.entrypoint.to=:443" in cmd
     assert "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web" in cmd
     assert "--certificatesresolvers.letsencrypt.acme.email=ops@example.com" in cmd
-    assert t["capabilities"] == {"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]}
+    # Unprivileged ports inside the container: no capability at all.
+    assert t["capabilities"] == {"drops": ["ALL"]}
     assert t["readOnly"] is True
 
 

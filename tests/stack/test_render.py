@@ -78,8 +78,8 @@ def test_traefik_static_config() -> None:
     cmd = traefik_command(s.traefik, network=s.network.name)
     assert "--providers.docker.network=edge" in cmd
     assert "--providers.docker.exposedbydefault=false" in cmd
-    assert "--entrypoints.web.address=:80" in cmd and "--entrypoints.websecure.address=:443" in cmd
-    assert "--entrypoints.web.http.redirections.entrypoint.to=websecure" in cmd
+    assert "--entrypoints.web.address=:8000" in cmd and "--entrypoints.websecure.address=:8443" in cmd
+    assert "--entrypoints.web.http.redirections.entrypoint.to=:443" in cmd
     assert "--entrypoints.web.http.redirections.entrypoint.scheme=https" in cmd
     assert "--certificatesresolvers.le.acme.email=ops@example.com" in cmd
     assert "--certificatesresolvers.le.acme.storage=/letsencrypt/acme.json" in cmd

@@ -109,7 +109,7 @@ BROKEN = {
     ),
     "latest image": (
         "config:\n  ai-stack:images: {ollama: 'ollama/ollama:latest'}\n",
-        r"ai-stack:images\.ollama: .*moving tag 'latest'",
+        r"ai-stack:images\.ollama: .*floating tag 'latest'",
     ),
     "untagged image": (
         "config:\n  ai-stack:images: {litellm: ghcr.io/berriai/litellm}\n",
@@ -117,7 +117,7 @@ BROKEN = {
     ),
     "main image": (
         "config:\n  ai-stack:images: {openWebui: 'ghcr.io/open-webui/open-webui:main'}\n",
-        r"moving tag 'main'",
+        r"floating tag 'main'",
     ),
     "postgres 17": (
         "config:\n  ai-stack:images: {postgres: 'postgres:17.2'}\n",

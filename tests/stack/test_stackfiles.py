@@ -289,7 +289,7 @@ BROKEN: list[tuple[str, str, str]] = [
     (
         "latest image",
         stack("ai-stack:images: {ollama: 'ollama/ollama:latest'}"),
-        r"ai-stack:images\.ollama: .*moving tag 'latest'",
+        r"ai-stack:images\.ollama: .*floating tag 'latest'",
     ),
     (
         "untagged image",
@@ -547,7 +547,7 @@ FLOATING = sorted(
 @pytest.mark.parametrize("tag", FLOATING)
 @pytest.mark.parametrize("image", ["ollama", "openWebui", "litellm", "traefik"])
 def test_every_floating_tag_is_refused(image: str, tag: str) -> None:
-    with pytest.raises(SettingsError, match=rf"ai-stack:images\.{image}: .*moving tag '{tag}'"):
+    with pytest.raises(SettingsError, match=rf"ai-stack:images\.{image}: .*floating tag '{tag}'"):
         read(stack(f"ai-stack:images: {{{image}: 'example/image:{tag}'}}"))
 
 

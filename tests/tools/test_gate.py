@@ -30,7 +30,7 @@ def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[
         for line in out.splitlines()
     ), out
     assert "127.0.0.1:11434→11434" in out
-    assert "Host(`chat.example.com`)" in out and "0.0.0.0:443→443" in out
+    assert "Host(`chat.example.com`)" in out and "0.0.0.0:443→8443" in out
     text = md.read_text()
     assert text.startswith("## ai-stack offline policy gate")
     assert "### ✅ stack prod: PASSED" in text and "| Container | traefik | traefik:v3.7.13 |" in text

@@ -12,7 +12,7 @@ from tools import ruletable
 
 def test_readme_holds_exactly_the_generated_table() -> None:
     readme = ruletable.README.read_text(encoding="utf-8")
-    assert ruletable.readme_table(readme) == ruletable.render(), (
+    assert ruletable.readme_table(readme) == ruletable.render_all(), (
         "README.md's rule table is stale: run `python -m tools.ruletable --write`"
     )
 
@@ -34,7 +34,7 @@ def test_write_replaces_only_the_table(tmp_path: Path) -> None:
     readme.write_text(f"# x\n\nbefore\n{ruletable.BEGIN}\n| old |\n{ruletable.END}\nafter\n", encoding="utf-8")
     assert ruletable.write(readme)
     assert readme.read_text(encoding="utf-8") == (
-        f"# x\n\nbefore\n{ruletable.BEGIN}\n{ruletable.render()}\n{ruletable.END}\nafter\n"
+        f"# x\n\nbefore\n{ruletable.BEGIN}\n{ruletable.render_all()}\n{ruletable.END}\nafter\n"
     )
     assert not ruletable.write(readme)
 
@@ -48,4 +48,16 @@ def test_module_prints_the_table() -> None:
         timeout=60,
         check=True,
     )
-    assert done.stdout == ruletable.render() + "\n"
+    assert done.stdout == ruletable.render_all() + "\n"
+
+
+def test_every_kics_query_has_a_row_saying_how_much_is_covered() -> None:
+    rows = ruletable.render_kics().splitlines()[2:]
+    cells = {row.split(" | ")[0].lstrip("| "): row.split(" | ")[1:] for row in rows}
+    assert len(cells) == 21, "KICS ships 21 docker-compose queries"
+    assert cells["221e0658 Pids Limit Not Set"][0] == "none" and "pids_limit" in cells["221e0658 Pids Limit Not Set"][2]
+    partial = {q for q, c in cells.items() if c[0] == "partial"}
+    assert "bc2908f3 Privileged Ports Mapped In Container" in partial
+    assert all(c[2].strip(" |") != "–" for q, c in cells.items() if q in partial), "a partial row says why"
+    full = cells["1c1325ff Volume Has Sensitive Host Directory"]
+    assert full[0] == "full" and "`container-no-sensitive-volume-binds`" in full[1]
