@@ -98,7 +98,7 @@ def test_env_is_the_declared_one_changed_only_where_listed(declared: dict[str, s
     assert changed == {"OLLAMA_BASE_URL", "OPENAI_API_BASE_URL", "CORS_ALLOW_ORIGIN"}
     assert owui.env["CORS_ALLOW_ORIGIN"].startswith(declared["CORS_ALLOW_ORIGIN"] + ";")
     added = set(owui.env) - set(declared)
-    assert added == {"DATA_DIR", *webui.IMAGE_ENV, *webui.OFFLINE_ENV}
+    assert added == {"DATA_DIR", "STATIC_DIR", *webui.IMAGE_ENV, *webui.OFFLINE_ENV}
     # The prod declaration itself needs no offline switch to start: its embedding engine is
     # Ollama, so nothing is loaded from Hugging Face at startup.
     assert declared["RAG_EMBEDDING_ENGINE"] == "ollama"

@@ -99,6 +99,10 @@ def run_env(
     env["OLLAMA_BASE_URL"] = ollama_url  # the Ollama stand-in instead of http://ollama:11434
     env["OPENAI_API_BASE_URL"] = f"{litellm_url}/v1"  # the real LiteLLM on loopback, same /v1 suffix
     env["DATA_DIR"] = str(data_dir)  # the image's is /app/backend/data (the volume)
+    # Open WebUI empties and refills its static dir at every start (config.py, 0.11.1); the
+    # default is inside the shared venv, so two instances on one machine would break each
+    # other's pages. In the image there is one instance per container.
+    env["STATIC_DIR"] = str(data_dir.parent / f"{data_dir.name}-static")
     env["CORS_ALLOW_ORIGIN"] = ";".join([*declared["CORS_ALLOW_ORIGIN"].split(";"), *extra_origins])
     env.update(IMAGE_ENV)
     env.update(OFFLINE_ENV)
