@@ -50,6 +50,10 @@ def _host_mounts(props: dict[str, Any]) -> list[tuple[str, bool, str]]:
     return found
 
 
+def _published(props: dict[str, Any]) -> bool:
+    return bool(as_list(props.get("ports")))
+
+
 def _norm(path: str) -> str:
     path = "/" + path.strip("/")
     return path.lower()
@@ -64,11 +68,16 @@ def _under(path: str, root: str) -> bool:
 
 def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     routers = set(cfg.get("routerContainers") or [])
+    schedulers = set(cfg.get("schedulerContainers") or [])
     allowed = [str(p) for p in cfg.get("allowedHostPaths") or []]
     out = []
     for host, read_only, prop in _host_mounts(props):
         if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith("docker.sock"):
             if ctx.name in routers and read_only:
+                continue
+            if ctx.name in schedulers and not _published(props):
+                # Starting the backup steps needs the API (a read-only mount of a socket does not
+                # limit the API anyway); reviewed and listed by name, and never published.
                 continue
             if ctx.name in routers:
                 out.append(
@@ -100,6 +109,14 @@ NO_SENSITIVE_MOUNTS = Rule(
     check=check_sensitive_mounts,
     config={
         "routerContainers": ROUTERS,
+        "schedulerContainers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["backup"],
+            "description": (
+                "Reviewed containers that start the backup steps through the Docker socket (never published)."
+            ),
+        },
         "sensitivePaths": {
             "type": "array",
             "items": {"type": "string"},
