@@ -6,7 +6,7 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.state
 MARKDOWN ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config preview up smoke check lint test test-fast bench
+.PHONY: help venv dev-venv prereqs stack pack-config preview up smoke check lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
@@ -16,6 +16,8 @@ help:
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
+	@echo "make backup STACK=...      take a backup now (restic snapshot of Postgres and Open WebUI)"
+	@echo "make restore STACK=... FROM=<snapshot|latest> [YES=1]   verify, say what is overwritten, ask, restore"
 
 venv:
 	@scripts/bootstrap.sh runtime
@@ -67,3 +69,10 @@ test-fast: dev-venv
 
 bench: dev-venv
 	$(PY) -m tools.bench
+
+# Both run the stack's own backup steps against DOCKER_HOST (or the local engine).
+backup: venv
+	$(PY) -m tools.backup backup --stack $(STACK)
+
+restore: venv
+	$(PY) -m tools.backup restore --stack $(STACK) --from "$(FROM)" $(if $(YES),--yes)

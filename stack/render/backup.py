@@ -133,6 +133,8 @@ def backup_steps(db: Database, target: Target, models: Sequence[str], keep: Sequ
         ),
         target.restic("snapshot", "backup", "--tag", TAG, "--host", TAG, STAGING, mounts=staging),
         target.restic("prune", "forget", "--tag", TAG, "--prune", *keep),
+        # No plain copy of the data outlives the run (the snapshot is the encrypted one).
+        _payload("clear-staging", "reset", STAGING, mounts=staging),
     ]
 
 
@@ -168,6 +170,7 @@ def apply_steps(db: Database) -> list[Step]:
         _payload(
             "restore-open-webui", "apply-webui", RESTORED, WEBUI_DATA, mounts=(*restore, (WEBUI_VOLUME, WEBUI_DATA))
         ),
+        _payload("clear-restore", "reset", RESTORE, mounts=restore),
     ]
 
 

@@ -5,7 +5,8 @@ integration drill runs it on local directories.
     reset DIR                        empty DIR (the staging or restore area)
     stage-webui DATA STAGING MODEL…  online SQLite copy, uploads, the model list
     seal STAGING                     write MANIFEST.json: sha256 and size of every file
-    verify ROOT                      check every file against MANIFEST.json; exit 3 when not
+    verify ROOT                      check every file against MANIFEST.json (exit 3 when one
+                                     differs); print the verified files and sizes as JSON
     apply-webui ROOT DATA            put the database and uploads back into DATA
 """
 
@@ -90,7 +91,7 @@ def seal(staging: Path) -> dict[str, object]:
     return manifest
 
 
-def verify(root: Path) -> list[str]:
+def verify(root: Path) -> dict[str, int]:
     """Every file the manifest lists, with its size and sha256; raise CorruptError naming each problem."""
     path = root / MANIFEST
     if not path.is_file():
@@ -113,7 +114,7 @@ def verify(root: Path) -> list[str]:
     problems += [f"{name}: not in the manifest" for name in extra]
     if problems:
         raise CorruptError("the backup does not match its manifest:\n  " + "\n  ".join(problems))
-    return sorted(files)
+    return {name: int(str(files[name]["size"])) for name in sorted(files)}
 
 
 def apply_webui(root: Path, data: Path) -> None:
@@ -141,7 +142,8 @@ def main(argv: Sequence[str]) -> int:
         elif cmd == "seal":
             print(f"sealed {len(seal(Path(args[0]))['files'])} files")  # type: ignore[arg-type]
         elif cmd == "verify":
-            print(f"verified {len(verify(Path(args[0])))} files against {MANIFEST}")
+            # The verified list, for the restore to say what it will overwrite.
+            print(json.dumps(verify(Path(args[0]))))
         elif cmd == "apply-webui":
             apply_webui(Path(args[0]), Path(args[1]))
         else:
