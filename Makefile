@@ -8,7 +8,7 @@ JSON ?=
 BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config lock preview up smoke check diff lint test test-fast bench
+.PHONY: help venv dev-venv prereqs stack pack-config lock preview up smoke check diff lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
@@ -20,6 +20,8 @@ help:
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
+	@echo "make backup STACK=...      take a backup now (restic snapshot of Postgres and Open WebUI)"
+	@echo "make restore STACK=... FROM=<snapshot|latest> [YES=1]   verify, say what is overwritten, ask, restore"
 
 venv:
 	@scripts/bootstrap.sh runtime
@@ -80,3 +82,10 @@ test-fast: dev-venv
 
 bench: dev-venv
 	$(PY) -m tools.bench
+
+# Both run the stack's own backup steps against DOCKER_HOST (or the local engine).
+backup: venv
+	$(PY) -m tools.backup backup --stack $(STACK)
+
+restore: venv
+	$(PY) -m tools.backup restore --stack $(STACK) --from "$(FROM)" $(if $(YES),--yes)

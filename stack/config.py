@@ -36,3 +36,15 @@ def provider_keys(settings: Settings) -> dict[str, pulumi.Output[str]]:
         return keys.apply(lambda k: str(k[name]))
 
     return {p.api_key_env: pick(p.api_key_env) for p in settings.providers}
+
+
+def backup_secrets(
+    settings: Settings,
+) -> tuple[pulumi.Output[str] | None, tuple[pulumi.Output[str], pulumi.Output[str]] | None]:
+    """The restic passphrase (None: the repository is not encrypted) and, for S3, its keys."""
+    config = pulumi.Config(NAMESPACE)
+    passphrase = config.get_secret("backupPassphrase")
+    s3 = None
+    if settings.backup.target == "s3":
+        s3 = (config.require_secret("backupS3AccessKey"), config.require_secret("backupS3SecretKey"))
+    return passphrase, s3

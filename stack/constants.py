@@ -9,6 +9,10 @@ OPEN_WEBUI: Final = "open-webui"
 LITELLM: Final = "litellm"
 POSTGRES: Final = "postgres"
 TRAEFIK: Final = "traefik"
+BACKUP: Final = "backup"
+"""The scheduler: busybox crond running the backup steps, each in its own container."""
+BACKUP_JOB: Final = "backup-job"
+"""The one step container a backup or restore runs at a time."""
 
 # Ports the services listen on inside their containers.
 PORTS: Final = {
@@ -33,6 +37,10 @@ IMAGES: Final = {
     "litellm": "ghcr.io/berriai/litellm-database:v1.101.0",
     "postgres": "postgres:16.13",
     "traefik": "traefik:v3.7.13",
+    # Backups: restic stores encrypted, checksummed, pruned snapshots (local volume or S3);
+    # the Docker CLI image's busybox crond runs the steps on schedule.
+    "restic": "restic/restic:0.18.0",
+    "docker_cli": "docker:27.5.1-cli",
 }
 
 # Paths inside the images.
@@ -42,6 +50,8 @@ POSTGRES_DATA: Final = "/var/lib/postgresql/data"
 TRAEFIK_CERTS: Final = "/letsencrypt"
 LITELLM_CONFIG: Final = "/app/config.yaml"
 DOCKER_SOCKET: Final = "/var/run/docker.sock"
+OPEN_WEBUI_UPLOADS: Final = "/app/backend/data/uploads"
+OPEN_WEBUI_DB: Final = "webui.db"
 
 # json-file log rotation for every container.
 LOG_OPTS: Final = {"max-size": "10m", "max-file": "3"}

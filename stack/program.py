@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from stack import canonical, constants
+from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
 from stack.components.network import ProxyNetwork
@@ -15,7 +16,7 @@ from stack.components.open_webui import OpenWebui, OpenWebuiArgs
 from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.traefik import Traefik, TraefikArgs
-from stack.config import provider_keys
+from stack.config import backup_secrets, provider_keys
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
@@ -85,7 +86,7 @@ def build(settings: Settings) -> dict[str, Any]:
             loopback_port=published.litellm if published else None,
         ),
     )
-    OpenWebui(
+    webui = OpenWebui(
         "open-webui",
         OpenWebuiArgs(
             s.images.open_webui,
@@ -106,12 +107,29 @@ def build(settings: Settings) -> dict[str, Any]:
         ),
     )
 
+    if s.backs_up:
+        passphrase, s3_keys = backup_secrets(s)
+        Backup(
+            "backup",
+            BackupArgs(
+                s,
+                network=net,
+                postgres_password=secrets.postgres_password,
+                passphrase=passphrase,
+                s3_keys=s3_keys,
+                protect_data=protect,
+                wait_for=[postgres, webui],
+            ),
+        )
+
     outputs: dict[str, Any] = {
         "webuiUrl": s.webui_url(),
         "litellmUrl": s.litellm_url(),
         "litellmMasterKey": secrets.litellm_master_key,
         "models": pull.pulled,
         "network": net,
+        # "none" on a stack that declares no schedule; `make backup` works either way.
+        "backupSchedule": s.backup.schedule if s.backs_up else "none",
     }
     if s.open_webui.admin_email:
         # The first admin's sign-in; valid until changed in Open WebUI (it is used once).

@@ -14,7 +14,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from .base import EXEMPT_CONTAINERS, Kics
-from .mounts import NO_SENSITIVE_MOUNTS, HostMount, clean, host_mounts, judge, under
+from .mounts import NO_SENSITIVE_MOUNTS, HostMount, clean, host_mounts, is_socket, judge, under
 from .props import CONTAINER, VOLUME, as_dict, as_list, container_name, is_unknown
 from .stackbase import StackResource, StackRule
 
@@ -76,7 +76,12 @@ def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) ->
         name = container_name(res.props, res.name)
         for vname in _named_volumes(res.props):
             users.setdefault(vname, []).append(name)
-        mounts = [m for m in host_mounts(res.props, volumes) if not any(under(m.host, p) for p in allowed_paths)]
+        # The Docker socket is no directory of state: who may reach it is container-no-sensitive-mounts'.
+        mounts = [
+            m
+            for m in host_mounts(res.props, volumes)
+            if not is_socket(m.host) and not any(under(m.host, p) for p in allowed_paths)
+        ]
         binds.setdefault(name, []).extend(mounts)
     out: list[Finding] = [
         (

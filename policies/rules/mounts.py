@@ -156,7 +156,11 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
         finding = judge(f"volume '{ctx.name}'", mount, cfg, router=False)
         return [finding.replace(" mounts ", " binds ", 1)] if finding else []
     router = ctx.name in set(cfg.get("routerContainers") or [])
-    findings = (judge(f"container '{ctx.name}'", m, cfg, router=router) for m in host_mounts(props))
+    # The backup scheduler starts its steps through the Docker API (a read-only socket mount
+    # would not limit the API anyway): reviewed and listed by name, allowed only unpublished.
+    scheduler = ctx.name in set(cfg.get("schedulerContainers") or []) and not as_list(props.get("ports"))
+    mounts = [m for m in host_mounts(props) if not (scheduler and is_socket(m.host) and m.volume is None)]
+    findings = (judge(f"container '{ctx.name}'", m, cfg, router=router) for m in mounts)
     return [f for f in findings if f]
 
 
@@ -171,6 +175,12 @@ NO_SENSITIVE_MOUNTS = Rule(
     resource_types=(CONTAINER, VOLUME),
     config={
         "routerContainers": ROUTERS,
+        "schedulerContainers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["backup"],
+            "description": "Reviewed containers that start the backup steps through the Docker socket (unpublished).",
+        },
         "sensitivePaths": {
             "type": "array",
             "items": {"type": "string"},

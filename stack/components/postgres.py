@@ -9,6 +9,7 @@ import pulumi_docker as docker
 
 from stack import constants, containers
 from stack.render.env import env, secret_env
+from stack.render.postgres import WRAPPER
 from stack.settings import Postgres as PostgresSettings
 
 PORT = constants.PORTS[constants.POSTGRES]
@@ -52,6 +53,10 @@ class Postgres(pulumi.ComponentResource):
                 ],
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.POSTGRES_DATA)],
                 shm_size=128,
+                # ai-stack:password-converges (issue 15): the role's password is set to the
+                # stack's before every start, so a re-created stack opens retained data.
+                entrypoints=["bash", "-c"],
+                command=[WRAPPER],
             ),
             parent=self,
         )

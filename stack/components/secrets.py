@@ -10,12 +10,14 @@ class Secrets(pulumi.ComponentResource):
     """WEBUI_SECRET_KEY, Open WebUI's first admin password, the LiteLLM master and salt keys,
     and the Postgres password.
 
-    The salt key encrypts credentials LiteLLM stores in Postgres, and POSTGRES_PASSWORD only
-    applies when the data directory is first initialised: replacing either one locks the stack
-    out of its own data, so both are protected. WEBUI_ADMIN_PASSWORD is the same kind: Open
-    WebUI uses it once, when its database has no user yet; a new value would change nothing
-    inside Open WebUI but make the exported `webuiAdminPassword` wrong, so it is protected
-    too. None has keepers, so nothing rotates them by accident.
+    The salt key encrypts credentials LiteLLM stores in Postgres: replacing it locks LiteLLM
+    out of its own data, so it is protected. The Postgres password is not: POSTGRES_PASSWORD
+    alone applies only when the data directory is first initialised, but Postgres's start sets
+    the role's password to the stack's every time (stack/render/postgres.py), so a new value
+    (a rotation, or a re-created stack over retained volumes) reaches the database.
+    WEBUI_ADMIN_PASSWORD is frozen like the salt key: Open WebUI uses it once, when its
+    database has no user yet; a new value would change nothing inside Open WebUI but make the
+    exported `webuiAdminPassword` wrong, so it is protected. None has keepers, so nothing rotates them by accident.
     """
 
     webui_secret_key: pulumi.Output[str]
@@ -33,7 +35,7 @@ class Secrets(pulumi.ComponentResource):
         admin = random.RandomPassword(f"{name}-webui-admin-password", length=32, special=False, opts=frozen)
         master = random.RandomPassword(f"{name}-litellm-master-key", length=40, special=False, opts=child)
         salt = random.RandomPassword(f"{name}-litellm-salt-key", length=48, special=False, opts=frozen)
-        pg = random.RandomPassword(f"{name}-postgres-password", length=32, special=False, opts=frozen)
+        pg = random.RandomPassword(f"{name}-postgres-password", length=32, special=False, opts=child)
         self.webui_secret_key = pulumi.Output.secret(webui.result)
         self.webui_admin_password = pulumi.Output.secret(admin.result)
         # LiteLLM expects keys to start with sk-.

@@ -126,6 +126,15 @@ def limits_fit_host(s: Settings) -> list[str]:
     return problems
 
 
+def backup_target_named(s: Settings) -> list[str]:
+    b = s.backup
+    if b.target == "s3" and not b.s3_repository:
+        return [f"{KEY}backup.s3Repository: required when {KEY}backup.target is s3 (s3:https://host/bucket/prefix)"]
+    if b.target != "s3" and b.s3_repository:
+        return [f"{KEY}backup.s3Repository: set, but {KEY}backup.target is {b.target}; set target: s3 to use it"]
+    return []
+
+
 CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     kv_cache_needs_flash_attention,
     gpu_request_fits_host,
@@ -138,6 +147,7 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     first_admin_without_signup,
     model_names_unique,
     limits_fit_host,
+    backup_target_named,
 )
 
 

@@ -15,7 +15,11 @@ from stack.models.lock import LockedModel, LockError, load_lock
 from stack.settings.model import NAMESPACE, Settings
 from stack.settings.services import describe_pattern
 
-SECRET_KEYS = frozenset({"providerKeys"})
+OBJECT_SECRETS = frozenset({"providerKeys"})
+"""Secret settings holding one named value per entry (only the names are ever read)."""
+SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey"})
+"""Secret settings holding one value: the restic repository's passphrase and the S3 keys."""
+SECRET_KEYS = OBJECT_SECRETS | SCALAR_SECRETS
 """Config keys that must be set with `pulumi config set --secret` and never enter Settings."""
 
 
@@ -96,12 +100,15 @@ def load_settings(
     if encrypted is not None:
         for full_key in sorted(encrypted):
             key = full_key.removeprefix(prefix)
-            if key in SECRET_KEYS and full_key in config:
+            if key in OBJECT_SECRETS and full_key in config:
                 secret_keys.setdefault(key, _secret_names(full_key, config[full_key], problems))
+            elif key in SCALAR_SECRETS and full_key in config:
+                secret_keys.setdefault(key, [])
             elif full_key.startswith(prefix):
                 problems.append(
                     f"{full_key}: is encrypted, but it is not a secret setting and would be deployed "
-                    f"in plain text; set it without --secret (only {prefix}providerKeys holds secrets)"
+                    f"in plain text; set it without --secret (only {', '.join(prefix + k for k in sorted(SECRET_KEYS))}"
+                    " hold secrets)"
                 )
     for full_key, raw in sorted(config.items()):
         if not full_key.startswith(prefix):
@@ -115,10 +122,8 @@ def load_settings(
         key = full_key[len(prefix) :]
         if key in SECRET_KEYS:
             if key not in secret_keys:
-                problems.append(
-                    f"{full_key}: must be a secret: run `pulumi config set --secret --path "
-                    f"'{full_key}.<ENV_NAME>' <value>`"
-                )
+                how = f"--path '{full_key}.<ENV_NAME>' <value>" if key in OBJECT_SECRETS else f"{full_key} <value>"
+                problems.append(f"{full_key}: must be a secret: run `pulumi config set --secret {how}`")
             continue
         if key not in known:
             hint = _closest(key, known | SECRET_KEYS)
@@ -153,11 +158,28 @@ def load_settings(
             problems.append(f"{err}; run `make lock STACK={stack}`")
         else:
             problems += fit.check(settings, locked, stack)[0]
+        problems += _backup_secrets(settings, set(secret_keys), prefix)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise SettingsError(f"{source} (stack {stack!r}) has invalid settings:\n{lines}")
     assert settings is not None
     return settings
+
+
+def _backup_secrets(settings: Settings, present: set[str], prefix: str) -> list[str]:
+    """An S3 target needs its keys, and nothing leaves the host unencrypted: it needs the passphrase too."""
+    if not settings.backs_up or settings.backup.target != "s3":
+        return []
+    return [
+        f"{prefix}{key}: required when {prefix}backup.target is s3 ({why}); set it with "
+        f"`pulumi config set --secret {prefix}{key} …`"
+        for key, why in (
+            ("backupS3AccessKey", "the S3 access key id"),
+            ("backupS3SecretKey", "the S3 secret key"),
+            ("backupPassphrase", "backups leave the host only encrypted"),
+        )
+        if key not in present
+    ]
 
 
 def _closest(key: str, known: set[str]) -> str | None:

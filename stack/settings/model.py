@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stack import constants
 from stack.settings import checks
+from stack.settings.backup import SCHEDULER_LIMITS, Backup
 from stack.settings.services import (
     Host,
     Images,
@@ -49,6 +50,7 @@ class Settings(_Model):
     litellm: Litellm = Litellm()
     postgres: Postgres = Postgres()
     traefik: Traefik = Traefik()
+    backup: Backup = Backup()
 
     @field_validator("models", "embedding_models")
     @classmethod
@@ -74,6 +76,11 @@ class Settings(_Model):
         return self.profile == "server"
 
     @property
+    def backs_up(self) -> bool:
+        """Scheduled backups: on for a server unless `backup.enabled` says otherwise."""
+        return self.backup.enabled if self.backup.enabled is not None else self.profile == "server"
+
+    @property
     def all_models(self) -> list[str]:
         return [*self.models, *self.embedding_models]
 
@@ -88,6 +95,9 @@ class Settings(_Model):
         }
         if self.deploys_traefik:
             budgets[constants.TRAEFIK] = self.traefik
+        if self.backs_up:
+            budgets[constants.BACKUP] = SCHEDULER_LIMITS
+            budgets[constants.BACKUP_JOB] = self.backup
         return budgets
 
     def webui_url(self) -> str:

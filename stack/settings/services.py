@@ -98,6 +98,8 @@ class Images(_Model):
     litellm: str = constants.IMAGES["litellm"]
     postgres: str = constants.IMAGES["postgres"]
     traefik: str = constants.IMAGES["traefik"]
+    restic: str = constants.IMAGES["restic"]
+    docker_cli: str = constants.IMAGES["docker_cli"]
 
     @field_validator("*")
     @classmethod

@@ -20,7 +20,7 @@ CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 PASSWORD = "random:index/randomPassword:RandomPassword"
-SECRET_NAMES = re.compile(r"(_KEY|_SECRET|_PASSWORD|_TOKEN|^DATABASE_URL)$")
+SECRET_NAMES = re.compile(r"(_KEY|_SECRET|PASSWORD|_TOKEN|^DATABASE_URL)$")
 
 
 def settings_of(stack: str) -> Settings:
@@ -42,7 +42,7 @@ def labels(c: Registered) -> dict[str, str]:
 def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
     assert set(dev.containers()) == base
-    assert set(prod.containers()) == base | {"traefik"}
+    assert set(prod.containers()) == base | {"traefik", "backup"}
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
@@ -124,7 +124,8 @@ def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
     refs = {r.inputs["name"] for r in images}
     expected = {constants.IMAGES[k] for k in ("ollama", "open_webui", "litellm", "postgres")}
     if any_stack.stack == "prod":
-        expected.add(constants.IMAGES["traefik"])
+        # The router, and the backup scheduler's two images (the steps reuse Postgres and Open WebUI).
+        expected |= {constants.IMAGES[k] for k in ("traefik", "restic", "docker_cli")}
     assert refs == expected
     for r in images:
         tag = r.inputs["name"].rsplit(":", 1)[1]
@@ -372,7 +373,8 @@ def test_server_gets_a_first_admin_from_the_stack(prod: Evaluation, dev: Evaluat
 
 def test_secrets_that_must_never_change_are_protected(any_stack: Evaluation) -> None:
     protected = {r.name for r in any_stack.of_type(PASSWORD) if r.protect}
-    assert protected == {"secrets-litellm-salt-key", "secrets-postgres-password", "secrets-webui-admin-password"}
+    # The Postgres password converges at every start (stack/render/postgres.py): it may rotate.
+    assert protected == {"secrets-litellm-salt-key", "secrets-webui-admin-password"}
     for r in any_stack.of_type(PASSWORD):
         assert "keepers" not in r.inputs, r.name
 
@@ -390,7 +392,7 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     assert mounts["traefik"] == {"/var/run/docker.sock", "/letsencrypt"}
     expected = {"ollama-models", "open-webui-data", "postgres-data"}
     assert {v.name for v in dev.of_type(VOLUME)} == expected
-    assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs"}
+    assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs", "backup-repo"}
     for v in prod.of_type(VOLUME):
         assert v.protect and v.retain_on_delete, v.name
     for v in dev.of_type(VOLUME):
@@ -486,6 +488,8 @@ def test_joining_an_existing_traefik() -> None:
         "  ai-stack:network: {name: web, external: true}\n"
         "  ai-stack:traefik: {mode: external, certResolver: myresolver, entrypoint: https}\n"
         "  ai-stack:openWebui: {host: chat.example.org}\n  ai-stack:litellm: {host: llm.example.org}\n"
+        # 8 CPUs leave no room for the backup steps beside the services; the router is the subject.
+        "  ai-stack:backup: {enabled: false}\n"
     )
     ev = evaluate("edge", config_text=overlay(text))
     c = ev.containers()

@@ -88,14 +88,20 @@ def test_base_equal_to_head_reports_no_changes(repo: Path) -> None:
         assert "no changes" in render.text(d)
 
 
-def test_an_image_bump_replaces_exactly_that_container_and_its_image(repo: Path) -> None:
+def test_an_image_bump_replaces_that_container_its_image_and_the_backup_script(repo: Path) -> None:
     edit(
         repo / "Pulumi.prod.yaml",
         "  ai-stack:openWebui:\n",
         "  ai-stack:images:\n    openWebui: ghcr.io/open-webui/open-webui:v0.11.2\n  ai-stack:openWebui:\n",
     )
     d = run("prod", "main", repo)
-    assert ops(d) == {"open-webui": ("replace", ("image",)), "open-webui-image": ("replace", ("name",))}
+    # The backup scheduler's uploaded script runs that image's Python for the online SQLite copy,
+    # so it is replaced too; nothing else changes.
+    assert ops(d) == {
+        "open-webui": ("replace", ("image",)),
+        "open-webui-image": ("replace", ("name",)),
+        "backup": ("replace", ("uploads",)),
+    }
     webui = item(d, "open-webui")
     assert webui.forcing == ("image",) and not webui.flags
     assert any("delete-before-replace" in c and "health wait" in c for c in webui.costs)

@@ -1,0 +1,128 @@
+"""Scheduled backups: busybox crond in the pinned Docker CLI image runs the backup steps.
+
+Each step is its own short-lived container from a pinned image (pg_dump from the Postgres
+image, Python's sqlite3 from the Open WebUI image, restic from the restic image), with the
+limits of `ai-stack:backup`; the steps and their order are stack/render/backup.py, the same
+lines `make backup` runs. The scheduler needs the Docker API to start them: the pack lists it
+by name (policies/rules/mounts.py, schedulerContainers) and it publishes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import canonical, constants, containers
+from stack.render import backup as steps
+from stack.render.env import secret_env
+from stack.settings import Settings
+from stack.settings.backup import SCHEDULER_LIMITS
+
+SCRIPT = "/ai-stack/backup.sh"
+CRONTAB = "/etc/crontabs/root"
+OK_MARKER = "/tmp/ai-stack-backup-ok"
+
+VOLUMES = {
+    steps.STAGING_VOLUME: "backup-staging",
+    steps.RESTORE_VOLUME: "backup-restore",
+    steps.WEBUI_VOLUME: f"{constants.OPEN_WEBUI}-data",
+    steps.REPO_VOLUME: "backup-repo",
+}
+"""Docker volume names per role. open-webui-data is stack/components/open_webui.py's volume."""
+
+
+def docker_run(s: Settings, network: str) -> steps.DockerRun:
+    images = s.images
+    return steps.DockerRun(
+        images={"postgres": images.postgres, "open_webui": images.open_webui, "restic": images.restic},
+        volumes=dict(VOLUMES),
+        network=network,
+        cpus=canonical.cpus(s.backup.cpus),
+        memory_mib=s.backup.memory,
+    )
+
+
+def database(s: Settings) -> steps.Database:
+    return steps.Database(
+        host=constants.POSTGRES,
+        port=constants.PORTS[constants.POSTGRES],
+        user=s.postgres.user,
+        name=s.postgres.database,
+    )
+
+
+def target(s: Settings, *, encrypted: bool) -> steps.Target:
+    return steps.Target(s3_repository=s.backup.s3_repository if s.backup.target == "s3" else None, encrypted=encrypted)
+
+
+def backup_script(s: Settings, network: str, *, encrypted: bool) -> str:
+    t = target(s, encrypted=encrypted)
+    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args())
+    return steps.script(docker_run(s, network), plan, steps.init_step(t))
+
+
+@dataclass(frozen=True)
+class BackupArgs:
+    settings: Settings
+    network: pulumi.Input[str]
+    """The network Postgres is on (pg_dump connects to it there)."""
+    postgres_password: pulumi.Output[str]
+    passphrase: pulumi.Output[str] | None
+    """ai-stack:backupPassphrase; without it the repository is not encrypted."""
+    s3_keys: tuple[pulumi.Output[str], pulumi.Output[str]] | None = None
+    protect_data: bool = False
+    wait_for: Sequence[pulumi.Resource] = ()
+
+
+class Backup(pulumi.ComponentResource):
+    def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-stack:services:Backup", name, None, opts)
+        s = args.settings
+        encrypted = args.passphrase is not None
+        cli = containers.image(name, s.images.docker_cli, parent=self)
+        # Pulled with the stack, so the first scheduled run does not depend on the registry.
+        containers.image(f"{name}-restic", s.images.restic, parent=self)
+        volumes = [
+            docker.ContainerVolumeArgs(host_path=constants.DOCKER_SOCKET, container_path=constants.DOCKER_SOCKET)
+        ]
+        if s.backup.target == "volume":
+            repo = containers.data_volume(VOLUMES[steps.REPO_VOLUME], protect=args.protect_data, parent=self)
+            # Mounted read-only here so the volume is in use (docker volume prune keeps it).
+            volumes.append(docker.ContainerVolumeArgs(volume_name=repo.name, container_path="/repo", read_only=True))
+        envs: list[pulumi.Input[str]] = [secret_env("PGPASSWORD", args.postgres_password)]
+        if args.passphrase is not None:
+            envs.append(secret_env("RESTIC_PASSWORD", args.passphrase))
+        if args.s3_keys is not None:
+            envs += [
+                secret_env("AWS_ACCESS_KEY_ID", args.s3_keys[0]),
+                secret_env("AWS_SECRET_ACCESS_KEY", args.s3_keys[1]),
+            ]
+        script = pulumi.Output.from_input(args.network).apply(
+            lambda net: backup_script(s, str(net), encrypted=encrypted)
+        )
+        containers.container(
+            containers.Spec(
+                name=constants.BACKUP,
+                image=cli.image_id,
+                limits=SCHEDULER_LIMITS,
+                # crond is PID 1: healthy while it runs. A failed backup shows in its log
+                # (`docker logs backup`) and leaves the marker of the last good run stale.
+                health=containers.Health(tests=["CMD-SHELL", "pidof crond >/dev/null"], start_period="5s"),
+                network=args.network,
+                envs=envs,
+                entrypoints=["crond"],
+                # -f foreground, -d 6: log to stderr (busybox crond), which is the container log.
+                command=["-f", "-d", "6", "-c", "/etc/crontabs"],
+                uploads=[
+                    docker.ContainerUploadArgs(file=SCRIPT, content=script, executable=True),
+                    docker.ContainerUploadArgs(file=CRONTAB, content=f"{s.backup.schedule} /bin/sh {SCRIPT}\n"),
+                ],
+                volumes=volumes,
+            ),
+            parent=self,
+            depends_on=args.wait_for,
+        )
+        self.register_outputs({})

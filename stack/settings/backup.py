@@ -1,0 +1,76 @@
+"""The backup block: when, how many, and where (`ai-stack:backup`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, StrictBool, field_validator
+
+from stack.settings.services import Limits, _Model
+from stack.settings.units import Cpus, MiB
+
+# Five cron fields (minute hour day-of-month month day-of-week) of digits, ranges, lists, steps
+# and names, or one of busybox crond's @-shortcuts. A typo fails here, not in a silent crontab.
+_FIELD = r"(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(/[0-9]+)?(,(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(/[0-9]+)?)*"
+_CRON = re.compile(rf"^{_FIELD}( {_FIELD}){{4}}$|^@(hourly|daily|weekly|monthly|yearly|annually|midnight)$")
+_S3 = re.compile(r"^s3:https?://[^\s/]+/[A-Za-z0-9._-]+(/[A-Za-z0-9._/-]*)?$")
+
+
+class Retention(_Model):
+    """Which snapshots `restic forget --prune` keeps after every backup."""
+
+    keep_daily: int = Field(default=7, ge=1, le=3650)
+    keep_weekly: int = Field(default=4, ge=0, le=520)
+    keep_monthly: int = Field(default=6, ge=0, le=240)
+
+    def forget_args(self) -> list[str]:
+        return [
+            "--keep-daily",
+            str(self.keep_daily),
+            "--keep-weekly",
+            str(self.keep_weekly),
+            "--keep-monthly",
+            str(self.keep_monthly),
+        ]
+
+
+class Backup(Limits):
+    """Scheduled backups: off on the laptop profile, on for a server (set `enabled` to override).
+
+    `cpus`/`memory` bound each backup step's container (one runs at a time).
+    """
+
+    cpus: Cpus = 0.5
+    memory: MiB = 512
+    enabled: StrictBool | None = None
+    schedule: str = "15 3 * * *"
+    """busybox crond syntax, in the host's UTC unless TZ is set: five fields or @daily."""
+    retention: Retention = Retention()
+    target: Literal["volume", "s3"] = "volume"
+    s3_repository: str | None = None
+    """restic's S3 form, `s3:https://host/bucket/prefix`; keys come from the secrets
+    ai-stack:backupS3AccessKey and ai-stack:backupS3SecretKey."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, schedule: str) -> str:
+        if not _CRON.match(schedule.strip()):
+            raise ValueError(
+                f"schedule must be a cron line such as '15 3 * * *' (minute hour day month weekday) "
+                f"or @daily; got {schedule!r}"
+            )
+        return " ".join(schedule.split())
+
+    @field_validator("s3_repository")
+    @classmethod
+    def _s3(cls, repo: str | None) -> str | None:
+        if repo is not None and not _S3.match(repo):
+            raise ValueError(
+                f"s3Repository must be restic's S3 form such as s3:https://s3.example.com/bucket/ai-stack; got {repo!r}"
+            )
+        return repo
+
+
+SCHEDULER_LIMITS = Limits.model_validate({"cpus": 0.1, "memory": "64Mi"})
+"""The idle scheduler (crond and the Docker CLI); the steps it starts use `backup`'s limits."""

@@ -1,0 +1,105 @@
+"""python -m tools.backup backup --stack prod
+python -m tools.backup restore --stack prod --from latest [--yes]
+
+Runs against DOCKER_HOST when it is set (a remote engine: no host path is used, only named
+volumes and the stack's network). Secrets come from the environment when set there
+(PGPASSWORD, RESTIC_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), else from the stack:
+the Postgres password from the postgres container, the others from `pulumi config get`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from stack import constants
+from stack.components.backup import database, docker_run, target
+from stack.settings import NAMESPACE, Settings
+from tools.backup.flow import Plan, RestoreRefusedError, restore, take_backup
+from tools.backup.runner import DockerRunner, StepFailedError
+from tools.stackfile import stack_settings
+
+# The password the running Postgres was given, read where the container has it (env or file).
+PG_PASSWORD = (
+    'if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then cat "$POSTGRES_PASSWORD_FILE"; else printenv POSTGRES_PASSWORD; fi'
+)
+
+
+def _out(argv: Sequence[str]) -> str | None:
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=120, check=False)
+    except FileNotFoundError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def secrets(stack: str, s: Settings) -> dict[str, str]:
+    found: dict[str, str] = {}
+
+    def config(key: str) -> str | None:
+        return _out(["pulumi", "config", "get", "--stack", stack, f"{NAMESPACE}:{key}"])
+
+    pg = os.environ.get("PGPASSWORD") or _out(["docker", "exec", constants.POSTGRES, "sh", "-c", PG_PASSWORD])
+    if not pg:
+        raise SystemExit(
+            f"backup: cannot read the Postgres password from container {constants.POSTGRES!r}; set PGPASSWORD"
+        )
+    found["PGPASSWORD"] = pg
+    sources = {"RESTIC_PASSWORD": "backupPassphrase"}
+    if s.backup.target == "s3":
+        sources |= {"AWS_ACCESS_KEY_ID": "backupS3AccessKey", "AWS_SECRET_ACCESS_KEY": "backupS3SecretKey"}
+    for env, key in sources.items():
+        value = os.environ.get(env) or config(key)
+        if value:
+            found[env] = value
+        elif env != "RESTIC_PASSWORD":
+            raise SystemExit(f"backup: no {NAMESPACE}:{key} in stack {stack!r} and no {env} in the environment")
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.backup", description=__doc__)
+    parser.add_argument("action", choices=("backup", "restore"))
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--from", dest="snapshot", help="a restic snapshot id from `docker logs backup`, or latest")
+    parser.add_argument("--yes", action="store_true", help="do not ask before overwriting")
+    args = parser.parse_args(argv)
+    s = stack_settings(args.stack)
+    found = secrets(args.stack, s)
+    plan_target = target(s, encrypted="RESTIC_PASSWORD" in found)
+    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args())
+    runner = DockerRunner(docker_run(s, s.network.name), found)
+    where = os.environ.get("DOCKER_HOST", "the local Docker engine")
+    try:
+        if args.action == "backup":
+            seconds = take_backup(runner, plan)
+            print(f"backup: done in {seconds:.1f}s on {where} ({plan_target.repo})")
+            return 0
+        if not args.snapshot:
+            parser.error("restore needs FROM=<snapshot id> (or FROM=latest)")
+
+        def confirm(text: str) -> bool:
+            print(text)
+            if args.yes:
+                return True
+            if not sys.stdin.isatty():
+                print("restore: not a terminal; run again with YES=1 to confirm", file=sys.stderr)
+                return False
+            return input(f"Overwrite stack {args.stack!r} on {where}? Type yes: ").strip() == "yes"
+
+        seconds = restore(runner, plan, args.snapshot, confirm)
+        print(f"restore: done in {seconds:.1f}s; check with `make smoke STACK={args.stack}`")
+        return 0
+    except RestoreRefusedError as err:
+        print(f"restore: {err}", file=sys.stderr)
+        return 1
+    except StepFailedError as err:
+        print(f"{args.action}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
