@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from stack import constants
 from tests.integration.it_stack import (
     TRAEFIK_API_PORT,
     LitellmProxy,
@@ -202,7 +203,12 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
     containers = prod.containers()
     traefik = containers["traefik"]
     # Run-once containers (the model pull) exit by design; Traefik never sees them.
-    services = {n: c for n, c in containers.items() if n != "traefik" and c.inputs.get("mustRun") is not False}
+    # Services that listen on a port; the backup scheduler (crond) serves nothing.
+    services = {
+        n: c
+        for n, c in containers.items()
+        if n != "traefik" and c.inputs.get("mustRun") is not False and n in constants.PORTS
+    }
 
     declared_nets = sorted({n["name"] for c in containers.values() for n in c.inputs.get("networksAdvanced") or []})
     networks: dict[str, str] = {}
