@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import hardening, images, isolation, lifecycle, limits, mounts, network, secrets, stack, volumes
+from . import exposure, hardening, images, isolation, lifecycle, limits, mounts, network, secrets, stack, volumes
 from .base import Rule, to_policy
 from .stack import StackRule, to_stack_policy
 
@@ -19,7 +19,7 @@ RESOURCE_RULES: list[Rule] = [
     *secrets.RULES,
     *volumes.RULES,
 ]
-STACK_RULES: list[StackRule] = list(stack.STACK_RULES)
+STACK_RULES: list[StackRule] = [*stack.STACK_RULES, *exposure.STACK_RULES]
 PACK_NAME = "ai-stack-guardrails"
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import ROUTERS, Context, Rule
+from .base import SOCKET_PROXIES, Context, Rule
 from .props import as_dict, as_list, is_true, is_unknown
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -63,14 +63,14 @@ def _under(path: str, root: str) -> bool:
 
 
 def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    routers = set(cfg.get("routerContainers") or [])
+    proxies = set(cfg.get("socketProxyContainers") or [])
     allowed = [str(p) for p in cfg.get("allowedHostPaths") or []]
     out = []
     for host, read_only, prop in _host_mounts(props):
         if any(_norm(host) == s for s in DOCKER_SOCKETS) or host.endswith("docker.sock"):
-            if ctx.name in routers and read_only:
-                continue
-            if ctx.name in routers:
+            if ctx.name in proxies and read_only:
+                continue  # where it may sit is docker-socket-isolated's job (a stack rule)
+            if ctx.name in proxies:
                 out.append(
                     f"container '{ctx.name}' mounts the Docker socket writable via `{prop}`. "
                     "Fix: set `readOnly: true` on the socket mount."
@@ -78,7 +78,7 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
             else:
                 out.append(
                     f"container '{ctx.name}' mounts the Docker socket ({host}) via `{prop}`, which is root on "
-                    "the host. Fix: remove the mount; only the router may read it."
+                    "the host. Fix: remove the mount and read it through the socket proxy."
                 )
             continue
         if any(_under(host, a) for a in allowed):
@@ -99,7 +99,7 @@ NO_SENSITIVE_MOUNTS = Rule(
     severity=Severity.CRITICAL,
     check=check_sensitive_mounts,
     config={
-        "routerContainers": ROUTERS,
+        "socketProxyContainers": SOCKET_PROXIES,
         "sensitivePaths": {
             "type": "array",
             "items": {"type": "string"},

@@ -20,6 +20,7 @@ from stack.settings.services import (
     Ports,
     Postgres,
     Provider,
+    SocketProxy,
     Traefik,
     _check_models,
     _Model,
@@ -48,6 +49,7 @@ class Settings(_Model):
     litellm: Litellm = Litellm()
     postgres: Postgres = Postgres()
     traefik: Traefik = Traefik()
+    socket_proxy: SocketProxy = SocketProxy()
 
     @field_validator("models", "embedding_models")
     @classmethod
@@ -87,6 +89,7 @@ class Settings(_Model):
         }
         if self.deploys_traefik:
             budgets[constants.TRAEFIK] = self.traefik
+            budgets[constants.SOCKET_PROXY] = self.socket_proxy
         return budgets
 
     def webui_url(self) -> str:

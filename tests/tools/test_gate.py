@@ -41,7 +41,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     (report,) = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["passed"] is True
     names = {r["name"] for r in report["resources"] if r["type"] == "Container"}
-    assert names == {"ollama", "ollama-pull", "open-webui", "litellm", "postgres", "traefik"}
+    assert names == {"ollama", "ollama-pull", "open-webui", "litellm", "postgres", "traefik", "docker-socket-proxy"}
     assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
 
 
