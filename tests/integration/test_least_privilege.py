@@ -36,6 +36,7 @@ def _probe(engine: Engine, image: str, network: str, url: str, *wget: str) -> tu
     res = engine.run(
         "run",
         "--rm",
+        "--init",  # so wget is not PID 1, which ignores timeout's signal
         "--label",
         engine.session_label,
         "--network",
