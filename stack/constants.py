@@ -13,6 +13,17 @@ BACKUP: Final = "backup"
 """The scheduler: busybox crond running the backup steps, each in its own container."""
 BACKUP_JOB: Final = "backup-job"
 """The one step container a backup or restore runs at a time."""
+SOCKET_PROXY: Final = "docker-socket-proxy"
+
+# Networks the stack owns besides the routed one (settings `network`, `proxy` by default).
+INTERNAL_NETWORK: Final = "ai-stack-internal"
+"""Backend traffic only (`internal: true`, not attachable): nothing on it reaches the outside."""
+SOCKET_NETWORK: Final = "ai-stack-socket"
+"""Traefik and the Docker socket proxy, nothing else (`internal: true`)."""
+OLLAMA_EGRESS_NETWORK: Final = "ai-stack-ollama-egress"
+"""Ollama alone, not internal: the Ollama *server* downloads the models `ollama pull` asks for
+(registry.ollama.ai, hf.co), and on the laptop Docker publishes its 127.0.0.1 port through it
+(Docker publishes no port of a container attached to internal networks only)."""
 
 # Ports the services listen on inside their containers.
 PORTS: Final = {
@@ -27,6 +38,13 @@ TRAEFIK_HTTP: Final = 80
 TRAEFIK_HTTPS: Final = 443
 TRAEFIK_HTTP_LISTEN: Final = 8000
 TRAEFIK_HTTPS_LISTEN: Final = 8443
+# IPv6 binds reach Traefik on entrypoints of their own: two bindings of one container port
+# (0.0.0.0 and ::) come back from the engine in no fixed order and replace Traefik on every
+# `pulumi up` (kreuzwerker/terraform-provider-docker#909, open; fix #910 not in v4.5.0).
+TRAEFIK_HTTP_V6: Final = 8081
+TRAEFIK_HTTPS_V6: Final = 8444
+IPV6_ANY: Final = "::"
+SOCKET_PROXY_PORT: Final = 2375
 LOOPBACK: Final = "127.0.0.1"
 
 # Exact versions; `pulumi up` never follows a moving tag. Upgrade by editing these (or the
@@ -41,6 +59,9 @@ IMAGES: Final = {
     # the Docker CLI image's busybox crond runs the steps on schedule.
     "restic": "restic/restic:0.18.0",
     "docker_cli": "docker:27.5.1-cli",
+    # github.com/Tecnativa/docker-socket-proxy v0.4.1 (HAProxy 3.2.4-alpine + haproxy.cfg);
+    # its CI publishes the git tag v0.4.1 as the image tag 0.4.1 (docker-meta {{version}}).
+    "socket_proxy": "tecnativa/docker-socket-proxy:0.4.1",
 }
 
 # Paths inside the images.
@@ -52,6 +73,8 @@ LITELLM_CONFIG: Final = "/app/config.yaml"
 DOCKER_SOCKET: Final = "/var/run/docker.sock"
 OPEN_WEBUI_UPLOADS: Final = "/app/backend/data/uploads"
 OPEN_WEBUI_DB: Final = "webui.db"
+SECRETS_DIR: Final = "/run/secrets"
+"""Where secrets are uploaded as files (0644: images drop to their own user before reading)."""
 
 # json-file log rotation for every container.
 LOG_OPTS: Final = {"max-size": "10m", "max-file": "3"}

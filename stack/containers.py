@@ -47,6 +47,20 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Attach:
+    """A network the container joins; its name is always an alias there, plus `aliases`."""
+
+    network: pulumi.Input[str]
+    aliases: Sequence[str] = ()
+
+
+INTERNAL_SUFFIX = ".internal"
+"""A dual-homed service's alias on the internal network only (`litellm.internal`): a plain
+container name resolves on every network two containers share, this one only on the internal
+network, so the backend hop stays there."""
+
+
+@dataclass(frozen=True)
 class Spec:
     """One container as the stack wants it; `container()` turns it into a resource."""
 
@@ -54,7 +68,7 @@ class Spec:
     image: pulumi.Input[str]
     limits: Limits
     health: Health
-    network: pulumi.Input[str]
+    networks: Sequence[Attach]
     envs: Sequence[pulumi.Input[str]] = ()
     ports: Sequence[docker.ContainerPortArgs] = ()
     volumes: Sequence[docker.ContainerVolumeArgs] = ()
@@ -63,11 +77,13 @@ class Spec:
     entrypoints: Sequence[str] | None = None
     uploads: Sequence[docker.ContainerUploadArgs] = ()
     device_requests: Sequence[docker.ContainerDeviceRequestArgs] = ()
-    cap_drop: Sequence[str] = ("AUDIT_WRITE", "MKNOD", "NET_RAW")
     cap_add: Sequence[str] = ()
+    """Added back after dropping ALL; each add is justified where the component sets it."""
     read_only: bool = False
     run_once: bool = False
     shm_size: int | None = None
+    network_mode: str | None = None
+    """"none" for a container that needs no network at all (with `networks` empty)."""
 
 
 def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> docker.Container:
@@ -92,7 +108,9 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         log_driver="json-file",
         log_opts=dict(constants.LOG_OPTS),
         security_opts=["no-new-privileges:true"],
-        capabilities=docker.ContainerCapabilitiesArgs(drops=list(spec.cap_drop), adds=list(spec.cap_add) or None),
+        # Every container drops ALL. Sorted: the provider reads capabilities back verbatim, and a
+        # changed list replaces the container.
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(spec.cap_add) or None),
         read_only=spec.read_only or None,
         healthcheck=spec.health.args(),
         # Every container is created with `wait`: a service until its healthcheck passes, a
@@ -103,7 +121,11 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         rm=spec.run_once or None,
         must_run=not spec.run_once,
         destroy_grace_seconds=30,
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=spec.network, aliases=[spec.name])],
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=a.network, aliases=[spec.name, *a.aliases]) for a in spec.networks
+        ]
+        or None,
+        network_mode=spec.network_mode,
         envs=list(spec.envs) or None,
         ports=list(spec.ports) or None,
         volumes=list(spec.volumes) or None,
@@ -130,6 +152,12 @@ def loopback_port(internal: int, external: int) -> docker.ContainerPortArgs:
     return docker.ContainerPortArgs(internal=internal, external=external, ip=constants.LOOPBACK)
 
 
+def secret_file(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
+    """A secret delivered as a file in the container, not as an env var `docker inspect` shows.
+    Uploaded before the start (world-readable: images drop to their own user before reading)."""
+    return docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content))
+
+
 IMAGE_PULL_TIMEOUT = "60m"
 """Several images are gigabytes (Open WebUI, LiteLLM, Ollama): more than the default 20 minutes."""
 
@@ -153,7 +181,7 @@ def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.
     )
 
 
-def service_url(container: docker.Container, port: int) -> pulumi.Output[str]:
-    """`http://<name>:<port>` on the stack's network. Built from the container's name, which is
-    known at preview, so whoever uses the URL also waits for that container."""
-    return container.name.apply(lambda name: f"http://{name}:{port}")
+def service_url(container: docker.Container, port: int, *, suffix: str = "") -> pulumi.Output[str]:
+    """`http://<name><suffix>:<port>` on the internal network. Built from the container's name,
+    which is known at preview, so whoever uses the URL also waits for that container."""
+    return container.name.apply(lambda name: f"http://{name}{suffix}:{port}")

@@ -10,16 +10,18 @@ from stack import canonical, constants
 from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
-from stack.components.network import ProxyNetwork
+from stack.components.network import Networks
 from stack.components.ollama import Ollama, OllamaArgs
 from stack.components.open_webui import OpenWebui, OpenWebuiArgs
 from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
+from stack.components.socket_proxy import SocketProxy, SocketProxyArgs
 from stack.components.traefik import Traefik, TraefikArgs
 from stack.config import backup_secrets, provider_keys
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
+from stack.render.traefik import tls_entrypoints
 from stack.settings import Settings
 
 
@@ -27,14 +29,20 @@ def routing(settings: Settings) -> Routing | None:
     if not settings.routed:
         return None
     t = settings.traefik
-    return Routing(network=settings.network.name, entrypoint=t.entrypoint, cert_resolver=t.cert_resolver)
+    return Routing(
+        network=settings.network.name,
+        entrypoints=tuple(tls_entrypoints(t, deployed=settings.deploys_traefik)),
+        cert_resolver=t.cert_resolver,
+        hsts_seconds=t.hsts_seconds,
+    )
 
 
 def build(settings: Settings) -> dict[str, Any]:
     """Declare every resource; return the stack outputs."""
     s = settings
     secrets = Secrets("secrets")
-    net = ProxyNetwork("proxy", s.network).name
+    nets = Networks("proxy", s.network, socket=s.deploys_traefik)
+    net, internal = nets.routed, nets.internal
     protect = s.protects_data
     published = s.ports if s.publishes_ports else None
     lock = load_lock()
@@ -44,14 +52,30 @@ def build(settings: Settings) -> dict[str, Any]:
     for advisory in advisories:
         pulumi.log.warn(advisory)
 
-    if s.deploys_traefik:
+    if s.deploys_traefik and nets.socket is not None:
+        proxy = SocketProxy("socket-proxy", SocketProxyArgs(s.images.socket_proxy, s.socket_proxy, nets.socket))
         Traefik(
             "traefik",
-            TraefikArgs(s.images.traefik, s.traefik, net, network_name=s.network.name, protect_data=protect),
+            TraefikArgs(
+                s.images.traefik,
+                s.traefik,
+                net,
+                network_name=s.network.name,
+                socket_network=nets.socket,
+                protect_data=protect,
+                wait_for=[proxy],
+            ),
         )
     ollama = Ollama(
         "ollama",
-        OllamaArgs(s.images.ollama, s.ollama, net, protect, loopback_port=published.ollama if published else None),
+        OllamaArgs(
+            s.images.ollama,
+            s.ollama,
+            internal,
+            protect,
+            loopback_port=published.ollama if published else None,
+            egress=nets.ollama_egress,
+        ),
     )
     pull = ModelPull(
         "models",
@@ -60,13 +84,13 @@ def build(settings: Settings) -> dict[str, Any]:
             s.model_pull,
             ollama.image_id,
             ollama_url=ollama.url,
-            network=net,
+            network=internal,
             timeout_seconds=canonical.parse_duration(s.model_pull.timeout) // canonical.NANO,
             digests={display_name(m): lock[m].digest.removeprefix("sha256:") for m in s.all_models if lock[m].digest},
         ),
     )
     postgres = Postgres(
-        "postgres", PostgresArgs(s.images.postgres, s.postgres, secrets.postgres_password, net, protect)
+        "postgres", PostgresArgs(s.images.postgres, s.postgres, secrets.postgres_password, internal, protect)
     )
     litellm = Litellm(
         "litellm",
@@ -80,7 +104,8 @@ def build(settings: Settings) -> dict[str, Any]:
             database_url=postgres.url,
             master_key=secrets.litellm_master_key,
             salt_key=secrets.litellm_salt_key,
-            network=net,
+            routed=net,
+            internal=internal,
             provider_keys=provider_keys(s),
             routing=routing(s),
             loopback_port=published.litellm if published else None,
@@ -98,7 +123,8 @@ def build(settings: Settings) -> dict[str, Any]:
             litellm_key=secrets.litellm_master_key,
             secret_key=secrets.webui_secret_key,
             admin_password=secrets.webui_admin_password,
-            network=net,
+            routed=net,
+            internal=internal,
             protect_data=protect,
             routing=routing(s),
             loopback_port=published.open_webui if published else None,
@@ -113,7 +139,7 @@ def build(settings: Settings) -> dict[str, Any]:
             "backup",
             BackupArgs(
                 s,
-                network=net,
+                network=internal,
                 postgres_password=secrets.postgres_password,
                 passphrase=passphrase,
                 s3_keys=s3_keys,

@@ -18,6 +18,7 @@ from tools.needs import require
 require("tools.packconfig", ("pydantic", "yaml", "docker_image"))
 
 from stack import constants  # noqa: E402 - after the dependency check
+from stack.render.traefik import tls_entrypoints  # noqa: E402
 from stack.settings import Settings  # noqa: E402
 from tools.stackfile import ROOT, stack_settings  # noqa: E402
 
@@ -27,7 +28,10 @@ def pack_config(s: Settings) -> dict[str, Any]:
     return {
         # The laptop publishes Ollama on 127.0.0.1 for the local CLI; a server publishes nothing.
         "container-no-published-datastore": {"loopbackAllowed": [constants.OLLAMA] if s.publishes_ports else []},
-        "traefik-routes-tls-only": "mandatory" if s.routed else "advisory",
+        "traefik-routes-tls-only": {
+            "enforcementLevel": "mandatory" if s.routed else "advisory",
+            "tlsEntrypoints": tls_entrypoints(s.traefik, deployed=s.deploys_traefik),
+        },
         "volume-protected": "mandatory" if s.protects_data else "advisory",
         "stack-host-capacity": {
             "enforcementLevel": "mandatory",

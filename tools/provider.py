@@ -175,11 +175,29 @@ def read_back(type_: str, inputs: Mapping[str, Any], host: Host | None = None) -
     state.setdefault("shmSize", DEFAULT_SHM_MB)
     if "logOpts" in state and state.get("logDriver", host.daemon_log_driver) == host.daemon_log_driver:
         state["logOpts"] = {**host.daemon_log_opts, **state["logOpts"]}
-    for port in state.get("ports") or []:
-        # schema: ip Default "0.0.0.0" (StateFunc maps "" to it), protocol Default "tcp"
-        port["ip"] = port.get("ip") or "0.0.0.0"
-        port.setdefault("protocol", "tcp")
+    if state.get("ports"):
+        state["ports"] = _ports_read_back(state["ports"])
     return state
+
+
+def _ports_read_back(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """resource_docker_container_structures.go flattenContainerPorts: one entry per binding of
+    NetworkSettings.Ports, its keys sorted by port number, HostIP as the engine reports it.
+
+    - ip: schema Default "0.0.0.0" (StateFunc maps "" to it); "::" comes back as "::". A
+      bracketed "[::]" (the kreuzwerker#131 workaround) is not what the engine reports: modelled
+      as "::" [inferred, not run], so it would replace the container on every up.
+    - Several bindings of one container port come back in no fixed order (kreuzwerker#909):
+      modelled as reversed, the order that replaces the container.
+    """
+    by_key: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for port in ports:
+        port["ip"] = port.get("ip") or "0.0.0.0"
+        if port["ip"] == "[::]":
+            port["ip"] = "::"
+        port.setdefault("protocol", "tcp")
+        by_key.setdefault((int(port["internal"]), str(port["protocol"])), []).append(port)
+    return [p for key in sorted(by_key) for p in reversed(by_key[key])]
 
 
 def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,13 @@ ROUTERS: dict[str, Any] = {
     "type": "array",
     "items": {"type": "string"},
     "default": ["traefik"],
-    "description": "Container names acting as the edge router (may read the Docker socket, publish 80/443).",
+    "description": "Container names acting as the edge router (may publish 80/443 on all interfaces).",
+}
+SOCKET_PROXIES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["docker-socket-proxy"],
+    "description": "Container names that may mount the Docker socket, read-only (socket proxies).",
 }
 
 

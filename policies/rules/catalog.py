@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import hardening, hostdirs, images, isolation, lifecycle, limits, mounts, network, secrets, stack, volumes
+from . import (
+    exposure,
+    hardening,
+    hostdirs,
+    images,
+    isolation,
+    lifecycle,
+    limits,
+    mounts,
+    network,
+    secrets,
+    stack,
+    volumes,
+)
 from .base import Kics, Rule, to_policy
 from .stackbase import StackRule, to_stack_policy
 
@@ -19,7 +32,7 @@ RESOURCE_RULES: list[Rule] = [
     *secrets.RULES,
     *volumes.RULES,
 ]
-STACK_RULES: list[StackRule] = [*stack.STACK_RULES, *hostdirs.STACK_RULES]
+STACK_RULES: list[StackRule] = [*stack.STACK_RULES, *hostdirs.STACK_RULES, *exposure.STACK_RULES]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.
 UNANSWERED_KICS: tuple[Kics, ...] = (

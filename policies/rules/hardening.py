@@ -52,7 +52,7 @@ def check_capabilities(props: dict[str, Any], cfg: dict[str, Any], ctx: Context)
 CAPABILITIES_DROPPED = Rule(
     name="container-capabilities-dropped",
     description="Containers drop all Linux capabilities and add back only allow-listed ones.",
-    enforcement_level=EnforcementLevel.ADVISORY,
+    enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     check=check_capabilities,
     config={

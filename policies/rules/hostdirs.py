@@ -27,7 +27,7 @@ def stack_volumes(resources: list[StackResource]) -> dict[str, dict[str, Any]]:
 
 
 def check_volume_binds(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
-    routers = set(cfg.get("routerContainers") or [])
+    proxies = set(cfg.get("socketProxyContainers") or [])
     exempt = set(cfg.get("exemptContainers") or [])
     volumes = stack_volumes(resources)
     out: list[Finding] = []
@@ -38,7 +38,7 @@ def check_volume_binds(resources: list[StackResource], cfg: dict[str, Any]) -> l
         for mount in host_mounts(res.props, volumes):
             if mount.volume is None:
                 continue  # a bind mount: container-no-sensitive-mounts judges it on the container
-            finding = judge(f"container '{name}'", mount, cfg, router=name in routers)
+            finding = judge(f"container '{name}'", mount, cfg, proxy=name in proxies)
             if finding:
                 out.append((finding, res.urn))
     return out

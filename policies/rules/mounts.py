@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .base import ROUTERS, Context, Kics, Rule
+from .base import SOCKET_PROXIES, Context, Kics, Rule
 from .props import CONTAINER, VOLUME, as_dict, as_list, is_true, is_unknown
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -122,19 +122,19 @@ def is_socket(path: str) -> bool:
     return clean(path) in DOCKER_SOCKETS or path.endswith("docker.sock")
 
 
-def judge(subject: str, mount: HostMount, cfg: dict[str, Any], *, router: bool) -> str | None:
+def judge(subject: str, mount: HostMount, cfg: dict[str, Any], *, proxy: bool) -> str | None:
     """The finding for one host path ``subject`` reaches, or None when it is allowed."""
     host, via = mount.host, mount.via
     if is_socket(host):
-        if router and mount.read_only and mount.volume is None:
+        if proxy and mount.read_only and mount.volume is None:
             return None
-        if router and mount.volume is None:
+        if proxy and mount.volume is None:
             return (
                 f"{subject} mounts the Docker socket writable via {via}. Fix: set `readOnly: true` on the socket mount."
             )
         return (
             f"{subject} mounts the Docker socket ({host}) via {via}, which is root on the host. "
-            "Fix: remove it; only the router may bind-mount it, read-only."
+            "Fix: remove it and read it through the socket proxy; only the proxy may bind-mount it, read-only."
         )
     if any(under(host, str(a)) for a in cfg.get("allowedHostPaths") or []):
         return None
@@ -153,14 +153,15 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
         if bind is None:
             return []
         mount = HostMount(bind[0], False, f"its driver options ({bind[1]})", ctx.name)
-        finding = judge(f"volume '{ctx.name}'", mount, cfg, router=False)
+        finding = judge(f"volume '{ctx.name}'", mount, cfg, proxy=False)
         return [finding.replace(" mounts ", " binds ", 1)] if finding else []
-    router = ctx.name in set(cfg.get("routerContainers") or [])
+    # Only the socket proxy may bind the socket, read-only; where it sits is docker-socket-isolated's.
+    proxy = ctx.name in set(cfg.get("socketProxyContainers") or [])
     # The backup scheduler starts its steps through the Docker API (a read-only socket mount
     # would not limit the API anyway): reviewed and listed by name, allowed only unpublished.
     scheduler = ctx.name in set(cfg.get("schedulerContainers") or []) and not as_list(props.get("ports"))
     mounts = [m for m in host_mounts(props) if not (scheduler and is_socket(m.host) and m.volume is None)]
-    findings = (judge(f"container '{ctx.name}'", m, cfg, router=router) for m in mounts)
+    findings = (judge(f"container '{ctx.name}'", m, cfg, proxy=proxy) for m in mounts)
     return [f for f in findings if f]
 
 
@@ -174,7 +175,7 @@ NO_SENSITIVE_MOUNTS = Rule(
     check=check_sensitive_mounts,
     resource_types=(CONTAINER, VOLUME),
     config={
-        "routerContainers": ROUTERS,
+        "socketProxyContainers": SOCKET_PROXIES,
         "schedulerContainers": {
             "type": "array",
             "items": {"type": "string"},

@@ -111,7 +111,15 @@ class Backup(pulumi.ComponentResource):
                 # crond is PID 1: healthy while it runs. A failed backup shows in its log
                 # (`docker logs backup`) and leaves the marker of the last good run stale.
                 health=containers.Health(tests=["CMD-SHELL", "pidof crond >/dev/null"], start_period="5s"),
-                network=args.network,
+                # No network of its own: it only talks to the Docker socket, and each step joins
+                # the stack's internal network (or none) by name. Sharing no network with a routed
+                # container is what lets it hold the socket (policy docker-socket-isolated).
+                networks=[],
+                network_mode="none",
+                # busybox crond switches to the job's user (initgroups, setgid, setuid) even for
+                # root: SETGID and SETUID (busybox libbb/change_identity.c, called by crond.c for
+                # each job), nothing else. Not run in the real image here.
+                cap_add=["SETGID", "SETUID"],
                 envs=envs,
                 entrypoints=["crond"],
                 # -f foreground, -d 6: log to stderr (busybox crond), which is the container log.

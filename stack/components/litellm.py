@@ -46,7 +46,8 @@ class LitellmArgs:
     database_url: pulumi.Output[str]
     master_key: pulumi.Output[str]
     salt_key: pulumi.Output[str]
-    network: pulumi.Input[str]
+    routed: pulumi.Input[str]
+    internal: pulumi.Input[str]
     provider_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     routing: Routing | None = None
     loopback_port: int | None = None
@@ -54,7 +55,7 @@ class LitellmArgs:
 
 class Litellm(pulumi.ComponentResource):
     url: pulumi.Output[str]
-    """The proxy on the stack's network, e.g. http://litellm:4000."""
+    """The proxy on the internal network, e.g. http://litellm.internal:4000."""
 
     def __init__(self, name: str, args: LitellmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Litellm", name, None, opts)
@@ -84,15 +85,29 @@ class Litellm(pulumi.ComponentResource):
                 image=image.image_id,
                 limits=args.settings,
                 health=HEALTH,
-                network=args.network,
+                # Routed network: Traefik, and the way out to hosted providers. Internal network:
+                # Postgres and Ollama, and Open WebUI's calls (the .internal alias).
+                networks=[
+                    containers.Attach(args.routed),
+                    containers.Attach(args.internal, [constants.LITELLM + containers.INTERNAL_SUFFIX]),
+                ],
                 envs=envs,
                 ports=ports,
-                labels=route_labels(args.routing, router=constants.LITELLM, host=args.settings.host, port=PORT),
+                labels=route_labels(
+                    args.routing,
+                    router=constants.LITELLM,
+                    host=args.settings.host,
+                    port=PORT,
+                    rate_limit=args.settings.rate_limit,
+                ),
                 command=["--config", constants.LITELLM_CONFIG, "--port", str(PORT)],
                 # Uploaded, not bind-mounted: works against a remote Docker host too.
                 uploads=[docker.ContainerUploadArgs(file=constants.LITELLM_CONFIG, content=config)],
+                # No capability added back: Dockerfile.database runs as root (`USER root`) and its
+                # ENTRYPOINT docker/prod_entrypoint.sh only `exec litellm "$@"` (BerriAI/litellm);
+                # root owns the files it writes. [Not run against the real image here.]
             ),
             parent=self,
         )
-        self.url = containers.service_url(container, PORT)
+        self.url = containers.service_url(container, PORT, suffix=containers.INTERNAL_SUFFIX)
         self.register_outputs({"url": self.url})

@@ -50,6 +50,7 @@ class ModelPullArgs:
     ollama_url: pulumi.Input[str]
     """Ollama's API; the pull waits for that container through this output."""
     network: pulumi.Input[str]
+    """The internal network, where Ollama is."""
     timeout_seconds: int = 7200
     """How long the whole pull may take: the prod models are ~20 GB."""
     digests: Mapping[str, str] = field(default_factory=dict)
@@ -83,7 +84,8 @@ class ModelPull(pulumi.ComponentResource):
                     retries=3,
                     wait_timeout=args.timeout_seconds,
                 ),
-                network=args.network,
+                # The Ollama CLI as a client only: no capability needed.
+                networks=[containers.Attach(args.network)],
                 envs=[
                     env("OLLAMA_HOST", args.ollama_url),
                     env("MODELS", " ".join(models)),

@@ -1,25 +1,61 @@
-"""The shared `proxy` bridge network: created by the stack, or adopted when it already exists."""
+"""The stack's networks: the routed one (created or adopted), and the ones the stack owns.
+
+- routed (`proxy` by default): Traefik and the services it routes (Open WebUI, LiteLLM), nothing
+  else. Attachable, because a Traefik already on the host may own it (`external: true`).
+- internal: every backend hop (Open WebUI -> LiteLLM/Ollama, LiteLLM -> Postgres/Ollama, the
+  model pull -> Ollama). `internal: true`: Docker gives it no gateway, so nothing on it reaches
+  the outside or is reachable from it; not attachable, so no stray `docker run` joins it.
+- socket (deployed Traefik only): Traefik and the Docker socket proxy, internal too.
+- ollama egress: Ollama alone, not internal. The Ollama server itself downloads the models a
+  pull asks for, so it needs a way out; and on the laptop Docker publishes its 127.0.0.1 port
+  through it: Docker publishes no port of a container attached to internal networks only (the
+  port mapping needs a network with a gateway). No other container joins it.
+"""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
 
+from stack import constants
 from stack.settings import Network
 
 
-class ProxyNetwork(pulumi.ComponentResource):
-    """Every service joins this network; Traefik reaches routed containers through it."""
+def _owned(name: str, docker_name: str, *, internal: bool, parent: pulumi.Resource) -> docker.Network:
+    return docker.Network(
+        name,
+        name=docker_name,
+        driver="bridge",
+        internal=internal,
+        attachable=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
-    name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: Network, opts: pulumi.ResourceOptions | None = None) -> None:
+class Networks(pulumi.ComponentResource):
+    """Every network a container of the stack joins, by role."""
+
+    routed: pulumi.Output[str]
+    internal: pulumi.Output[str]
+    socket: pulumi.Output[str] | None
+    ollama_egress: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: Network,
+        *,
+        socket: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # The type and the routed network's resource name predate the other networks: changing
+        # either would change its URN, and Pulumi would replace the network.
         super().__init__("ai-stack:services:ProxyNetwork", name, None, opts)
         if args.external:
             # Hosts that already run Traefik own the network; we only look it up. The invoke
             # fails with the network's name when it is missing.
             found = docker.get_network_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
-            self.name = found.name
+            self.routed = found.name
         else:
             net = docker.Network(
                 name,
@@ -28,5 +64,8 @@ class ProxyNetwork(pulumi.ComponentResource):
                 attachable=True,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.name = net.name
-        self.register_outputs({"name": self.name})
+            self.routed = net.name
+        self.internal = _owned("internal", constants.INTERNAL_NETWORK, internal=True, parent=self).name
+        self.socket = _owned("socket", constants.SOCKET_NETWORK, internal=True, parent=self).name if socket else None
+        self.ollama_egress = _owned("ollama-egress", constants.OLLAMA_EGRESS_NETWORK, internal=False, parent=self).name
+        self.register_outputs({"routed": self.routed, "internal": self.internal})

@@ -37,10 +37,13 @@ def device_requests(gpu: Gpu | None) -> list[docker.ContainerDeviceRequestArgs]:
 class OllamaArgs:
     image: str
     settings: OllamaSettings
-    network: pulumi.Input[str]
+    internal: pulumi.Input[str]
     protect_data: bool
     loopback_port: int | None = None
     """Publish the API on 127.0.0.1:<port> (laptop only: Ollama has no auth)."""
+    egress: pulumi.Input[str] | None = None
+    """Ollama's own non-internal network: model downloads, and the loopback publish
+    (see components/network.py)."""
 
 
 class Ollama(pulumi.ComponentResource):
@@ -56,17 +59,27 @@ class Ollama(pulumi.ComponentResource):
         image = containers.image(name, args.image, parent=self)
         volume = containers.data_volume(f"{name}-models", protect=args.protect_data, parent=self)
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
+        networks = [containers.Attach(args.internal)]
+        if args.egress is not None:
+            networks.append(containers.Attach(args.egress))
+        elif args.loopback_port is not None:
+            raise ValueError("ollama: Docker publishes no port of a container on internal networks only")
         container = containers.container(
             containers.Spec(
                 name=constants.OLLAMA,
                 image=image.image_id,
                 limits=args.settings,
                 health=HEALTH,
-                network=args.network,
+                networks=networks,
                 envs=ollama_env(args.settings, port=PORT),
                 ports=ports,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OLLAMA_DATA)],
                 device_requests=device_requests(args.settings.gpu),
+                # No capability added back: the image (ollama/ollama Dockerfile, final stage
+                # `ENTRYPOINT ["/bin/ollama"] CMD ["serve"]`, no USER) runs as root, and root
+                # owns everything it touches (/root/.ollama); without DAC_OVERRIDE root still
+                # passes permission checks on files it owns. GPUs come from the runtime's hook,
+                # outside the container. [Not run against the real image here.]
             ),
             parent=self,
         )

@@ -8,11 +8,20 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
-from stack.render.env import env, secret_env
+from stack.render.env import env
 from stack.render.postgres import WRAPPER
 from stack.settings import Postgres as PostgresSettings
 
 PORT = constants.PORTS[constants.POSTGRES]
+PASSWORD_FILE = f"{constants.SECRETS_DIR}/postgres-password"
+
+# docker-library/postgres docker-entrypoint.sh (16/bookworm), run as root first:
+# docker_create_db_directories does `mkdir -p "$PGDATA"`, `chmod 00700 "$PGDATA"`,
+# `chmod 03775 /var/run/postgresql` on directories the postgres user owns (FOWNER),
+# `find "$PGDATA" \! -user postgres -exec chown postgres '{}' +` (CHOWN; the find walks the
+# 0700 data directory of another user, DAC_OVERRIDE), then `exec gosu postgres "$BASH_SOURCE"`
+# (SETUID, SETGID). Without them the entrypoint stops before Postgres starts.
+CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,7 @@ class PostgresArgs:
     image: str
     settings: PostgresSettings
     password: pulumi.Output[str]
-    network: pulumi.Input[str]
+    internal: pulumi.Input[str]
     protect_data: bool
 
 
@@ -44,13 +53,16 @@ class Postgres(pulumi.ComponentResource):
                     retries=10,
                     wait_timeout=180,
                 ),
-                network=args.network,
-                # POSTGRES_* only apply when the data directory is first initialised.
+                networks=[containers.Attach(args.internal)],
+                # POSTGRES_* only apply when the data directory is first initialised. The
+                # entrypoint's file_env reads POSTGRES_PASSWORD_FILE (after gosu, as postgres).
                 envs=[
                     env("POSTGRES_DB", pg.database),
+                    env("POSTGRES_PASSWORD_FILE", PASSWORD_FILE),
                     env("POSTGRES_USER", pg.user),
-                    secret_env("POSTGRES_PASSWORD", args.password),
                 ],
+                uploads=[containers.secret_file(PASSWORD_FILE, args.password)],
+                cap_add=CAPABILITIES,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.POSTGRES_DATA)],
                 shm_size=128,
                 # ai-stack:password-converges (issue 15): the role's password is set to the

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
+from stack.components.socket_proxy import ENDPOINT
 from stack.render.traefik import traefik_command
 from stack.settings import Traefik as TraefikSettings
+
+
+def edge_ports(t: TraefikSettings) -> list[docker.ContainerPortArgs]:
+    """80 and 443 on every IPv4 interface and, with `ipv6`, on `::` to entrypoints of their own.
+
+    The provider's `ip` defaults to 0.0.0.0, which Docker binds on IPv4 only (kreuzwerker#131,
+    moby/libnetwork#2607). Two bindings of one container port come back in no fixed order and
+    replace the container on every `up` (kreuzwerker#909), so each bind has its own port inside.
+    """
+    ports = [
+        docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTP_LISTEN, external=constants.TRAEFIK_HTTP),
+        docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTPS_LISTEN, external=constants.TRAEFIK_HTTPS),
+    ]
+    if t.ipv6:
+        ports += [
+            docker.ContainerPortArgs(
+                internal=constants.TRAEFIK_HTTP_V6, external=constants.TRAEFIK_HTTP, ip=constants.IPV6_ANY
+            ),
+            docker.ContainerPortArgs(
+                internal=constants.TRAEFIK_HTTPS_V6, external=constants.TRAEFIK_HTTPS, ip=constants.IPV6_ANY
+            ),
+        ]
+    # Read back sorted by container port (flattenContainerPorts): send them in that order.
+    return sorted(ports, key=lambda p: int(p.internal))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -19,7 +45,11 @@ class TraefikArgs:
     network: pulumi.Input[str]
     network_name: str
     """The routed network's name, for the docker provider's default network."""
+    socket_network: pulumi.Input[str]
+    """Shared with the Docker socket proxy alone."""
     protect_data: bool
+    wait_for: Sequence[pulumi.Resource] = field(default=())
+    """The socket proxy: Traefik starts once it answers."""
 
 
 class Traefik(pulumi.ComponentResource):
@@ -33,24 +63,16 @@ class Traefik(pulumi.ComponentResource):
                 image=image.image_id,
                 limits=args.settings,
                 health=containers.Health(tests=["CMD", "traefik", "healthcheck", "--ping"]),
-                network=args.network,
-                command=traefik_command(args.settings, network=args.network_name),
+                networks=[containers.Attach(args.network), containers.Attach(args.socket_network)],
+                command=traefik_command(args.settings, network=args.network_name, endpoint=ENDPOINT),
                 # The router is the one container that faces the network on all interfaces.
                 # Unprivileged ports inside, 80/443 on the host: Traefik needs no NET_BIND_SERVICE.
-                ports=[
-                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTP_LISTEN, external=constants.TRAEFIK_HTTP),
-                    docker.ContainerPortArgs(internal=constants.TRAEFIK_HTTPS_LISTEN, external=constants.TRAEFIK_HTTPS),
-                ],
-                volumes=[
-                    # Read-only: Traefik only watches the socket for container labels.
-                    docker.ContainerVolumeArgs(
-                        host_path=constants.DOCKER_SOCKET, container_path=constants.DOCKER_SOCKET, read_only=True
-                    ),
-                    docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.TRAEFIK_CERTS),
-                ],
-                cap_drop=["ALL"],
+                ports=edge_ports(args.settings),
+                # No Docker socket: the docker provider reads through the socket proxy.
+                volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.TRAEFIK_CERTS)],
                 read_only=True,
             ),
             parent=self,
+            depends_on=args.wait_for,
         )
         self.register_outputs({})

@@ -49,6 +49,8 @@ class Step:
     """Names passed through from the runner's environment (secrets among them)."""
     network: bool = False
     """On the stack's network (to reach Postgres)."""
+    egress: bool = False
+    """On Docker's default bridge, to reach an S3 target (the stack's backend network is internal)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class Target:
 
     def restic(self, name: str, *args: str, mounts: tuple[tuple[str, str], ...] = ()) -> Step:
         nopass = () if self.encrypted else ("--insecure-no-password",)
-        return Step(name, "restic", ("restic", "--repo", self.repo, *nopass, *args), (*self.mounts, *mounts), self.env)
+        argv = ("restic", "--repo", self.repo, *nopass, *args)
+        return Step(name, "restic", argv, (*self.mounts, *mounts), self.env, egress=self.s3_repository is not None)
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ class DockerRun:
             "--label",
             f"ai-stack.backup-step={step.name}",
         ]
-        args += ["--network", self.network if step.network else "none"]
+        args += ["--network", self.network if step.network else "bridge" if step.egress else "none"]
         for role, path in step.mounts:
             args += ["--volume", f"{self.volumes[role]}:{path}"]
         for name in step.env:

@@ -6,8 +6,33 @@ from stack import constants
 from stack.settings import Traefik
 
 
-def traefik_command(t: Traefik, *, network: str) -> list[str]:
-    """The command line of the deployed Traefik: docker provider, HTTP→HTTPS, ACME over HTTP-01.
+def v6(entrypoint: str) -> str:
+    """The entrypoint that takes the IPv6 binds of `entrypoint` (see constants.TRAEFIK_HTTP_V6)."""
+    return f"{entrypoint}-v6"
+
+
+def tls_entrypoints(t: Traefik, *, deployed: bool) -> list[str]:
+    """The entrypoints routers listen on: the TLS one, and its IPv6 twin on our own Traefik."""
+    return [t.entrypoint, v6(t.entrypoint)] if deployed and t.ipv6 else [t.entrypoint]
+
+
+def _ipv6_entrypoints(t: Traefik) -> list[str]:
+    """The same HTTP redirect and TLS as `web` and the TLS entrypoint, on ports of their own."""
+    tls, web = v6(t.entrypoint), v6("web")
+    return [
+        f"--entrypoints.{web}.address=:{constants.TRAEFIK_HTTP_V6}",
+        # To the host's HTTPS port, as `web` does (a name would resolve to an in-container port).
+        f"--entrypoints.{web}.http.redirections.entrypoint.to=:{constants.TRAEFIK_HTTPS}",
+        f"--entrypoints.{web}.http.redirections.entrypoint.scheme=https",
+        f"--entrypoints.{tls}.address=:{constants.TRAEFIK_HTTPS_V6}",
+        f"--entrypoints.{tls}.http.tls=true",
+        f"--entrypoints.{tls}.transport.respondingTimeouts.readTimeout=600s",
+    ]
+
+
+def traefik_command(t: Traefik, *, network: str, endpoint: str) -> list[str]:
+    """The command line of the deployed Traefik: docker provider (through the socket proxy at
+    `endpoint`), HTTP→HTTPS, ACME over HTTP-01, a JSON access log on stdout.
 
     Entrypoints listen on unprivileged ports inside the container; the component publishes them
     on the host's 80 and 443 (Let's Encrypt's HTTP-01 request reaches `web` through host port 80).
@@ -19,7 +44,12 @@ def traefik_command(t: Traefik, *, network: str) -> list[str]:
         "--global.sendanonymoususage=false",
         "--log.level=INFO",
         "--ping=true",
+        # One line per request, JSON, on stdout (Docker's json-file log, rotated). Request
+        # headers are dropped by default (accesslog.fields.headers.defaultmode=drop): no keys.
+        "--accesslog=true",
+        "--accesslog.format=json",
         "--providers.docker=true",
+        f"--providers.docker.endpoint={endpoint}",
         "--providers.docker.exposedbydefault=false",
         f"--providers.docker.network={network}",
         f"--entrypoints.web.address=:{constants.TRAEFIK_HTTP_LISTEN}",
@@ -35,4 +65,5 @@ def traefik_command(t: Traefik, *, network: str) -> list[str]:
         f"{resolver}.email={t.acme_email}",
         f"{resolver}.storage={constants.TRAEFIK_CERTS}/acme.json",
         f"{resolver}.httpchallenge.entrypoint=web",
+        *(_ipv6_entrypoints(t) if t.ipv6 else []),
     ]

@@ -15,6 +15,8 @@ from stack.settings.services import (
     Ports,
     Postgres,
     Provider,
+    RateLimit,
+    SocketProxy,
     Traefik,
 )
 from stack.settings.units import format_cpus, format_memory
@@ -34,8 +36,10 @@ __all__ = [
     "Ports",
     "Postgres",
     "Provider",
+    "RateLimit",
     "Settings",
     "SettingsError",
+    "SocketProxy",
     "Traefik",
     "format_cpus",
     "format_memory",

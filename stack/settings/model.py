@@ -22,6 +22,7 @@ from stack.settings.services import (
     Ports,
     Postgres,
     Provider,
+    SocketProxy,
     Traefik,
     _check_models,
     _Model,
@@ -51,6 +52,7 @@ class Settings(_Model):
     postgres: Postgres = Postgres()
     traefik: Traefik = Traefik()
     backup: Backup = Backup()
+    socket_proxy: SocketProxy = SocketProxy()
 
     @field_validator("models", "embedding_models")
     @classmethod
@@ -95,6 +97,7 @@ class Settings(_Model):
         }
         if self.deploys_traefik:
             budgets[constants.TRAEFIK] = self.traefik
+            budgets[constants.SOCKET_PROXY] = self.socket_proxy
         if self.backs_up:
             budgets[constants.BACKUP] = SCHEDULER_LIMITS
             budgets[constants.BACKUP_JOB] = self.backup

@@ -100,6 +100,7 @@ class Images(_Model):
     traefik: str = constants.IMAGES["traefik"]
     restic: str = constants.IMAGES["restic"]
     docker_cli: str = constants.IMAGES["docker_cli"]
+    socket_proxy: str = constants.IMAGES["socket_proxy"]
 
     @field_validator("*")
     @classmethod
@@ -169,9 +170,20 @@ class ModelPull(Limits):
     """How long `pulumi up` waits for every model to be pulled."""
 
 
+class RateLimit(_Model):
+    """Traefik's ratelimit middleware, per client IP: `average` requests per `period`, bursts
+    up to `burst`; beyond that the client gets 429."""
+
+    average: int = Field(ge=1, le=100_000)
+    burst: int = Field(ge=1, le=100_000)
+    period: Duration = "1s"
+
+
 class OpenWebui(Limits):
     cpus: Cpus = 1.5
     memory: MiB = 2 * 1024
+    # A page load fetches dozens of assets at once; chat streams are one request each.
+    rate_limit: RateLimit = RateLimit(average=50, burst=200)
     host: str | None = None
     url: str | None = None
     enable_signup: StrictBool = True
@@ -202,6 +214,8 @@ class OpenWebui(Limits):
 class Litellm(Limits):
     cpus: Cpus = 1.0
     memory: MiB = 1536
+    # API clients: one request per completion; a key-guessing loop hits the limit at once.
+    rate_limit: RateLimit = RateLimit(average=10, burst=30)
     host: str | None = None
     store_model_in_db: StrictBool = True
 
@@ -227,6 +241,16 @@ class Traefik(Limits):
     entrypoint: str = Field(default="websecure", pattern=_TRAEFIK_NAME)
     cert_resolver: str = Field(default="letsencrypt", pattern=_TRAEFIK_NAME)
     acme_email: str | None = Field(default=None, pattern=_EMAIL)
+    ipv6: StrictBool = True
+    """Also bind 80/443 on `::` (the provider's `0.0.0.0` default is IPv4 only, kreuzwerker#131)."""
+    hsts_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
+
+
+class SocketProxy(Limits):
+    """The Docker socket proxy Traefik reads container labels through (deploy mode only)."""
+
+    cpus: Cpus = 0.25
+    memory: MiB = 64
 
 
 class Ports(_Model):

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from stack import constants
+from tests.integration import it_socket_proxy
 from tests.integration.it_stack import (
     TRAEFIK_API_PORT,
     LitellmProxy,
@@ -48,6 +49,7 @@ from tests.integration.it_support import (
     Engine,
     engine_answers,
     find_static_busybox,
+    free_port,
     is_static_elf,
     unavailable,
     venv_script,
@@ -193,22 +195,36 @@ def traefik_image(docker_engine: Engine, prod: Any, tmp_path_factory: pytest.Tem
         (ctx / "traefik").unlink()  # 180 MB; pytest keeps the last three temp dirs
 
 
+@pytest.fixture(scope="session")
+def socket_proxy_image(docker_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Debian's HAProxy in a FROM-scratch image, configured like tecnativa/docker-socket-proxy."""
+    busybox = find_static_busybox()
+    if not busybox:
+        unavailable("no static busybox found (apt-get install busybox-static)")
+    return it_socket_proxy.build_image(docker_engine, busybox, tmp_path_factory.mktemp("socket-proxy-image"))
+
+
 # --------------------------------------------------------------------------- the routed stack
 
 
 @pytest.fixture(scope="session")
-def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, prod: Any) -> Iterator[RoutedStack]:
-    """The prod stack's containers as declared, with stand-ins behind the real Traefik."""
+def routed_stack(
+    docker_engine: Engine, standin_image: str, traefik_image: str, socket_proxy_image: str, prod: Any
+) -> Iterator[RoutedStack]:
+    """The prod stack's containers as declared, with stand-ins behind the real Traefik, which
+    reads Docker through the socket-proxy stand-in."""
     engine = docker_engine
     containers = prod.containers()
     traefik = containers["traefik"]
+    proxy = containers["docker-socket-proxy"]
     # Run-once containers (the model pull) exit by design; Traefik never sees them.
-    # Services that listen on a port; the backup scheduler (crond) serves nothing.
+    # Services that listen on a port (not the backup scheduler's crond, not the socket proxy).
     services = {
         n: c
         for n, c in containers.items()
-        if n != "traefik" and c.inputs.get("mustRun") is not False and n in constants.PORTS
+        if n not in {"traefik", "docker-socket-proxy"} and c.inputs.get("mustRun") is not False and n in constants.PORTS
     }
+    internal = {n.inputs["name"] for n in prod.of_type("docker:index/network:Network") if n.inputs.get("internal")}
 
     declared_nets = sorted({n["name"] for c in containers.values() for n in c.inputs.get("networksAdvanced") or []})
     networks: dict[str, str] = {}
@@ -217,10 +233,14 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
         # A private engine has none: use the declared name. A shared engine may have the real
         # one: use a session-unique name and rewrite the references to it (label + arg).
         actual = f"{engine.prefix}{net}" if exists else net
-        engine.run("network", "create", "--driver", "bridge", "--label", engine.session_label, actual)
+        flags = ["--internal"] if net in internal else []
+        engine.run("network", "create", "--driver", "bridge", *flags, "--label", engine.session_label, actual)
         networks[net] = actual
 
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"docker-socket-proxy": it_socket_proxy.start(engine, socket_proxy_image, proxy, networks)}
+    # As in the program (Traefik waits for the healthy proxy): a provider that finds no API at
+    # start retries with a growing backoff, which would only slow the tier down.
+    wait_health(engine, names["docker-socket-proxy"], "healthy", timeout=60)
     for service, c in services.items():
         names[service] = start_standin(engine, standin_image, service, c, networks, port=port_of(service, c))
 
@@ -263,10 +283,19 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
         else:
             raise AssertionError(f"traefik volume not handled by the test: {vol}")
         args += ["-v", f"{source}:{target}{mode}"]
-    # The declared ports publish the entrypoints on 80/443 of every interface; here their
-    # in-container ports go to 127.0.0.1, host ports picked by Docker.
-    published = sorted({int(p["internal"]) for p in inputs.get("ports") or []} | {TRAEFIK_API_PORT})
-    args += [f for p in published for f in ("-p", f"{LOOPBACK}::{p}")]
+    # The declared ports publish 80/443 on every interface, IPv4 and IPv6 to ports of their own;
+    # here IPv4 on 127.0.0.1 and IPv6 on ::1, one free host port per declared external port.
+    host_ports = {int(p["external"]): free_port() for p in inputs.get("ports") or []}
+    v6_ports: dict[int, int] = {}
+    for p in inputs.get("ports") or []:
+        ip, outer = p.get("ip") or "0.0.0.0", host_ports[int(p["external"])]
+        if ip == "::":
+            args += ["-p", f"[::1]:{outer}:{int(p['internal'])}"]
+            v6_ports[int(p["internal"])] = outer
+        else:
+            assert ip == "0.0.0.0", p
+            args += ["-p", f"{LOOPBACK}:{outer}:{int(p['internal'])}"]
+    args += ["-p", f"{LOOPBACK}::{TRAEFIK_API_PORT}"]
     args += [traefik_image, *command]
     engine.run(*args)
     for net, aliases in more:
@@ -290,6 +319,7 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
         entrypoints=entrypoints,
         declared_command=declared_cmd,
         command=command,
+        v6_ports=v6_ports,
     )
     try:
         for cname in names.values():
@@ -297,7 +327,7 @@ def routed_stack(docker_engine: Engine, standin_image: str, traefik_image: str, 
         want = {r.router for r in stack.routes}
         wait_for(
             "Traefik to load every declared router",
-            lambda: want <= {n.split("@")[0] for n in stack.docker_routers()},
+            lambda: want <= stack.router_names(),
             timeout=60,
         )
         yield stack

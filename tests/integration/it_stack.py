@@ -90,6 +90,7 @@ class RoutedStack:
     entrypoints: dict[str, str] = field(default_factory=dict)
     declared_command: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
+    v6_ports: dict[int, int] = field(default_factory=dict)  # container port -> host port on ::1
 
     def api(self, path: str) -> Any:
         reply = http_request(self.api_port, path, timeout=5)
@@ -98,6 +99,17 @@ class RoutedStack:
 
     def docker_routers(self) -> dict[str, Any]:
         return {r["name"]: r for r in self.api("/api/http/routers") if r.get("provider") == "docker"}
+
+    def router_names(self) -> set[str]:
+        """The declared router names Traefik loaded. A router on several TLS entrypoints
+        (websecure, websecure-v6) is listed once per entrypoint as `<entrypoint>-<router>`."""
+        eps = sorted(self.entrypoints, key=len, reverse=True)
+        names = set()
+        for full in self.docker_routers():
+            base = full.split("@")[0]
+            prefix = next((ep for ep in eps if base.startswith(f"{ep}-")), None)
+            names.add(base[len(prefix) + 1 :] if prefix else base)
+        return names
 
 
 def network_flags(

@@ -114,10 +114,12 @@ def http_request(
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
     timeout: float = 5.0,
+    address: str = LOOPBACK,
 ) -> Reply:
-    """One request to 127.0.0.1:`port`, with `host` as Host header and (for TLS) as SNI.
+    """One request to `address` (127.0.0.1, or ::1):`port`, with `host` as Host header and (for
+    TLS) as SNI.
 
-    The socket always goes to 127.0.0.1 whatever `host` says, exactly like `curl --resolve`.
+    The socket always goes to `address` whatever `host` says, exactly like `curl --resolve`.
     Redirects are not followed. TLS is not verified (Traefik's self-signed default cert).
     """
     hdrs = {"Host": host or f"{LOOPBACK}:{port}", "Connection": "close", **(headers or {})}
@@ -126,12 +128,12 @@ def http_request(
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         sni = host.split(":")[0] if host else None
-        raw = socket.create_connection((LOOPBACK, port), timeout=timeout)
+        raw = socket.create_connection((address, port), timeout=timeout)
         sock: socket.socket = ctx.wrap_socket(raw, server_hostname=sni)
         der = sock.getpeercert(binary_form=True)  # type: ignore[attr-defined]
     else:
         der = None
-        sock = socket.create_connection((LOOPBACK, port), timeout=timeout)
+        sock = socket.create_connection((address, port), timeout=timeout)
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     conn.sock = sock
     try:

@@ -107,7 +107,8 @@ def test_unrouted_services_are_not_reachable(routed_stack: RoutedStack) -> None:
         assert "stand-in:" not in reply.text, host
     # Only the declared routers exist, and they lead to the routed stand-ins only.
     routers = routed_stack.docker_routers()
-    assert {n.split("@")[0] for n in routers} == {r.router for r in routed_stack.routes}
+    assert routed_stack.router_names() == {r.router for r in routed_stack.routes}
+    assert routers
     engine = routed_stack.engine
     ips: dict[str, set[str]] = {}
     for service, cname in routed_stack.names.items():
@@ -117,7 +118,10 @@ def test_unrouted_services_are_not_reachable(routed_stack: RoutedStack) -> None:
     for route in routed_stack.routes:
         svc = services[f"{route.router}@docker"]
         urls = [srv["url"] for srv in svc["loadBalancer"]["servers"]]
-        assert urls == [f"http://{ip}:{route.port}" for ip in sorted(ips[route.service])], (route, urls)
+        # Its address on the routed network (traefik.docker.network), not the internal one.
+        nets = engine.inspect(routed_stack.names[route.service])["NetworkSettings"]["Networks"]
+        routed_ip = nets[routed_stack.networks["proxy"]]["IPAddress"]
+        assert urls == [f"http://{routed_ip}:{route.port}"], (route, urls)
         for other in routed_stack.unrouted:
             assert not any(ip in u for ip in ips[other] for u in urls)
     for kind in ("tcp", "udp"):
@@ -162,7 +166,7 @@ def test_unhealthy_container_is_dropped(routed_stack: RoutedStack, standin_image
         assert status in (404, 503)
         time.sleep(2)  # still nothing a few event loops later
         assert only_sick_left() in (404, 503)
-        assert "open-webui" not in {n.split("@")[0] for n in routed_stack.docker_routers()}
+        assert "open-webui" not in routed_stack.router_names()
     finally:
         engine.run("rm", "-f", sick, check=False)
         engine.run("start", healthy, check=False)

@@ -102,7 +102,8 @@ HOLE_CASES: list[Case] = [
     Case(
         "container-port-80",
         "open-webui",
-        {"ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}]},
+        # Every container drops ALL; this one keeps Docker's default set again.
+        {"ports": [{"internal": 80, "external": 8080, "ip": "127.0.0.1"}], "capabilities": {"drops": ["NET_RAW"]}},
         "container-no-privileged-ports",
         "advisory",
         "listens on privileged container port 80 (127.0.0.1:8080->80) and keeps NET_BIND_SERVICE",
@@ -121,7 +122,7 @@ HOLE_CASES: list[Case] = [
     Case(
         "container-port-random-host",
         "litellm",
-        {"ports": [{"internal": 22, "ip": "127.0.0.1"}]},
+        {"ports": [{"internal": 22, "ip": "127.0.0.1"}], "capabilities": {"drops": ["NET_RAW"]}},
         "container-no-privileged-ports",
         "advisory",
         "privileged container port 22 (127.0.0.1:random->22)",
@@ -193,12 +194,20 @@ CONTAINER_CASES: list[Case] = [
         "mounts the Docker socket",
     ),
     Case(
-        "socket-rw-router",
-        "traefik",
+        "socket-rw-proxy",
+        "docker-socket-proxy",
         {"volumes": [{"hostPath": SOCKET, "containerPath": SOCKET}]},
         "container-no-sensitive-mounts",
         "mandatory",
         "writable",
+    ),
+    Case(
+        "socket-back-in-router",
+        "traefik",
+        {"volumes": [{"hostPath": SOCKET, "containerPath": SOCKET, "readOnly": True}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "read it through the socket proxy",
     ),
     Case(
         "socket-via-mounts",
@@ -428,7 +437,7 @@ CONTAINER_CASES: list[Case] = [
         "traefik",
         {"capabilities": None},
         "container-capabilities-dropped",
-        "advisory",
+        "mandatory",
         "keeps Docker's default capabilities",
     ),
     Case(
@@ -436,7 +445,7 @@ CONTAINER_CASES: list[Case] = [
         "traefik",
         {"capabilities": {"drops": ["NET_RAW"]}},
         "container-capabilities-dropped",
-        "advisory",
+        "mandatory",
         "does not drop ALL capabilities",
     ),
     Case(
@@ -444,7 +453,7 @@ CONTAINER_CASES: list[Case] = [
         "traefik",
         {"capabilities": {"drops": ["ALL"], "adds": ["SYS_ADMIN"]}},
         "container-capabilities-dropped",
-        "advisory",
+        "mandatory",
         "adds capabilities ['SYS_ADMIN']",
     ),
     Case("rootfs-writable", "traefik", {"readOnly": None}, "container-read-only-rootfs", "advisory", "writable root"),
@@ -523,7 +532,83 @@ OTHER_RESOURCE_CASES: list[Case] = [
     ),
 ]
 
+PROXY_NETS = [{"name": "ai-stack-socket", "aliases": ["docker-socket-proxy"]}]
 STACK_CASES: list[Case] = [
+    Case(
+        "socket-proxy-published",
+        "docker-socket-proxy",
+        {"ports": [{"internal": 2375, "external": 2375, "ip": "127.0.0.1"}]},
+        "docker-socket-isolated",
+        "mandatory",
+        "container 'docker-socket-proxy' mounts the Docker socket and publishes ports",
+        stack=True,
+    ),
+    Case(
+        "socket-proxy-on-routed-network",
+        "docker-socket-proxy",
+        {"networksAdvanced": [*PROXY_NETS, {"name": "proxy", "aliases": ["docker-socket-proxy"]}]},
+        "docker-socket-isolated",
+        "mandatory",
+        "shares network 'proxy' with routed container(s) litellm, open-webui",
+        stack=True,
+    ),
+    Case(
+        "socket-proxy-beside-a-backend",
+        "docker-socket-proxy",
+        {
+            "networksAdvanced": [*PROXY_NETS, {"name": "ai-stack-internal", "aliases": ["docker-socket-proxy"]}],
+        },
+        "docker-socket-isolated",
+        "mandatory",
+        "shares network 'ai-stack-internal' with routed container(s) litellm, open-webui",
+        stack=True,
+    ),
+    Case(
+        "socket-in-router",
+        "traefik",
+        {
+            "volumes": [
+                {"hostPath": SOCKET, "containerPath": SOCKET, "readOnly": True},
+                {"volumeName": "traefik-certs", "containerPath": "/letsencrypt"},
+            ]
+        },
+        "docker-socket-isolated",
+        "mandatory",
+        "container 'traefik' mounts the Docker socket and is routed or is the router",
+        stack=True,
+    ),
+    Case(
+        "ollama-on-routed-network",
+        "ollama",
+        {
+            "networksAdvanced": [
+                {"name": "ai-stack-internal", "aliases": ["ollama"]},
+                {"name": "proxy", "aliases": ["ollama"]},
+            ]
+        },
+        "routed-network-members-routed",
+        "mandatory",
+        "container 'ollama' is on the routed network 'proxy' but is not routed",
+        stack=True,
+    ),
+    Case(
+        "postgres-on-routed-network",
+        "postgres",
+        {"networksAdvanced": [{"name": "proxy", "aliases": ["postgres"]}]},
+        "routed-network-members-routed",
+        "mandatory",
+        "container 'postgres' is on the routed network 'proxy'",
+        stack=True,
+    ),
+    Case(
+        "litellm-unrouted-on-routed-network",
+        "litellm",
+        {"labels": None},
+        "routed-network-members-routed",
+        "mandatory",
+        "container 'litellm' is on the routed network 'proxy'",
+        stack=True,
+    ),
     Case(
         "memory-overcommit",
         "ollama",

@@ -22,7 +22,11 @@ FIXTURES = json.loads((Path(__file__).parent / "data" / "kics_fixtures.json").re
 
 POLICIES: dict[str, tuple[str, ...]] = {
     "volume_has_sensitive_host_directory": ("container-no-sensitive-mounts", "container-no-sensitive-volume-binds"),
-    "docker_socket_mounted_in_container": ("container-no-sensitive-mounts", "container-no-sensitive-volume-binds"),
+    "docker_socket_mounted_in_container": (
+        "container-no-sensitive-mounts",
+        "container-no-sensitive-volume-binds",
+        "docker-socket-isolated",
+    ),
     "shared_volumes_between_containers": ("volumes-not-shared",),
     "privileged_ports_mapped_in_container": ("container-no-privileged-ports",),
     "default_seccomp_profile_disabled": ("container-security-profiles-enabled",),

@@ -9,6 +9,7 @@ import pytest
 
 from policies.rules.base import Context
 from policies.rules.mounts import check_sensitive_mounts
+from stack import constants
 from stack.components.backup import CRONTAB, SCRIPT, backup_script
 from stack.render.postgres import CONVERGE, CONVERGE_SQL, WRAPPER
 from stack.settings import SettingsError, load_settings
@@ -27,7 +28,7 @@ def test_prod_schedules_the_steps_and_dev_says_none(dev: Evaluation, prod: Evalu
     script = _upload(prod, SCRIPT)
     s = stack_settings("prod")
     # The scheduler runs exactly what `make backup` runs (same renderer, same network).
-    assert script == backup_script(s, "proxy", encrypted=False)
+    assert script == backup_script(s, constants.INTERNAL_NETWORK, encrypted=False)
     tokens = shlex.split(script.split("set -eu", 1)[1])
     starts = [i for i, t in enumerate(tokens) if t == "docker" and tokens[i + 1] == "run"]
     lines = [tokens[i:j] for i, j in zip(starts, [*starts[1:], len(tokens)], strict=True)]

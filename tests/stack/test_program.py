@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -42,7 +43,7 @@ def labels(c: Registered) -> dict[str, str]:
 def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
     assert set(dev.containers()) == base
-    assert set(prod.containers()) == base | {"traefik", "backup"}
+    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"}
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
@@ -68,9 +69,10 @@ def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
         assert c.inputs["logDriver"] == "json-file", name
         assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
         assert c.inputs["securityOpts"] == ["no-new-privileges:true"], name
-        assert c.inputs["capabilities"]["drops"], name
+        assert c.inputs["capabilities"]["drops"] == ["ALL"], name
         assert c.inputs.get("privileged") in (None, False), name
-        assert "networkMode" not in c.inputs, name
+        # Only the backup scheduler has no network at all (it talks to the Docker socket only).
+        assert c.inputs.get("networkMode") == ("none" if name == constants.BACKUP else None), name
 
 
 HEALTH = {
@@ -124,8 +126,9 @@ def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
     refs = {r.inputs["name"] for r in images}
     expected = {constants.IMAGES[k] for k in ("ollama", "open_webui", "litellm", "postgres")}
     if any_stack.stack == "prod":
-        # The router, and the backup scheduler's two images (the steps reuse Postgres and Open WebUI).
-        expected |= {constants.IMAGES[k] for k in ("traefik", "restic", "docker_cli")}
+        # The router, its socket proxy, and the backup scheduler's two images (the steps reuse
+        # Postgres and Open WebUI).
+        expected |= {constants.IMAGES[k] for k in ("traefik", "socket_proxy", "restic", "docker_cli")}
     assert refs == expected
     for r in images:
         tag = r.inputs["name"].rsplit(":", 1)[1]
@@ -141,20 +144,56 @@ def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
 # --- network, ports, routing --------------------------------------------------------------
 
 
-def test_all_on_the_proxy_network_with_aliases(any_stack: Evaluation) -> None:
-    for name, c in any_stack.containers().items():
-        assert c.inputs["networksAdvanced"] == [{"name": "proxy", "aliases": [name]}]
-    nets = any_stack.of_type("docker:index/network:Network")
-    assert [n.inputs["name"] for n in nets] == ["proxy"]
-    assert nets[0].inputs["driver"] == "bridge"
+def networks_of(ev: Evaluation) -> dict[str, dict[str, list[str]]]:
+    """Each container's networks, with its aliases on each."""
+    return {
+        name: {n["name"]: n["aliases"] for n in c.inputs.get("networksAdvanced") or []}
+        for name, c in ev.containers().items()
+    }
+
+
+INTERNAL, EGRESS, SOCKET = "ai-stack-internal", "ai-stack-ollama-egress", "ai-stack-socket"
+
+
+def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
+    nets = networks_of(any_stack)
+    # Ollama's second network is its own (model downloads, the laptop's loopback publish).
+    assert nets["ollama"] == {INTERNAL: ["ollama"], EGRESS: ["ollama"]}
+    assert nets["postgres"] == {INTERNAL: ["postgres"]}
+    assert nets["ollama-pull"] == {INTERNAL: ["ollama-pull"]}
+    assert nets["open-webui"] == {"proxy": ["open-webui"], INTERNAL: ["open-webui"]}
+    assert nets["litellm"] == {"proxy": ["litellm"], INTERNAL: ["litellm", "litellm.internal"]}
+    alone = [name for name, n in nets.items() if EGRESS in n]
+    assert alone == ["ollama"]
+    assert nets.get("backup", {}) == {}
+    if "traefik" in nets:
+        assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"]}
+        assert nets["docker-socket-proxy"] == {SOCKET: ["docker-socket-proxy"]}
+        assert sorted(name for name, n in nets.items() if SOCKET in n) == ["docker-socket-proxy", "traefik"]
+    # Backend hops use names that resolve on the internal network only.
+    webui = env_map(any_stack.containers()["open-webui"])
+    assert webui["OLLAMA_BASE_URL"] == "http://ollama:11434"
+    assert webui["OPENAI_API_BASE_URL"] == "http://litellm.internal:4000/v1"
+
+
+def test_stack_networks(dev: Evaluation, prod: Evaluation) -> None:
+    def shape(ev: Evaluation) -> dict[str, tuple[bool, bool]]:
+        return {
+            n.inputs["name"]: (bool(n.inputs.get("internal")), bool(n.inputs.get("attachable")))
+            for n in ev.of_type("docker:index/network:Network")
+        }
+
+    # name: (internal, attachable). The routed network stays attachable: a host Traefik may own it.
+    assert shape(dev) == {"proxy": (False, True), INTERNAL: (True, False), EGRESS: (False, False)}
+    assert shape(prod) == {**shape(dev), SOCKET: (True, False)}
 
 
 def test_external_network_is_adopted_not_created() -> None:
     text = "config:\n  ai-stack:network:\n    name: web\n    external: true\n"
     ev = evaluate("dev", config_text=overlay(text))
-    assert ev.of_type("docker:index/network:Network") == []
-    for c in ev.containers().values():
-        assert c.inputs["networksAdvanced"][0]["name"] == "web"
+    assert [n.inputs["name"] for n in ev.of_type("docker:index/network:Network")] == [INTERNAL, EGRESS]
+    for name in ("open-webui", "litellm"):
+        assert ev.containers()[name].inputs["networksAdvanced"][0]["name"] == "web"
 
 
 def test_dev_ports_on_loopback_only(dev: Evaluation) -> None:
@@ -175,7 +214,14 @@ def test_prod_publishes_only_the_router(prod: Evaluation) -> None:
     for name, c in prod.containers().items():
         ports = c.inputs.get("ports", [])
         if name == "traefik":
-            assert sorted((p["external"], p["internal"]) for p in ports) == [(80, 8000), (443, 8443)]
+            # Unprivileged ports inside (no NET_BIND_SERVICE); IPv4 and IPv6 each bind a container
+            # port of its own (kreuzwerker#909).
+            assert [(p.get("ip"), p["external"], p["internal"]) for p in ports] == [
+                (None, 80, 8000),
+                ("::", 80, 8081),
+                (None, 443, 8443),
+                ("::", 443, 8444),
+            ]
         else:
             assert ports == [], f"{name} must not be published on the server"
 
@@ -186,16 +232,27 @@ def test_prod_traefik_labels(prod: Evaluation) -> None:
         "traefik.enable": "true",
         "traefik.docker.network": "proxy",
         "traefik.http.routers.open-webui.rule": "Host(`chat.example.com`)",
-        "traefik.http.routers.open-webui.entrypoints": "websecure",
+        "traefik.http.routers.open-webui.entrypoints": "websecure,websecure-v6",
         "traefik.http.routers.open-webui.tls": "true",
         "traefik.http.routers.open-webui.tls.certresolver": "letsencrypt",
         "traefik.http.routers.open-webui.service": "open-webui",
+        "traefik.http.routers.open-webui.middlewares": "open-webui-ratelimit,open-webui-headers",
         "traefik.http.services.open-webui.loadbalancer.server.port": "8080",
+        "traefik.http.middlewares.open-webui-ratelimit.ratelimit.average": "50",
+        "traefik.http.middlewares.open-webui-ratelimit.ratelimit.burst": "200",
+        "traefik.http.middlewares.open-webui-ratelimit.ratelimit.period": "1s",
+        "traefik.http.middlewares.open-webui-headers.headers.stsSeconds": "31536000",
+        "traefik.http.middlewares.open-webui-headers.headers.stsIncludeSubdomains": "true",
+        "traefik.http.middlewares.open-webui-headers.headers.contentTypeNosniff": "true",
+        "traefik.http.middlewares.open-webui-headers.headers.frameDeny": "true",
+        "traefik.http.middlewares.open-webui-headers.headers.referrerPolicy": "strict-origin-when-cross-origin",
     }
     llm = labels(c["litellm"])
     assert llm["traefik.http.routers.litellm.rule"] == "Host(`llm.example.com`)"
     assert llm["traefik.http.services.litellm.loadbalancer.server.port"] == "4000"
-    for never in ("ollama", "postgres", "ollama-pull", "traefik"):
+    assert llm["traefik.http.middlewares.litellm-ratelimit.ratelimit.average"] == "10"
+    assert llm["traefik.http.middlewares.litellm-ratelimit.ratelimit.burst"] == "30"
+    for never in ("ollama", "postgres", "ollama-pull", "traefik", "docker-socket-proxy"):
         assert not any(k.startswith("traefik.") for k in labels(c[never])), never
 
 
@@ -205,10 +262,12 @@ def test_dev_has_no_routes(dev: Evaluation) -> None:
 
 def test_prod_traefik_router(prod: Evaluation) -> None:
     t = prod.containers()["traefik"].inputs
-    assert {"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True} in t[
-        "volumes"
-    ]
+    assert not any(v.get("hostPath") for v in t["volumes"]), "Traefik mounts nothing from the host"
     cmd = t["command"]
+    assert "--providers.docker.endpoint=tcp://docker-socket-proxy:2375" in cmd
+    assert {"--accesslog=true", "--accesslog.format=json"} <= set(cmd)
+    assert "--entrypoints.websecure-v6.address=:8444" in cmd and "--entrypoints.web-v6.address=:8081" in cmd
+    assert "--entrypoints.web-v6.http.redirections.entrypoint.to=:443" in cmd
     assert "--providers.docker.exposedbydefault=false" in cmd
     assert "--entrypoints.web.http.redirections.entrypoint.to=:443" in cmd
     assert "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web" in cmd
@@ -326,7 +385,25 @@ def test_every_secret_env_is_a_pulumi_secret(any_stack: Evaluation) -> None:
                 seen.add(key)
             else:
                 assert not is_secret(entry) or key.endswith("KEY"), f"{name}: {key} needlessly secret"
-    assert {"WEBUI_SECRET_KEY", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DATABASE_URL", "POSTGRES_PASSWORD"} <= seen
+    assert {"LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DATABASE_URL", "OPENAI_API_KEY"} <= seen
+    # Delivered as files instead (see test_secret_files).
+    assert not {"WEBUI_SECRET_KEY", "POSTGRES_PASSWORD"} & seen
+
+
+def uploads_of(c: Registered) -> dict[str, Any]:
+    return {u["file"]: u for u in c.wire_json.get("uploads", [])}
+
+
+def test_secret_files(any_stack: Evaluation) -> None:
+    """The Postgres password and Open WebUI's key are uploaded files, secret on the wire, so
+    `docker inspect` shows neither."""
+    c = any_stack.containers()
+    pg = uploads_of(c["postgres"])["/run/secrets/postgres-password"]
+    assert is_secret(pg["content"]) and "permissions" not in pg  # 0644: read after gosu postgres
+    assert env_map(c["postgres"])["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    key = uploads_of(c["open-webui"])["/app/backend/.webui_secret_key"]
+    assert is_secret(key["content"])
+    assert "WEBUI_SECRET_KEY" not in env_map(c["open-webui"])
 
 
 def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
@@ -343,7 +420,10 @@ def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
         assert r.inputs["special"] is False and r.inputs["length"] >= 32
     pg = passwords["secrets-postgres-password"].outputs["result"]
     c = dev.containers()
-    assert env_map(c["postgres"])["POSTGRES_PASSWORD"] == pg
+    files = {u["file"]: u["content"] for u in c["postgres"].inputs["uploads"]}
+    assert files["/run/secrets/postgres-password"] == pg
+    webui_files = {u["file"]: u["content"] for u in c["open-webui"].inputs["uploads"]}
+    assert webui_files["/app/backend/.webui_secret_key"] == passwords["secrets-webui-secret-key"].outputs["result"]
     assert env_map(c["litellm"])["DATABASE_URL"] == f"postgresql://litellm:{pg}@postgres:5432/litellm"
     master = env_map(c["litellm"])["LITELLM_MASTER_KEY"]
     assert master.startswith("sk-") and env_map(c["open-webui"])["OPENAI_API_KEY"] == master
@@ -389,7 +469,8 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     assert mounts["ollama"] == {"/root/.ollama"}
     assert mounts["open-webui"] == {"/app/backend/data"}
     assert mounts["postgres"] == {"/var/lib/postgresql/data"}
-    assert mounts["traefik"] == {"/var/run/docker.sock", "/letsencrypt"}
+    assert mounts["traefik"] == {"/letsencrypt"}
+    assert mounts["docker-socket-proxy"] == {"/var/run/docker.sock"}
     expected = {"ollama-models", "open-webui-data", "postgres-data"}
     assert {v.name for v in dev.of_type(VOLUME)} == expected
     assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs", "backup-repo"}
@@ -405,11 +486,11 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
 def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
     env = env_map(prod.containers()["open-webui"])
     assert env["OLLAMA_BASE_URL"] == "http://ollama:11434"
-    assert env["OPENAI_API_BASE_URL"] == "http://litellm:4000/v1"
+    assert env["OPENAI_API_BASE_URL"] == "http://litellm.internal:4000/v1"
     assert env["WEBUI_URL"] == "https://chat.example.com"
     assert env["ENABLE_SIGNUP"] == "false" and env["DEFAULT_USER_ROLE"] == "pending"
     assert "OLLAMA_API_BASE_URL" not in env
-    assert len(env["WEBUI_SECRET_KEY"]) >= 32
+    assert "WEBUI_SECRET_KEY" not in env  # an uploaded file, see test_secret_files
     assert env_map(dev.containers()["open-webui"])["WEBUI_URL"] == "http://127.0.0.1:3000"
     assert env_map(dev.containers()["open-webui"])["ENABLE_SIGNUP"] == "true"
     # Only the models the stack serves are listed.
@@ -493,7 +574,9 @@ def test_joining_an_existing_traefik() -> None:
     )
     ev = evaluate("edge", config_text=overlay(text))
     c = ev.containers()
-    assert "traefik" not in c and ev.of_type("docker:index/network:Network") == []
+    assert "traefik" not in c and "docker-socket-proxy" not in c
+    nets = {n.inputs["name"] for n in ev.of_type("docker:index/network:Network")}
+    assert nets == {"ai-stack-internal", "ai-stack-ollama-egress"}
     webui = labels(c["open-webui"])
     assert webui["traefik.docker.network"] == "web"
     assert webui["traefik.http.routers.open-webui.entrypoints"] == "https"

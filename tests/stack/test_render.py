@@ -8,30 +8,57 @@ import yaml
 from stack.render.labels import traefik_labels
 from stack.render.litellm_config import render_litellm_config
 from stack.render.traefik import traefik_command
-from stack.settings import Provider, Settings
+from stack.settings import Provider, RateLimit, Settings
+
+RL = RateLimit(average=5, burst=7)
 
 
 def test_labels_route_a_host_over_tls() -> None:
     got = traefik_labels(
-        router="webui", host="chat.example.com", port=8080, network="proxy", entrypoint="websecure", cert_resolver="le"
+        router="webui",
+        host="chat.example.com",
+        port=8080,
+        network="proxy",
+        entrypoints=["websecure", "websecure-v6"],
+        cert_resolver="le",
+        rate_limit=RL,
+        hsts_seconds=600,
     )
     assert got == sorted(got)
     assert dict(got) == {
         "traefik.enable": "true",
         "traefik.docker.network": "proxy",
         "traefik.http.routers.webui.rule": "Host(`chat.example.com`)",
-        "traefik.http.routers.webui.entrypoints": "websecure",
+        "traefik.http.routers.webui.entrypoints": "websecure,websecure-v6",
         "traefik.http.routers.webui.tls": "true",
         "traefik.http.routers.webui.tls.certresolver": "le",
         "traefik.http.routers.webui.service": "webui",
+        "traefik.http.routers.webui.middlewares": "webui-ratelimit,webui-headers",
         "traefik.http.services.webui.loadbalancer.server.port": "8080",
+        "traefik.http.middlewares.webui-ratelimit.ratelimit.average": "5",
+        "traefik.http.middlewares.webui-ratelimit.ratelimit.burst": "7",
+        "traefik.http.middlewares.webui-ratelimit.ratelimit.period": "1s",
+        "traefik.http.middlewares.webui-headers.headers.stsSeconds": "600",
+        "traefik.http.middlewares.webui-headers.headers.stsIncludeSubdomains": "true",
+        "traefik.http.middlewares.webui-headers.headers.contentTypeNosniff": "true",
+        "traefik.http.middlewares.webui-headers.headers.frameDeny": "true",
+        "traefik.http.middlewares.webui-headers.headers.referrerPolicy": "strict-origin-when-cross-origin",
     }
 
 
 @pytest.mark.parametrize("host", ["", "a`b.com"])
 def test_labels_refuse_a_host_that_would_break_the_rule(host: str) -> None:
     with pytest.raises(ValueError, match="invalid host"):
-        traefik_labels(router="r", host=host, port=1, network="n", entrypoint="e", cert_resolver="c")
+        traefik_labels(
+            router="r",
+            host=host,
+            port=1,
+            network="n",
+            entrypoints=["e"],
+            cert_resolver="c",
+            rate_limit=RL,
+            hsts_seconds=0,
+        )
 
 
 def test_litellm_config_from_models() -> None:
@@ -75,7 +102,8 @@ def test_traefik_static_config() -> None:
             "models": ["llama3.2:1b"],
         }
     )
-    cmd = traefik_command(s.traefik, network=s.network.name)
+    cmd = traefik_command(s.traefik, network=s.network.name, endpoint="tcp://sp:2375")
+    assert "--providers.docker.endpoint=tcp://sp:2375" in cmd
     assert "--providers.docker.network=edge" in cmd
     assert "--providers.docker.exposedbydefault=false" in cmd
     assert "--entrypoints.web.address=:8000" in cmd and "--entrypoints.websecure.address=:8443" in cmd

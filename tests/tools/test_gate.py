@@ -30,10 +30,10 @@ def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[
         for line in out.splitlines()
     ), out
     assert "127.0.0.1:11434→11434" in out
-    assert "Host(`chat.example.com`)" in out and "0.0.0.0:443→8443" in out
+    assert "Host(`chat.example.com`)" in out and "*:443→8443" in out and "[::]:443→8444" in out
     text = md.read_text()
     assert text.startswith("## ai-stack offline policy gate")
-    assert "### ✅ stack prod: PASSED" in text and "| Container | traefik | traefik:v3.7.13 |" in text
+    assert "### ✅ stack prod: PASSED" in text and "| Container | traefik |  | traefik:v3.7.13 |" in text
 
 
 def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,7 +41,16 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     (report,) = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["passed"] is True
     names = {r["name"] for r in report["resources"] if r["type"] == "Container"}
-    assert names == {"ollama", "ollama-pull", "open-webui", "litellm", "postgres", "traefik", "backup"}
+    assert names == {
+        "ollama",
+        "ollama-pull",
+        "open-webui",
+        "litellm",
+        "postgres",
+        "traefik",
+        "docker-socket-proxy",
+        "backup",
+    }
     assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
 
 

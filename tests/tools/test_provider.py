@@ -75,3 +75,37 @@ def test_daemon_log_opts_beyond_ours_would_replace_every_container(dev: Evaluati
     host = provider.Host(daemon_log_opts={"compress": "true"})
     replaced = {urn for urn, c in second_run(dev, host).items() if c.op == "replace"}
     assert len(replaced) == len(dev.containers())
+
+
+def _ports_change(ports: list[dict[str, object]]) -> provider.Change:
+    inputs = {"ports": ports}
+    state = provider.read_back(provider.CONTAINER, inputs)
+    return provider.diff(provider.CONTAINER, state, {"ports": [dict(p) for p in ports]})
+
+
+def test_the_edge_binds_survive_a_second_up(prod: Evaluation) -> None:
+    """IPv4 and IPv6 binds of 80/443, each on a container port of its own, read back unchanged."""
+    ports = prod.containers()["traefik"].inputs["ports"]
+    assert {p.get("ip") for p in ports} == {None, "::"}
+    assert _ports_change(ports).op == "same"
+
+
+def test_a_dual_stack_pair_on_one_container_port_would_replace_traefik() -> None:
+    """Why the IPv6 binds have ports of their own: kreuzwerker#909 (open in v4.5.0)."""
+    pair = [{"internal": 80, "external": 80, "ip": "0.0.0.0"}, {"internal": 80, "external": 80, "ip": "::"}]
+    assert _ports_change(pair).op == "replace"
+
+
+def test_the_bracketed_ipv6_workaround_would_replace_the_container() -> None:
+    """kreuzwerker#131's `ip = "[::]"` is sent as typed; the engine reports "::"."""
+    assert _ports_change([{"internal": 80, "external": 80, "ip": "[::]"}]).op == "replace"
+    assert _ports_change([{"internal": 80, "external": 80, "ip": "::"}]).op == "same"
+
+
+def test_internal_networks_read_back_unchanged(any_stack: Evaluation) -> None:
+    """docker_network Read stores `internal` and `attachable` as the engine reports them, which
+    is what was sent: every network input is ForceNew, so this must hold."""
+    for net in any_stack.of_type(provider.NETWORK):
+        state = provider.read_back(provider.NETWORK, net.inputs)
+        assert provider.diff(provider.NETWORK, state, net.inputs).op == "same"
+        assert set(net.inputs) <= {"name", "driver", "internal", "attachable"}, net.inputs

@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass
 from tools.analyzer import Diagnostic
 from tools.gate.run import Row, StackReport
 
-COLUMNS = ("type", "name", "image", "cpus", "memory", "gpu", "ports", "routes")
+COLUMNS = ("type", "name", "protect", "image", "cpus", "memory", "gpu", "ports", "routes")
 
 
 def _cells(row: Row) -> list[str]:
-    cells = [str(getattr(row, c)) for c in COLUMNS]
-    if row.protect:
-        cells[1] += " [protected]"
-    return cells
+    return [
+        "yes" if c == "protect" and row.protect else "" if c == "protect" else str(getattr(row, c)) for c in COLUMNS
+    ]
 
 
 def _first_line(text: str) -> str:

@@ -72,9 +72,14 @@ def _gpu(inputs: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def _bind(ip: str) -> str:
+    """How a published port's address reads in the table: `*` every IPv4 interface, `[::]` IPv6."""
+    return {"": "*", "0.0.0.0": "*"}.get(ip, f"[{ip}]" if ":" in ip else ip)
+
+
 def _ports(inputs: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{p.get('ip') or '0.0.0.0'}:{int(p.get('external', p['internal']))}→{int(p['internal'])}"
+    return " ".join(
+        f"{_bind(p.get('ip') or '')}:{int(p.get('external', p['internal']))}→{int(p['internal'])}"
         for p in inputs.get("ports") or []
     )
 
@@ -113,6 +118,9 @@ def rows(ev: Evaluation) -> list[Row]:
                     routes=_routes(i),
                 )
             )
+        elif r.type == "docker:index/remoteImage:RemoteImage":
+            # As in `pulumi preview`: the resource's name, and the reference it pulls as its image.
+            out.append(Row(type=_short(r.type), name=r.name, image=str(i.get("name")), protect=r.protect))
         else:
             out.append(Row(type=_short(r.type), name=str(i.get("name") or r.name), protect=r.protect))
     out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
