@@ -3,7 +3,7 @@
 # the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
 #   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
 #   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static,
-#                                  #   chromium, restic, postgresql, and the real Open WebUI in a cached virtualenv)
+#                                  #   chromium, restic, postgresql, haproxy, and the real Open WebUI in a cached virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-runtime}
@@ -24,6 +24,8 @@ if [ "$mode" = dev ]; then
   # The backup drill: a real PostgreSQL server and restic (tests/integration/test_backup_drill.py).
   command -v restic >/dev/null || missing+=(restic)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # The Docker socket proxy's stand-in: the same software as the pinned image (HAProxy).
+  [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"
