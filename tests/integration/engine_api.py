@@ -112,6 +112,8 @@ def create_body(
             for r in inputs.get("deviceRequests") or []
         ],
     }
+    if inputs.get("networkMode"):
+        host_config["NetworkMode"] = inputs["networkMode"]
     if inputs.get("shmSize"):
         host_config["ShmSize"] = int(inputs["shmSize"]) * MIB
     body: dict[str, Any] = {

@@ -59,7 +59,9 @@ def created(
     for net in ev.of_type(provider.NETWORK):
         rename[net.inputs["name"]] = prefix + net.inputs["name"]
         body = {
-            k: v for k, v in {"Driver": net.inputs.get("driver"), "Attachable": net.inputs.get("attachable")}.items()
+            "Driver": net.inputs.get("driver"),
+            "Attachable": bool(net.inputs.get("attachable")),
+            "Internal": bool(net.inputs.get("internal")),
         }
         api.ok("POST", "/networks/create", {"Name": rename[net.inputs["name"]], "Labels": labels, **body})
     for vol in ev.of_type(provider.VOLUME):
@@ -160,11 +162,16 @@ def test_env_labels_networks_and_uploads_arrive_as_declared(
         declared = {item["label"]: item["value"] for item in c.inputs.get("labels") or []}
         assert declared.items() <= (cfg["Labels"] or {}).items(), name
         networks = inspected[name]["NetworkSettings"]["Networks"]
-        prefix = inspected[name]["Name"].lstrip("/")[: -len(name)]
-        assert list(networks) == [f"{prefix}proxy"], name
-        assert name in next(iter(networks.values()))["Aliases"], name
         for upload in c.inputs.get("uploads") or []:
             assert read_file(api, inspected[name]["Id"], upload["file"]).decode() == upload["content"], name
+        prefix = inspected[name]["Name"].lstrip("/")[: -len(name)]
+        declared = {f"{prefix}{n['name']}": n["aliases"] for n in c.inputs.get("networksAdvanced") or []}
+        if c.inputs.get("networkMode") == "none":
+            assert declared == {} and list(networks) == ["none"], name
+            continue
+        assert sorted(networks) == sorted(declared), name
+        for net, aliases in declared.items():
+            assert set(aliases) <= set(networks[net]["Aliases"] or []), (name, net)
 
 
 # The Ollama image is Ubuntu's and has bash; busybox has no bash applet, so /bin/bash here runs

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from stack.constants import DOCKER_SOCKET
 from tests.integration import webui
 from tests.integration.it_stack import (
     TRAEFIK_API_PORT,
@@ -171,6 +172,10 @@ def _traefik_command(declared: list[str], ports: dict[str, int], constraint: str
     out = []
     for arg in traefik_test_command(declared):
         m = re.match(r"--entrypoints\.([^.]+)\.address=:(\d+)$", arg)
+        if arg.startswith("--providers.docker.endpoint="):
+            # The stack reads Docker through its socket proxy (proven in test_least_privilege.py);
+            # this host-network Traefik reads the tier's engine socket directly, read-only.
+            arg = f"--providers.docker.endpoint=unix://{DOCKER_SOCKET}"
         out.append(f"--entrypoints.{m.group(1)}.address={LOOPBACK}:{ports[m.group(1)]}" if m else arg)
     return [*out, f"--providers.docker.constraints={constraint}"]
 
@@ -229,6 +234,7 @@ def host_traefik(
             engine.run("volume", "create", "--label", engine.session_label, source)
             volumes.append(source)
         args += ["-v", f"{source}:{vol['containerPath']}{mode}"]
+    args += ["-v", f"{engine.socket_path or DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
     args += [traefik_image, *command]
     engine.run(*args)
     try:
