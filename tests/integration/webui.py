@@ -58,7 +58,8 @@ def open_webui_binary() -> str:
 
 
 def chromium_binary() -> str:
-    for name in ("chromium", "chromium-browser"):
+    # Debian's chromium; on GitHub's Ubuntu runners, the preinstalled Google Chrome.
+    for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
             return found
