@@ -37,6 +37,15 @@ def gpu_request_fits_host(s: Settings) -> list[str]:
     return []
 
 
+def host_mode_has_no_gpu(s: Settings) -> list[str]:
+    if s.ollama.mode == "host" and s.ollama.gpu is not None:
+        return [
+            f"{KEY}ollama.gpu: with {KEY}ollama.mode host the host's own Ollama picks its GPU "
+            "(Metal on a Mac, its own driver elsewhere): remove gpu"
+        ]
+    return []
+
+
 def amd_image_has_rocm_variant(s: Settings) -> list[str]:
     if not s.amd_gpu:
         return []
@@ -153,6 +162,7 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     gpu_request_fits_host,
     gpu_memory_set_with_gpus,
     amd_image_has_rocm_variant,
+    host_mode_has_no_gpu,
     server_is_routed,
     routed_services_have_hosts,
     deployed_router_has_acme_email,

@@ -109,12 +109,6 @@ class Ollama(Limits):
             )
         return url
 
-    @model_validator(mode="after")
-    def _host_mode_has_no_gpu(self) -> Ollama:
-        if self.mode == "host" and self.gpu is not None:
-            raise ValueError("gpu: with mode host the host's own Ollama picks its GPU (Metal on a Mac); remove gpu")
-        return self
-
     @property
     def in_container(self) -> bool:
         return self.mode == "container"
