@@ -77,6 +77,12 @@ class Spec:
     entrypoints: Sequence[str] | None = None
     uploads: Sequence[docker.ContainerUploadArgs] = ()
     device_requests: Sequence[docker.ContainerDeviceRequestArgs] = ()
+    devices: Sequence[str] = ()
+    """Host device files, passed at the same path with rwm (the GPU devices of an AMD Ollama)."""
+    group_adds: Sequence[str] = ()
+    """Supplementary groups by numeric id (those owning `devices` on the host)."""
+    hosts: Sequence[tuple[str, str]] = ()
+    """Extra /etc/hosts entries (name, ip), e.g. (host.docker.internal, host-gateway)."""
     cap_add: Sequence[str] = ()
     """Added back after dropping ALL; each add is justified where the component sets it."""
     read_only: bool = False
@@ -134,6 +140,16 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         entrypoints=list(spec.entrypoints) if spec.entrypoints is not None else None,
         uploads=list(spec.uploads) or None,
         device_requests=list(spec.device_requests) or None,
+        # Read back by flattenDevices with container_path only when it was configured, and the
+        # permissions the engine stores ("rwm", the schema default): all three are sent, so the
+        # read-back equals the input (resource_docker_container_structures.go, v4.5.0).
+        devices=[docker.ContainerDeviceArgs(host_path=d, container_path=d, permissions="rwm") for d in spec.devices]
+        or None,
+        # group_add is read back verbatim (d.Set("group_add", HostConfig.GroupAdd)); sorted, as a set.
+        group_adds=sorted(spec.group_adds, key=int) or None,
+        # flattenExtraHosts splits each "name:ip" entry on ':' and keeps the first two parts, so
+        # only names and IPv4/"host-gateway" values read back as sent (no IPv6 literal).
+        hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in spec.hosts] or None,
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=list(depends_on),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pulumi
@@ -11,18 +12,24 @@ from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
 from stack.components.network import Networks
-from stack.components.ollama import Ollama, OllamaArgs
+from stack.components.ollama import HostOllama, Ollama, OllamaArgs
 from stack.components.open_webui import OpenWebui, OpenWebuiArgs
 from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.socket_proxy import SocketProxy, SocketProxyArgs
 from stack.components.traefik import Traefik, TraefikArgs
 from stack.config import backup_secrets, provider_keys
+from stack.hostgroups import GroupError, amd_groups
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
 from stack.render.traefik import tls_entrypoints
-from stack.settings import Settings
+from stack.settings import Settings, SettingsError
+from stack.settings.ollama import HOST_GATEWAY_NAME
+
+HOST_GATEWAY = "host-gateway"
+"""Docker's special value for an extra host: the host's address as the engine sees it (its
+--host-gateway-ip, by default the default bridge's gateway; Docker Desktop answers it too)."""
 
 
 def routing(settings: Settings) -> Routing | None:
@@ -35,6 +42,19 @@ def routing(settings: Settings) -> Routing | None:
         cert_resolver=t.cert_resolver,
         hsts_seconds=t.hsts_seconds,
     )
+
+
+def gpu_groups(s: Settings) -> list[str]:
+    """The numeric host groups an AMD Ollama gets; none for any other GPU or the CPU."""
+    gpu = s.ollama.gpu
+    if gpu is None or gpu.driver != "amd":
+        return []
+    # The provider's own setting, then the environment it also reads (pulumi-docker provider config).
+    docker_host = pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST")
+    try:
+        return amd_groups(gpu, docker_host=docker_host, stack_file=f"Pulumi.{pulumi.get_stack()}.yaml")
+    except GroupError as err:
+        raise SettingsError(str(err)) from None
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -51,6 +71,10 @@ def build(settings: Settings) -> dict[str, Any]:
     advisories = fit.check(s, lock, pulumi.get_stack())[1]
     for advisory in advisories:
         pulumi.log.warn(advisory)
+    if (unchecked := fit.not_checked(s)) is not None:
+        pulumi.log.info(unchecked)
+    # host mode through host.docker.internal: every container that calls Ollama maps the name.
+    hosts = [(HOST_GATEWAY_NAME, HOST_GATEWAY)] if s.ollama.maps_host_gateway else []
 
     if s.deploys_traefik and nets.socket is not None:
         proxy = SocketProxy("socket-proxy", SocketProxyArgs(s.images.socket_proxy, s.socket_proxy, nets.socket))
@@ -66,17 +90,22 @@ def build(settings: Settings) -> dict[str, Any]:
                 wait_for=[proxy],
             ),
         )
-    ollama = Ollama(
-        "ollama",
-        OllamaArgs(
-            s.images.ollama,
-            s.ollama,
-            internal,
-            protect,
-            loopback_port=published.ollama if published else None,
-            egress=nets.ollama_egress,
-        ),
-    )
+    ollama: Ollama | HostOllama
+    if s.ollama.in_container:
+        ollama = Ollama(
+            "ollama",
+            OllamaArgs(
+                s.ollama_image,
+                s.ollama,
+                internal,
+                protect,
+                loopback_port=published.ollama if published else None,
+                egress=nets.ollama_egress,
+                gpu_groups=gpu_groups(s),
+            ),
+        )
+    else:
+        ollama = HostOllama("ollama", s.images.ollama, s.ollama.host_url)
     pull = ModelPull(
         "models",
         ModelPullArgs(
@@ -84,7 +113,9 @@ def build(settings: Settings) -> dict[str, Any]:
             s.model_pull,
             ollama.image_id,
             ollama_url=ollama.url,
-            network=internal,
+            # The internal network has no gateway: the host's Ollama is reached over one that has.
+            network=internal if s.ollama.in_container else nets.ollama_egress,
+            hosts=hosts,
             timeout_seconds=canonical.parse_duration(s.model_pull.timeout) // canonical.NANO,
             digests={display_name(m): lock[m].digest.removeprefix("sha256:") for m in s.all_models if lock[m].digest},
         ),
@@ -109,6 +140,7 @@ def build(settings: Settings) -> dict[str, Any]:
             provider_keys=provider_keys(s),
             routing=routing(s),
             loopback_port=published.litellm if published else None,
+            hosts=hosts,
         ),
     )
     webui = OpenWebui(
@@ -130,6 +162,7 @@ def build(settings: Settings) -> dict[str, Any]:
             loopback_port=published.open_webui if published else None,
             embedding_models=s.embedding_models,
             wait_for=[pull],
+            hosts=hosts,
         ),
     )
 
@@ -164,7 +197,13 @@ def build(settings: Settings) -> dict[str, Any]:
     if advisories:
         outputs["capacityAdvisories"] = advisories
     if s.publishes_ports:
-        outputs["ollamaUrl"] = f"http://{constants.LOOPBACK}:{s.ports.ollama}"
+        outputs["ollamaUrl"] = (
+            f"http://{constants.LOOPBACK}:{s.ports.ollama}"
+            if s.ollama.in_container
+            else f"http://{constants.LOOPBACK}:{s.ollama.host_port}"
+            if s.ollama.maps_host_gateway
+            else s.ollama.host_url
+        )
     for name, value in outputs.items():
         pulumi.export(name, value)
     return outputs

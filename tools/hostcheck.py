@@ -7,12 +7,16 @@ are tested without one: each check names what the engine would do and what to ch
 from __future__ import annotations
 
 import json
+import os
 import socket
+import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from policies.rules import pinning
 from stack import constants
 from stack.settings import Settings, format_memory
+from stack.settings.ollama import HOST_GATEWAY_NAME
 
 MIB = 1024 * 1024
 MIN_DOCKER = (25, 0)
@@ -92,7 +96,7 @@ def clash_problems(
     """
     found = []
     by_name = {c["Names"]: c for c in containers}
-    for name in NAMES:
+    for name in NAMES if s.ollama.in_container else [n for n in NAMES if n != constants.OLLAMA]:
         row = by_name.get(name)
         project = _label(row["Labels"], "com.docker.compose.project") if row else None
         if project:
@@ -101,7 +105,9 @@ def clash_problems(
                 f"run `docker compose -p {project} down` (named volumes stay) before `pulumi up`"
             )
     if s.publishes_ports and local_engine:
-        for key, port in (("ollama", s.ports.ollama), ("openWebui", s.ports.open_webui), ("litellm", s.ports.litellm)):
+        # In host mode the stack publishes no Ollama port: 11434 belongs to the host's Ollama.
+        ollama = [("ollama", s.ports.ollama)] if s.ollama.in_container else []
+        for key, port in (*ollama, ("openWebui", s.ports.open_webui), ("litellm", s.ports.litellm)):
             ours = any(
                 f"127.0.0.1:{port}->" in c.get("Ports", "")
                 for c in containers
@@ -127,3 +133,67 @@ def _label(labels: str, key: str) -> str | None:
 def parse_ps(text: str) -> list[dict[str, str]]:
     """`docker ps -a --format '{{json .}}'` output, one JSON object a line."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def amd_problems(
+    s: Settings, stack_file: str, *, local_engine: bool, exists: Callable[[str], bool] = os.path.exists
+) -> tuple[list[str], list[str]]:
+    """(problems, warnings) for an AMD Ollama: its device files exist on a local Docker host."""
+    gpu = s.ollama.gpu
+    if not s.ollama.in_container or gpu is None or gpu.driver != "amd":
+        return [], []
+    devices = gpu.devices()
+    if not local_engine:
+        return [], [
+            f"Docker is not on this machine, so its AMD GPU devices ({', '.join(devices)}) cannot be checked "
+            "from here: run `ls -l /dev/kfd /dev/dri` on the Docker host"
+        ]
+    missing = [d for d in devices if not exists(d)]
+    if not missing:
+        return [], []
+    return [
+        f"{stack_file}: ai-stack:ollama.gpu.driver is amd but {', '.join(missing)} does not exist here: install "
+        "the amdgpu kernel driver (ROCm's amdgpu-dkms, or a kernel that ships it) and check `ls /dev/kfd /dev/dri`"
+    ], []
+
+
+def ollama_version(url: str) -> str | None:
+    """`version` from GET <url>/api/version, or None when nothing answers (Ollama api/types.go)."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/version", timeout=3) as reply:
+            return str(json.load(reply)["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("-")[0].lstrip("v").split(".") if p.isdigit())
+
+
+def host_ollama_problems(
+    s: Settings, *, local_engine: bool, fetch: Callable[[str], str | None] = ollama_version
+) -> tuple[list[str], list[str]]:
+    """(problems, warnings) for `ollama.mode: host`: the host's Ollama answers, and is not older
+    than the pinned image the lock and the fit were made for. host.docker.internal does not
+    resolve on the host itself: it is this machine's loopback there."""
+    if s.ollama.in_container:
+        return [], []
+    url = s.ollama.host_url
+    if not local_engine:
+        return [], [
+            f"Docker is not on this machine, so whether the host's Ollama answers at {url} there is not checked"
+        ]
+    probe = f"http://{constants.LOOPBACK}:{s.ollama.host_port}" if s.ollama.host_name == HOST_GATEWAY_NAME else url
+    version = fetch(probe)
+    if version is None:
+        return [
+            f"ai-stack:ollama.mode is host but no Ollama answers at {probe}/api/version (ai-stack:ollama.hostUrl "
+            f"{url}): start the Ollama app (or `ollama serve`), or correct hostUrl"
+        ], []
+    pinned = (pinning.parse(s.images.ollama).tag or "").removesuffix("-rocm")
+    if _release(pinned) and _release(version) < _release(pinned):
+        return [], [
+            f"the host's Ollama is {version}, older than the pinned image's {pinned} (ai-stack:images.ollama), "
+            "which the model lock and the pull were tested with: update the Ollama app"
+        ]
+    return [], []

@@ -23,15 +23,26 @@ from stack.settings import Settings  # noqa: E402
 from tools.stackfile import ROOT, stack_settings  # noqa: E402
 
 
+def allowed_devices(s: Settings) -> dict[str, list[str]]:
+    gpu = s.ollama.gpu
+    if not s.ollama.in_container or gpu is None or not gpu.devices():
+        return {}
+    return {constants.OLLAMA: gpu.devices()}
+
+
 def pack_config(s: Settings) -> dict[str, Any]:
     """What the pack must know about this stack that it cannot read from the resources."""
     return {
         # The laptop publishes Ollama on 127.0.0.1 for the local CLI; a server publishes nothing.
-        "container-no-published-datastore": {"loopbackAllowed": [constants.OLLAMA] if s.publishes_ports else []},
+        "container-no-published-datastore": {
+            "loopbackAllowed": [constants.OLLAMA] if s.publishes_ports and s.ollama.in_container else []
+        },
         "traefik-routes-tls-only": {
             "enforcementLevel": "mandatory" if s.routed else "advisory",
             "tlsEntrypoints": tls_entrypoints(s.traefik, deployed=s.deploys_traefik),
         },
+        # Exactly the AMD GPU's device files, on Ollama only; no device anywhere otherwise.
+        "container-no-host-devices": {"allowedDevices": allowed_devices(s)},
         "volume-protected": "mandatory" if s.protects_data else "advisory",
         "stack-host-capacity": {
             "enforcementLevel": "mandatory",

@@ -28,13 +28,17 @@ def problems(
     cdi_dirs: Sequence[Path] = (Path("/etc/cdi"), Path("/var/run/cdi")),
     warnings: list[str] | None = None,
     is_listening: Callable[[int], bool] | None = None,
+    root: Path = ROOT,
+    exists: Callable[[str], bool] = os.path.exists,
+    fetch: Callable[[str], str | None] | None = None,
 ) -> list[str]:
     """Everything missing for `pulumi up` of `stack`, each with the fix; `warnings` collects the
-    rest of what a user should know."""
+    rest of what a user should know. `exists` and `fetch` stand for this machine's device files
+    and HTTP (the AMD and host-Ollama checks)."""
     env = dict(os.environ if env is None else env)
     warnings = [] if warnings is None else warnings
     found: list[str] = []
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         found.append(f"{stack_file.name} does not exist: stacks here are dev and prod")
     if which("pulumi") is None:
@@ -51,8 +55,8 @@ def problems(
             )
         else:
             data = json.loads(info.stdout or "{}")
-            found += _host_problems(stack, data, run, env, warnings, is_listening)
-        if info.returncode == 0 and _wants_gpu(stack):
+            found += _host_problems(stack, data, run, env, warnings, is_listening, root, exists, fetch)
+        if info.returncode == 0 and _gpu_driver(stack, root) in ("nvidia", "cdi"):
             runtimes = set((data.get("Runtimes") or {}).keys())
             cdi = any(any(d.glob("nvidia*.yaml")) for d in cdi_dirs)
             if "nvidia" not in runtimes and not cdi:
@@ -75,7 +79,10 @@ def _host_problems(
     run: Runner,
     env: dict[str, str],
     warnings: list[str],
-    is_listening: Callable[[int], bool] | None = None,
+    is_listening: Callable[[int], bool] | None,
+    root: Path,
+    exists: Callable[[str], bool],
+    fetch: Callable[[str], str | None] | None,
 ) -> list[str]:
     """The engine against the stack file: version, capacity, and names or ports already taken."""
     try:
@@ -84,7 +91,7 @@ def _host_problems(
     except ImportError:  # outside .venv: the gate, run next, says how to set it up
         return []
     try:
-        settings = stack_settings(stack, ROOT)
+        settings = stack_settings(stack, root)
     except Exception:  # noqa: BLE001 - a broken stack file is the gate's to report, with every key
         return []
     warnings += hostcheck.engine_warnings(info)
@@ -92,26 +99,35 @@ def _host_problems(
     containers = hostcheck.parse_ps(ps.stdout) if ps.returncode == 0 else []
     host = env.get("DOCKER_HOST", "")
     local = host == "" or host.startswith("unix://")
+    amd, amd_warnings = hostcheck.amd_problems(settings, f"Pulumi.{stack}.yaml", local_engine=local, exists=exists)
+    ollama, ollama_warnings = hostcheck.host_ollama_problems(
+        settings, local_engine=local, fetch=fetch or hostcheck.ollama_version
+    )
+    warnings += amd_warnings + ollama_warnings
     return [
         *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
         *hostcheck.clash_problems(
             settings, containers, local_engine=local, is_listening=is_listening or hostcheck.listening
         ),
+        *amd,
+        *ollama,
     ]
 
 
-def _wants_gpu(stack: str) -> bool:
-    """Whether the stack file asks for a GPU; a broken file is left to the settings loader."""
+def _gpu_driver(stack: str, root: Path) -> str | None:
+    """The GPU driver the stack file asks for (nvidia by default), or None; a broken file is left
+    to the settings loader."""
     try:
         from tools.stackfile import StackFileError, stack_config
     except ImportError:  # outside .venv: the gate, run next, says how to set it up
-        return False
+        return None
     try:
-        config, _ = stack_config(stack, ROOT)
+        config, _ = stack_config(stack, root)
         ollama = json.loads(config.get("ai-stack:ollama", "{}"))
     except (StackFileError, ValueError):
-        return False
-    return isinstance(ollama, dict) and bool(ollama.get("gpu"))
+        return None
+    gpu = ollama.get("gpu") if isinstance(ollama, dict) else None
+    return str(gpu.get("driver", "nvidia")) if isinstance(gpu, dict) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

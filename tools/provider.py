@@ -177,7 +177,28 @@ def read_back(type_: str, inputs: Mapping[str, Any], host: Host | None = None) -
         state["logOpts"] = {**host.daemon_log_opts, **state["logOpts"]}
     if state.get("ports"):
         state["ports"] = _ports_read_back(state["ports"])
+    if state.get("devices"):
+        state["devices"] = [_device_read_back(d) for d in state["devices"]]
+    if state.get("hosts"):
+        state["hosts"] = [_extra_host_read_back(h) for h in state["hosts"]]
     return state
+
+
+def _device_read_back(device: dict[str, Any]) -> dict[str, Any]:
+    """resource_docker_container_structures.go flattenDevices: host_path and the engine's
+    CgroupPermissions (the create sent the schema default "rwm" when unset); container_path only
+    when the input set one (the create defaulted it to host_path)."""
+    out = {"hostPath": device["hostPath"], "permissions": device.get("permissions") or "rwm"}
+    if device.get("containerPath"):
+        out["containerPath"] = device["containerPath"]
+    return out
+
+
+def _extra_host_read_back(entry: dict[str, Any]) -> dict[str, Any]:
+    """extraHostsSetToContainerExtraHosts sends "host:ip"; flattenExtraHosts splits it on every
+    ':' and keeps parts 0 and 1, so an IPv6 address comes back cut at its first ':'."""
+    parts = f"{entry['host']}:{entry['ip']}".split(":")
+    return {"host": parts[0], "ip": parts[1]}
 
 
 def _ports_read_back(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -207,6 +228,8 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         for port in planned.get("ports") or []:
             port["ip"] = port.get("ip") or "0.0.0.0"
             port.setdefault("protocol", "tcp")
+        for device in planned.get("devices") or []:
+            device["permissions"] = device.get("permissions") or "rwm"  # schema Default
     return planned
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from . import (
+    devices,
     exposure,
     hardening,
     hostdirs,
@@ -25,6 +26,7 @@ RESOURCE_RULES: list[Rule] = [
     *limits.RULES,
     *isolation.RULES,
     *mounts.RULES,
+    *devices.RULES,
     *lifecycle.RULES,
     *hardening.RULES,
     *network.RULES,

@@ -1,4 +1,4 @@
-"""What a container sees of the host: sensitive bind mounts, mount propagation, raw devices."""
+"""What a container sees of the host: sensitive bind mounts and mount propagation (devices: devices.py)."""
 
 from __future__ import annotations
 
@@ -231,27 +231,4 @@ MOUNT_PROPAGATION_PRIVATE = Rule(
 )
 
 
-def check_devices(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
-    devices = [as_dict(d).get("hostPath") for d in as_list(props.get("devices"))]
-    if devices:
-        listed = ", ".join(str(d) for d in devices)
-        return [
-            (
-                f"container '{ctx.name}' exposes host devices ({listed}). "
-                "Fix: remove `devices`; request GPUs with `deviceRequests` instead."
-            )
-        ]
-    return []
-
-
-NO_HOST_DEVICES = Rule(
-    name="container-no-host-devices",
-    description="Containers do not get raw host devices.",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.MEDIUM,
-    check=check_devices,
-    config={},
-    cis=("5.18",),
-)
-
-RULES: list[Rule] = [NO_SENSITIVE_MOUNTS, MOUNT_PROPAGATION_PRIVATE, NO_HOST_DEVICES]
+RULES: list[Rule] = [NO_SENSITIVE_MOUNTS, MOUNT_PROPAGATION_PRIVATE]

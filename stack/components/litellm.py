@@ -51,6 +51,8 @@ class LitellmArgs:
     provider_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     routing: Routing | None = None
     loopback_port: int | None = None
+    hosts: Sequence[tuple[str, str]] = ()
+    """host mode: the host-gateway mapping to the host's Ollama (reached over the routed network)."""
 
 
 class Litellm(pulumi.ComponentResource):
@@ -93,6 +95,7 @@ class Litellm(pulumi.ComponentResource):
                 ],
                 envs=envs,
                 ports=ports,
+                hosts=args.hosts,
                 labels=route_labels(
                     args.routing,
                     router=constants.LITELLM,

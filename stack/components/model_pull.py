@@ -50,11 +50,13 @@ class ModelPullArgs:
     ollama_url: pulumi.Input[str]
     """Ollama's API; the pull waits for that container through this output."""
     network: pulumi.Input[str]
-    """The internal network, where Ollama is."""
+    """The internal network, where Ollama is; in host mode a network with a route to the host."""
     timeout_seconds: int = 7200
     """How long the whole pull may take: the prod models are ~20 GB."""
     digests: Mapping[str, str] = field(default_factory=dict)
     """Locked manifest digests (hex) by the name Ollama lists the model under; a mismatch fails the pull."""
+    hosts: Sequence[tuple[str, str]] = ()
+    """host mode: (host.docker.internal, host-gateway), so the CLI reaches the host's Ollama."""
 
 
 class ModelPull(pulumi.ComponentResource):
@@ -86,6 +88,7 @@ class ModelPull(pulumi.ComponentResource):
                 ),
                 # The Ollama CLI as a client only: no capability needed.
                 networks=[containers.Attach(args.network)],
+                hosts=args.hosts,
                 envs=[
                     env("OLLAMA_HOST", args.ollama_url),
                     env("MODELS", " ".join(models)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -19,8 +20,9 @@ HEALTH = containers.Health(tests=["CMD", "ollama", "list"], start_period="60s", 
 
 
 def device_requests(gpu: Gpu | None) -> list[docker.ContainerDeviceRequestArgs]:
-    """GPU requests with the driver always explicit (pulumi-docker defaults it to cdi)."""
-    if gpu is None:
+    """GPU requests with the driver always explicit (pulumi-docker defaults it to cdi). An AMD GPU
+    is no request: ROCm needs only its device files (see `Gpu.devices`)."""
+    if gpu is None or gpu.driver == "amd":
         return []
     count = -1 if gpu.count == "all" else gpu.count
     return [
@@ -44,6 +46,8 @@ class OllamaArgs:
     egress: pulumi.Input[str] | None = None
     """Ollama's own non-internal network: model downloads, and the loopback publish
     (see components/network.py)."""
+    gpu_groups: Sequence[str] = ()
+    """AMD: the numeric host groups owning the GPU's device files (stack/hostgroups.py)."""
 
 
 class Ollama(pulumi.ComponentResource):
@@ -75,14 +79,37 @@ class Ollama(pulumi.ComponentResource):
                 ports=ports,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OLLAMA_DATA)],
                 device_requests=device_requests(args.settings.gpu),
+                # AMD (ROCm): /dev/kfd and the DRM render nodes, and the host groups that own them.
+                devices=args.settings.gpu.devices() if args.settings.gpu else (),
+                group_adds=args.gpu_groups,
                 # No capability added back: the image (ollama/ollama Dockerfile, final stage
                 # `ENTRYPOINT ["/bin/ollama"] CMD ["serve"]`, no USER) runs as root, and root
                 # owns everything it touches (/root/.ollama); without DAC_OVERRIDE root still
-                # passes permission checks on files it owns. GPUs come from the runtime's hook,
-                # outside the container. [Not run against the real image here.]
+                # passes permission checks on files it owns. NVIDIA GPUs come from the runtime's
+                # hook, outside the container; AMD device files are root-owned 0660 (udev), which
+                # root opens as their owner, and the groups cover an image that drops to a user.
+                # [Not run against the real image here.]
             ),
             parent=self,
         )
         self.image_id = image.image_id
         self.url = containers.service_url(container, PORT)
+        self.register_outputs({"url": self.url, "imageId": self.image_id})
+
+
+class HostOllama(pulumi.ComponentResource):
+    """`ollama.mode: host`: the Ollama running on the host itself, no container, no volume.
+
+    Only the pinned image remains, for the model pull's Ollama CLI, which pulls the declared
+    models into the host's Ollama through its API.
+    """
+
+    url: pulumi.Output[str]
+    image_id: pulumi.Output[str]
+
+    def __init__(self, name: str, image: str, host_url: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-stack:services:HostOllama", name, None, opts)
+        pulled = containers.image(name, image, parent=self)
+        self.image_id = pulled.image_id
+        self.url = pulumi.Output.from_input(host_url)
         self.register_outputs({"url": self.url, "imageId": self.image_id})

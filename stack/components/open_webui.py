@@ -53,6 +53,8 @@ class OpenWebuiArgs:
     loopback_port: int | None = None
     wait_for: Sequence[pulumi.Resource] = field(default=())
     """Start only after these (the model pull), so the first page lists the models."""
+    hosts: Sequence[tuple[str, str]] = ()
+    """host mode: the host-gateway mapping to the host's Ollama (reached over the routed network)."""
 
 
 class OpenWebui(pulumi.ComponentResource):
@@ -92,6 +94,7 @@ class OpenWebui(pulumi.ComponentResource):
                 # `chown -R $UID:$GID /app/backend/data`, `USER $UID:$GID`) and start.sh only
                 # writes in /app/backend, which root owns. [Not run against the real image here.]
                 ports=ports,
+                hosts=args.hosts,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OPEN_WEBUI_DATA)],
                 labels=route_labels(
                     args.routing,

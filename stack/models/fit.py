@@ -29,6 +29,8 @@ def gpus_used(s: Settings) -> int:
     gpu = s.ollama.gpu
     if gpu is None or s.host.gpus == 0:
         return 0
+    if gpu.driver == "amd":
+        return min(len(gpu.render_nodes), s.host.gpus) if gpu.render_nodes else s.host.gpus
     if gpu.count == "all" or any(d.endswith("=all") for d in gpu.device_ids or []):
         return s.host.gpus
     return min(gpu.count if isinstance(gpu.count, int) else len(gpu.device_ids or []), s.host.gpus)
@@ -42,11 +44,13 @@ def config(s: Settings) -> Config:
 def capacity(s: Settings) -> tuple[int, str]:
     """Bytes the loaded models may take, and how to say it."""
     n = gpus_used(s)
+    # ROCm's reserve is the same 457 MiB (discover/gpu.go rocmMinimumMemory, ollama v0.5-v0.11).
+    runtime = "ROCm" if s.amd_gpu else "CUDA"
     if n:
         per_gpu = (s.host.gpu_memory or 0) * MIB
         return n * (per_gpu - CUDA_MINIMUM_MEMORY), (
             f"the host has {n} × {gib(per_gpu)} GiB of GPU memory ({KEY}host.gpuMemory), "
-            f"less 457 MiB CUDA keeps on each: {gib(n * (per_gpu - CUDA_MINIMUM_MEMORY))} GiB"
+            f"less 457 MiB {runtime} keeps on each: {gib(n * (per_gpu - CUDA_MINIMUM_MEMORY))} GiB"
         )
     limit = s.ollama.memory * MIB
     return limit, f"Ollama runs on the CPU and may use {gib(limit)} GiB ({KEY}ollama.memory)"
@@ -152,10 +156,22 @@ def fit_report(s: Settings, lock: Mapping[str, LockedModel]) -> str | None:
     return f"{KEY}ollama: {head}; {where}. {effect}. {advice}{hatch}"
 
 
+def not_checked(s: Settings) -> str | None:
+    """Why the fit is not checked, when it is not: the host's own Ollama (ollama.mode host) has no
+    limit the stack sets, and its memory is not ai-stack:host's (on a Mac that is Docker Desktop's
+    VM, while Ollama runs on Metal with the Mac's unified memory)."""
+    if s.ollama.in_container:
+        return None
+    return (
+        f"{KEY}ollama.mode is host: the models' fit is not checked (the host's Ollama is not a container "
+        "of the stack); the models are still locked and pulled. Check `ollama ps` after the first chat."
+    )
+
+
 def check(s: Settings, lock: Mapping[str, LockedModel], stack: str) -> tuple[list[str], list[str]]:
     """(errors, advisories): unlocked models and a misfit are errors, unless CPU offload is allowed."""
     missing = unlocked(s, lock, stack)
-    if missing:
+    if missing or not s.ollama.in_container:
         return missing, []
     report = fit_report(s, lock)
     if report is None:

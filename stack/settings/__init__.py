@@ -2,15 +2,14 @@
 
 from stack.settings.loader import SECRET_KEYS, SettingsError, load_settings
 from stack.settings.model import NAMESPACE, Settings
+from stack.settings.ollama import Gpu, Ollama
 from stack.settings.services import (
-    Gpu,
     Host,
     Images,
     Limits,
     Litellm,
     ModelPull,
     Network,
-    Ollama,
     OpenWebui,
     Ports,
     Postgres,

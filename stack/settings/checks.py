@@ -26,11 +26,33 @@ def gpu_request_fits_host(s: Settings) -> list[str]:
     gpu = s.ollama.gpu
     if gpu is None:
         return []
-    wanted = len(gpu.device_ids or []) if gpu.count is None else gpu.count
+    if gpu.driver == "amd":
+        wanted: int | str | None = len(gpu.render_nodes) if gpu.render_nodes else None
+    else:
+        wanted = len(gpu.device_ids or []) if gpu.count is None else gpu.count
     if s.host.gpus == 0:
         return [f"{KEY}ollama.gpu: a GPU is requested but {KEY}host.gpus is 0 (this host has none)"]
-    if gpu.driver == "nvidia" and isinstance(wanted, int) and wanted > s.host.gpus:
+    if gpu.driver in ("nvidia", "amd") and isinstance(wanted, int) and wanted > s.host.gpus:
         return [f"{KEY}ollama.gpu: {wanted} GPUs requested but {KEY}host.gpus is {s.host.gpus}"]
+    return []
+
+
+def host_mode_has_no_gpu(s: Settings) -> list[str]:
+    if s.ollama.mode == "host" and s.ollama.gpu is not None:
+        return [
+            f"{KEY}ollama.gpu: with {KEY}ollama.mode host the host's own Ollama picks its GPU "
+            "(Metal on a Mac, its own driver elsewhere): remove gpu"
+        ]
+    return []
+
+
+def amd_image_has_rocm_variant(s: Settings) -> list[str]:
+    if not s.amd_gpu:
+        return []
+    try:
+        s.ollama_image  # noqa: B018 - raises when no ROCm variant can be derived
+    except ValueError as err:
+        return [f"{KEY}images.ollama: {KEY}ollama.gpu.driver is amd, but {err}"]
     return []
 
 
@@ -139,6 +161,8 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     kv_cache_needs_flash_attention,
     gpu_request_fits_host,
     gpu_memory_set_with_gpus,
+    amd_image_has_rocm_variant,
+    host_mode_has_no_gpu,
     server_is_routed,
     routed_services_have_hosts,
     deployed_router_has_acme_email,

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from stack import constants
 from stack.settings import checks
 from stack.settings.backup import SCHEDULER_LIMITS, Backup
+from stack.settings.ollama import Ollama, rocm_variant
 from stack.settings.services import (
     Host,
     Images,
@@ -17,7 +18,6 @@ from stack.settings.services import (
     Litellm,
     ModelPull,
     Network,
-    Ollama,
     OpenWebui,
     Ports,
     Postgres,
@@ -83,13 +83,22 @@ class Settings(_Model):
         return self.backup.enabled if self.backup.enabled is not None else self.profile == "server"
 
     @property
+    def amd_gpu(self) -> bool:
+        return self.ollama.gpu is not None and self.ollama.gpu.driver == "amd"
+
+    @property
+    def ollama_image(self) -> str:
+        """The Ollama container's image: the pinned one, or its ROCm build for an AMD GPU."""
+        return rocm_variant(self.images.ollama) if self.amd_gpu else self.images.ollama
+
+    @property
     def all_models(self) -> list[str]:
         return [*self.models, *self.embedding_models]
 
     def budgets(self) -> dict[str, Limits]:
         """Every container that runs, by container name, with its limits."""
-        budgets: dict[str, Limits] = {
-            constants.OLLAMA: self.ollama,
+        budgets: dict[str, Limits] = {constants.OLLAMA: self.ollama} if self.ollama.in_container else {}
+        budgets |= {
             constants.MODEL_PULL: self.model_pull,
             constants.OPEN_WEBUI: self.open_webui,
             constants.LITELLM: self.litellm,

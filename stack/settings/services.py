@@ -131,38 +131,6 @@ class Network(_Model):
     external: StrictBool = False
 
 
-class Gpu(_Model):
-    driver: Literal["nvidia", "cdi"] = "nvidia"
-    count: int | Literal["all"] | None = None
-    device_ids: list[str] | None = None
-
-    @model_validator(mode="after")
-    def _one_selector(self) -> Gpu:
-        if self.driver == "cdi" and not self.device_ids:
-            raise ValueError("the cdi driver needs deviceIds, e.g. ['nvidia.com/gpu=all']")
-        if self.count is not None and self.device_ids:
-            raise ValueError("set either count or deviceIds, not both")
-        if self.driver == "nvidia" and self.count is None and not self.device_ids:
-            raise ValueError("the nvidia driver needs count (a number or 'all') or deviceIds")
-        if isinstance(self.count, int) and self.count < 1:
-            raise ValueError("count must be at least 1, or 'all'")
-        return self
-
-
-class Ollama(Limits):
-    cpus: Cpus = 4.0
-    memory: MiB = 6 * 1024
-    flash_attention: StrictBool = True
-    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
-    num_parallel: int = Field(default=1, ge=1, le=64)
-    max_loaded_models: int = Field(default=1, ge=1, le=32)
-    keep_alive: Duration = "5m"
-    context_length: int = Field(default=8192, ge=512, le=1_048_576)
-    gpu: Gpu | None = None
-    allow_cpu_offload: StrictBool = False
-    """Accept, on purpose, models that do not fit and run partly on the CPU (an advisory, not an error)."""
-
-
 class ModelPull(Limits):
     cpus: Cpus = 0.5
     memory: MiB = 256

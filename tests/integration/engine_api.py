@@ -114,6 +114,21 @@ def create_body(
     }
     if inputs.get("networkMode"):
         host_config["NetworkMode"] = inputs["networkMode"]
+    if inputs.get("hosts"):
+        # extraHostsSetToContainerExtraHosts: "host:ip" per entry.
+        host_config["ExtraHosts"] = [f"{h['host']}:{h['ip']}" for h in inputs["hosts"]]
+    if inputs.get("groupAdds"):
+        host_config["GroupAdd"] = list(inputs["groupAdds"])
+    if inputs.get("devices"):
+        # deviceSetToDockerDevices: container_path defaults to host_path.
+        host_config["Devices"] = [
+            {
+                "PathOnHost": d["hostPath"],
+                "PathInContainer": d.get("containerPath") or d["hostPath"],
+                "CgroupPermissions": d.get("permissions") or "rwm",
+            }
+            for d in inputs["devices"]
+        ]
     if inputs.get("shmSize"):
         host_config["ShmSize"] = int(inputs["shmSize"]) * MIB
     body: dict[str, Any] = {

@@ -314,6 +314,11 @@ class Background:
 # --------------------------------------------------------------------------- Docker engine
 
 
+def host_gateway_ip() -> str:
+    """The private dockerd's `host-gateway`: the first address of the last /24 of its pool."""
+    return f"10.{128 + os.getpid() % 120}.255.1"
+
+
 @dataclass
 class Engine:
     """The docker CLI pointed at one engine, plus everything this session created on it."""
@@ -445,6 +450,10 @@ class Dockerd:
             # otherwise both take 172.18.0.0/16, and the host would route one's traffic into the
             # other's bridge (seen as Traefik requests timing out).
             f"--default-address-pool=base=10.{128 + os.getpid() % 120}.0.0/16,size=24",
+            # Without docker0 the engine has no address for `host-gateway` (an extra host the
+            # host-mode stack declares): give it one of this pool's, which the host-mode test
+            # puts on this machine by creating the network whose gateway it is.
+            f"--host-gateway-ip={host_gateway_ip()}",
         ]
         # dockerd adds its chains to the host firewall and leaves them when it stops: keep the
         # rules as they were, to put them back at the end.

@@ -2,10 +2,12 @@
 
 - `OllamaStandIn` speaks the parts of Ollama's API that LiteLLM's `ollama_chat/` and `ollama/`
   providers and `tools.smoke` use: GET /, /api/version, /api/tags; POST /api/chat (plain and
-  streamed NDJSON), /api/show, /api/embed, /api/embeddings. It records every request.
+  streamed NDJSON), /api/show, /api/embed, /api/embeddings, and POST /api/pull (the pull's
+  CLI in host mode). It records every request, and who sent it.
 - `WebuiStandIn` answers Open WebUI's GET /health with {"status": true}.
 
-Both bind 127.0.0.1 on a port the kernel picks, serve from a daemon thread, and stop on
+Both bind 127.0.0.1 on a port the kernel picks (the host-mode test binds the Ollama one to the
+private dockerd's host-gateway address instead), serve from a daemon thread, and stop on
 `close()` (the fixtures call it).
 """
 
@@ -28,13 +30,15 @@ class _Server(ThreadingHTTPServer):
 class _StandIn:
     handler: type[BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = LOOPBACK, port: int = 0) -> None:
         self.requests: list[tuple[str, str, Any]] = []
+        self.peers: list[tuple[str, str]] = []
+        """(client address, path) of every request."""
         self._lock = threading.Lock()
         handler = type("Handler", (self.handler,), {"standin": self})
-        self.server = _Server((LOOPBACK, 0), handler)
+        self.server = _Server((host, port), handler)
         self.port = int(self.server.server_address[1])
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
         self._thread.start()
 
@@ -84,6 +88,7 @@ class _OllamaHandler(_Handler):
 
     def do_GET(self) -> None:
         self.standin.record("GET", self.path, None)
+        self.standin.peers.append((self.client_address[0], self.path))
         if self.path == "/":
             self._send(200, b"Ollama is running", "text/plain")
         elif self.path == "/api/version":
@@ -101,8 +106,11 @@ class _OllamaHandler(_Handler):
     def do_POST(self) -> None:
         body = self._body()
         self.standin.record("POST", self.path, body)
+        self.standin.peers.append((self.client_address[0], self.path))
         model = body.get("model") if isinstance(body, dict) else None
-        if self.path == "/api/chat":
+        if self.path == "/api/pull":
+            self._send(200, {"status": "success"})
+        elif self.path == "/api/chat":
             msg = {
                 "model": model,
                 "created_at": "2024-01-01T00:00:00Z",
@@ -133,9 +141,9 @@ class _OllamaHandler(_Handler):
 class OllamaStandIn(_StandIn):
     handler = _OllamaHandler
 
-    def __init__(self, models: list[str]) -> None:
+    def __init__(self, models: list[str], host: str = LOOPBACK, port: int = 0) -> None:
         self.models = list(models)
-        super().__init__()
+        super().__init__(host, port)
 
     def chats(self) -> list[Any]:
         return [b for m, p, b in self.requests if m == "POST" and p == "/api/chat"]

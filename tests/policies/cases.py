@@ -40,6 +40,64 @@ class Case:
 NNP = "no-new-privileges:true"
 BIND = {"type": "none", "o": "bind"}
 
+# Issue 14: host devices only where the stack declares them (the AMD GPU's files on Ollama).
+AMD_DEVICES = {"allowedDevices": {"ollama": ["/dev/kfd", "/dev/dri"]}}
+DEVICE_CASES: list[Case] = [
+    Case(
+        "host-device",
+        "litellm",
+        {"devices": [{"hostPath": "/dev/kfd"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "(/dev/kfd; declared: none)",
+    ),
+    # prod's GPU is NVIDIA (deviceRequests): nothing is declared, so not even Ollama gets a device.
+    Case(
+        "ollama-device-undeclared",
+        "ollama",
+        {"devices": [{"hostPath": "/dev/kfd", "containerPath": "/dev/kfd", "permissions": "rwm"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "(/dev/kfd; declared: none)",
+    ),
+    Case(
+        "device-beyond-declared",
+        "ollama",
+        {"devices": [{"hostPath": "/dev/kfd"}, {"hostPath": "/dev/dri"}, {"hostPath": "/dev/sda"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "(/dev/sda; declared: /dev/dri, /dev/kfd)",
+        config={"container-no-host-devices": AMD_DEVICES},
+    ),
+    Case(
+        "declared-device-elsewhere",
+        "open-webui",
+        {"devices": [{"hostPath": "/dev/dri"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "(/dev/dri; declared: none)",
+        config={"container-no-host-devices": AMD_DEVICES},
+    ),
+    Case(
+        "device-dotdot",
+        "ollama",
+        {"devices": [{"hostPath": "/dev/dri/../mem"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "/dev/dri/../mem (= /dev/mem)",
+        config={"container-no-host-devices": AMD_DEVICES},
+    ),
+    Case(
+        "device-whole-dev",
+        "ollama",
+        {"devices": [{"hostPath": "/dev"}]},
+        "container-no-host-devices",
+        "mandatory",
+        "(/dev; declared: /dev/dri, /dev/kfd)",
+        config={"container-no-host-devices": AMD_DEVICES},
+    ),
+]
+
 # Issue 16: the forms the rules did not know.
 HOLE_CASES: list[Case] = [
     *[
@@ -475,14 +533,7 @@ CONTAINER_CASES: list[Case] = [
         "memoryReservation 999999 MB is above the limit",
     ),
     Case("swap-unlimited", "litellm", {"memorySwap": -1}, "container-memory-settings", "advisory", "memorySwap -1"),
-    Case(
-        "host-device",
-        "litellm",
-        {"devices": [{"hostPath": "/dev/kfd"}]},
-        "container-no-host-devices",
-        "advisory",
-        "/dev/kfd",
-    ),
+    *DEVICE_CASES,
     Case("cgroup-parent", "litellm", {"cgroupParent": "/custom"}, "container-default-cgroup", "advisory", "/custom"),
     Case(
         "privileged-port",

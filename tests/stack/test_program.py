@@ -191,7 +191,7 @@ def test_stack_networks(dev: Evaluation, prod: Evaluation) -> None:
 def test_external_network_is_adopted_not_created() -> None:
     text = "config:\n  ai-stack:network:\n    name: web\n    external: true\n"
     ev = evaluate("dev", config_text=overlay(text))
-    assert [n.inputs["name"] for n in ev.of_type("docker:index/network:Network")] == [INTERNAL, EGRESS]
+    assert sorted(n.inputs["name"] for n in ev.of_type("docker:index/network:Network")) == sorted([INTERNAL, EGRESS])
     for name in ("open-webui", "litellm"):
         assert ev.containers()[name].inputs["networksAdvanced"][0]["name"] == "web"
 

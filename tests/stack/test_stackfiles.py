@@ -196,7 +196,12 @@ BROKEN: list[tuple[str, str, str]] = [
     ("unknown traefik mode", stack("ai-stack:traefik: {mode: auto}"), r"ai-stack:traefik\.mode"),
     ("unknown cache type", stack("ai-stack:ollama: {kvCacheType: q2}"), r"ai-stack:ollama\.kvCacheType"),
     ("unknown role", stack("ai-stack:openWebui: {defaultUserRole: root}"), r"ai-stack:openWebui\.defaultUserRole"),
-    ("unknown gpu driver", stack("ai-stack:ollama: {gpu: {driver: amd, count: 1}}"), r"ai-stack:ollama\.gpu\.driver"),
+    ("unknown gpu driver", stack("ai-stack:ollama: {gpu: {driver: intel, count: 1}}"), r"ai-stack:ollama\.gpu\.driver"),
+    (
+        "amd gpu with a count",
+        stack("ai-stack:ollama: {gpu: {driver: amd, count: 1}}"),
+        r"ai-stack:ollama\.gpu: the amd driver picks GPUs with renderNodes",
+    ),
     # --- cross-field conflicts -------------------------------------------------------------
     (
         "quantized cache without flash attention",

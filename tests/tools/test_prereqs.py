@@ -168,3 +168,84 @@ def test_no_swap_accounting_is_a_warning() -> None:
         == []
     )
     assert len(warnings) == 1 and "memory_swap reads back as -1" in warnings[0]
+
+
+# --- issue 14: the AMD server and the Mac laptop (tests/stack/data) ----------------------
+
+DATA = Path(__file__).resolve().parents[1] / "stack" / "data"
+
+
+def _check(stack: str, *, env: dict[str, str] | None = None, **kw: object) -> tuple[list[str], list[str]]:
+    warnings: list[str] = []
+    found = problems(
+        stack,
+        run=runner(0, {"Runtimes": {"runc": {}}}),
+        which=everything,
+        is_listening=nothing_listens,
+        env={**PASS, **(env or {})},
+        root=DATA,
+        warnings=warnings,
+        **kw,  # type: ignore[arg-type]
+    )
+    return found, warnings
+
+
+def test_amd_needs_kfd_and_its_render_nodes_on_a_local_host(tmp_path: Path) -> None:
+    present = {"/dev/kfd", "/dev/dri/renderD128", "/dev/dri/renderD129"}
+    assert _check("amd", exists=present.__contains__) == ([], []), "no NVIDIA toolkit asked of an AMD host"
+    found, _ = _check("amd", exists={"/dev/dri/renderD128", "/dev/dri/renderD129"}.__contains__)
+    assert len(found) == 1 and found[0].startswith("Pulumi.amd.yaml: ai-stack:ollama.gpu.driver is amd but /dev/kfd")
+
+
+def test_amd_on_a_remote_host_says_it_cannot_check() -> None:
+    found, warnings = _check("amd", env={"DOCKER_HOST": "ssh://gpu"}, exists=lambda _: False)
+    assert found == []
+    assert [w for w in warnings if "/dev/kfd, /dev/dri/renderD128" in w and "cannot be checked" in w]
+
+
+def test_host_ollama_must_answer_on_loopback() -> None:
+    asked: list[str] = []
+
+    def fetch(url: str) -> str | None:
+        asked.append(url)
+        return None
+
+    found, _ = _check("mac", fetch=fetch)
+    assert asked == ["http://127.0.0.1:11434"], "host.docker.internal is this machine's loopback here"
+    assert found == [
+        "ai-stack:ollama.mode is host but no Ollama answers at http://127.0.0.1:11434/api/version "
+        "(ai-stack:ollama.hostUrl http://host.docker.internal:11434): start the Ollama app (or `ollama serve`), "
+        "or correct hostUrl"
+    ]
+
+
+def test_host_ollama_older_than_the_pin_is_a_warning() -> None:
+    found, warnings = _check("mac", fetch=lambda _: "0.32.9")
+    assert found == [] and [w for w in warnings if "the host's Ollama is 0.32.9, older than" in w and "0.32.15" in w]
+    assert _check("mac", fetch=lambda _: "0.32.15") == ([], [])
+    assert _check("mac", fetch=lambda _: "0.40.0-rc1") == ([], [])
+
+
+def test_host_ollama_on_a_remote_engine_is_not_probed() -> None:
+    found, warnings = _check("mac", env={"DOCKER_HOST": "tcp://10.0.0.2:2376"}, fetch=lambda _: None)
+    assert found == [] and [w for w in warnings if "not checked" in w]
+
+
+def test_in_host_mode_11434_belongs_to_the_host_ollama() -> None:
+    """A native Ollama on 11434 is what host mode uses, not a clash; the other ports still are."""
+    warnings: list[str] = []
+    found = problems(
+        "mac",
+        run=runner(0),
+        which=everything,
+        is_listening=lambda port: port in (11434, 3000),
+        env=PASS,
+        root=DATA,
+        warnings=warnings,
+        fetch=lambda _: "0.32.15",
+    )
+    assert found == [
+        "127.0.0.1:3000 is already in use: stop that program, or set ai-stack:ports.openWebui to a free port"
+    ]
+    dev = problems("dev", run=runner(0), which=everything, is_listening=lambda port: port == 11434, env=PASS)
+    assert len(dev) == 1 and "127.0.0.1:11434 is already in use (a native Ollama" in dev[0]
