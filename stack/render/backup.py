@@ -192,7 +192,9 @@ class DockerRun:
         args = ["docker", "run", "--rm", "--name", f"{constants.BACKUP_JOB}-{step.name}"]
         # The house rules of stack/containers.py, for a container Pulumi does not manage.
         args += ["--memory", memory, "--memory-swap", memory, "--cpus", self.cpus]
-        args += ["--security-opt", "no-new-privileges:true", "--cap-drop", "NET_RAW", "--cap-drop", "MKNOD"]
+        # Every step runs as root on files root owns (the staging and repository volumes, Open
+        # WebUI's data): no capability is needed, so none is kept, as for every stack container.
+        args += ["--security-opt", "no-new-privileges:true", "--cap-drop", "ALL"]
         args += [
             "--log-driver",
             "json-file",

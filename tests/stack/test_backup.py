@@ -10,7 +10,8 @@ import pytest
 from policies.rules.base import Context
 from policies.rules.mounts import check_sensitive_mounts
 from stack import constants
-from stack.components.backup import CRONTAB, SCRIPT, backup_script
+from stack.components.backup import CRONTAB, SCRIPT, backup_script, database, docker_run, target
+from stack.render import backup as steps
 from stack.render.postgres import CONVERGE, CONVERGE_SQL, WRAPPER
 from stack.settings import SettingsError, load_settings
 from tools.offline import Evaluation
@@ -93,3 +94,21 @@ def test_only_the_reviewed_scheduler_may_use_the_socket() -> None:
     assert check_sensitive_mounts(sock, cfg, Context("litellm", "litellm", "urn", "t"))
     published = {**sock, "ports": [{"internal": 1, "external": 2}]}
     assert check_sensitive_mounts(published, cfg, Context("backup", "backup", "urn", "t"))
+
+
+def test_steps_run_with_no_capability_and_only_the_network_each_needs() -> None:
+    s = stack_settings("prod")
+    s3 = s.model_copy(
+        update={"backup": s.backup.model_copy(update={"target": "s3", "s3_repository": "s3:https://s3.example.com/b"})}
+    )
+    t = target(s3, encrypted=True)
+    plan = [*steps.backup_steps(database(s3), t, s3.all_models, ()), steps.init_step(t)]
+    runs = [docker_run(s3, constants.INTERNAL_NETWORK).argv(step) for step in plan]
+    script = backup_script(s3, constants.INTERNAL_NETWORK, encrypted=True)
+    for argv in runs:
+        assert shlex.join(argv) in script, argv  # the scheduler runs exactly these lines
+        assert argv[argv.index("--cap-drop") + 1] == "ALL" and argv.count("--cap-drop") == 1, argv
+    networks = {(argv[argv.index("--entrypoint") + 1], argv[argv.index("--network") + 1]) for argv in runs}
+    # pg_dump reaches Postgres on the internal network; restic reaches S3 through Docker's bridge
+    # (the internal network has no way out); the file steps need no network at all.
+    assert networks == {("sh", constants.INTERNAL_NETWORK), ("restic", "bridge"), ("python3", "none")}
