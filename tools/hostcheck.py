@@ -19,7 +19,7 @@ from stack.settings import Settings, format_memory
 from stack.settings.ollama import HOST_GATEWAY_NAME
 
 MIB = 1024 * 1024
-MIN_DOCKER = (25, 0)
+MIN_DOCKER = (25, 0, 0)
 """Docker 25 (API 1.44) is the first to keep a healthcheck's start_interval; older engines drop
 it, so it would read back as "0s" and every `up` would replace every container."""
 # Containers the stack creates under fixed names.
@@ -33,17 +33,18 @@ NAMES = (
 )
 
 
-def version(text: str) -> tuple[int, int]:
-    parts = [int(p) for p in text.split("-")[0].split("+")[0].split(".")[:2] if p.isdigit()]
-    major, minor, *_ = [*parts, 0, 0]
-    return major, minor
+def release(text: str) -> tuple[int, ...]:
+    """The numeric release of a version string: "20.10.24+dfsg1" → (20, 10, 24), "v0.32.15-rc1" →
+    (0, 32, 15); padded to three parts so "25" compares equal to "25.0.0"; () when none."""
+    parts = [int(p) for p in text.split("-")[0].split("+")[0].lstrip("v").split(".") if p.isdigit()]
+    return (*parts, 0, 0, 0)[:3] if parts else ()
 
 
 def engine_problems(info: dict[str, Any], s: Settings, stack_file: str) -> list[str]:
     """Blocking: the engine would refuse the stack, or re-create it on every `up`."""
     found = []
     server = str(info.get("ServerVersion") or "0")
-    if version(server) < MIN_DOCKER:
+    if release(server) < MIN_DOCKER:
         found.append(
             f"Docker Engine {server} is older than 25.0: it drops the healthchecks' start_interval, "
             "so every `pulumi up` would replace every container; upgrade Docker"
@@ -166,10 +167,6 @@ def ollama_version(url: str) -> str | None:
         return None
 
 
-def _release(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split("-")[0].lstrip("v").split(".") if p.isdigit())
-
-
 def host_ollama_problems(
     s: Settings, *, local_engine: bool, fetch: Callable[[str], str | None] = ollama_version
 ) -> tuple[list[str], list[str]]:
@@ -191,7 +188,7 @@ def host_ollama_problems(
             f"{url}): start the Ollama app (or `ollama serve`), or correct hostUrl"
         ], []
     pinned = (pinning.parse(s.images.ollama).tag or "").removesuffix("-rocm")
-    if _release(pinned) and _release(version) < _release(pinned):
+    if release(pinned) and release(version) < release(pinned):
         return [], [
             f"the host's Ollama is {version}, older than the pinned image's {pinned} (ai-stack:images.ollama), "
             "which the model lock and the pull were tested with: update the Ollama app"

@@ -57,6 +57,15 @@ class Registered:
         name = self.inputs.get("name")
         return name if isinstance(name, str) else None
 
+    @property
+    def route_rules(self) -> list[str]:
+        """The Traefik router rules in a container's labels (`traefik.http.routers.<r>.rule`)."""
+        return [
+            str(item.get("value"))
+            for item in self.inputs.get("labels") or []
+            if str(item.get("label", "")).endswith(".rule")
+        ]
+
 
 @dataclass
 class Evaluation:

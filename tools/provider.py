@@ -201,6 +201,12 @@ def _extra_host_read_back(entry: dict[str, Any]) -> dict[str, Any]:
     return {"host": parts[0], "ip": parts[1]}
 
 
+def _port_defaults(port: dict[str, Any]) -> None:
+    """The schema's `ports.ip` Default "0.0.0.0" (its StateFunc maps "" to it) and `protocol` "tcp"."""
+    port["ip"] = port.get("ip") or "0.0.0.0"
+    port.setdefault("protocol", "tcp")
+
+
 def _ports_read_back(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """resource_docker_container_structures.go flattenContainerPorts: one entry per binding of
     NetworkSettings.Ports, its keys sorted by port number, HostIP as the engine reports it.
@@ -213,10 +219,9 @@ def _ports_read_back(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     by_key: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for port in ports:
-        port["ip"] = port.get("ip") or "0.0.0.0"
+        _port_defaults(port)
         if port["ip"] == "[::]":
             port["ip"] = "::"
-        port.setdefault("protocol", "tcp")
         by_key.setdefault((int(port["internal"]), str(port["protocol"])), []).append(port)
     return [p for key in sorted(by_key) for p in reversed(by_key[key])]
 
@@ -226,8 +231,7 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     planned = copy.deepcopy(dict(inputs))
     if type_ == CONTAINER:
         for port in planned.get("ports") or []:
-            port["ip"] = port.get("ip") or "0.0.0.0"
-            port.setdefault("protocol", "tcp")
+            _port_defaults(port)
         for device in planned.get("devices") or []:
             device["permissions"] = device.get("permissions") or "rwm"  # schema Default
     return planned

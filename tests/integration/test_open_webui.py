@@ -31,6 +31,7 @@ from tests.integration import webui
 from tests.integration.it_stack import (
     TRAEFIK_API_PORT,
     LitellmProxy,
+    env_list,
     label_map,
     traefik_test_command,
     wait_health,
@@ -47,7 +48,7 @@ SERVICE_PORT_LABEL = "traefik.http.services.open-webui.loadbalancer.server.port"
 @pytest.fixture(scope="module")
 def declared(prod: Any) -> dict[str, str]:
     """The env the program declares for the prod open-webui container (secrets in clear)."""
-    return webui.env_list(list(prod.containers()["open-webui"].inputs["envs"]))
+    return env_list(list(prod.containers()["open-webui"].inputs["envs"]))
 
 
 @pytest.fixture(scope="module")

@@ -66,10 +66,6 @@ def chromium_binary() -> str:
     unavailable("chromium is not installed (apt-get install chromium)")
 
 
-def env_list(items: list[str]) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in items)
-
-
 # What the image sets in its Dockerfile and `open-webui serve` does not: the image is built
 # for production (ENV=prod: no /docs) and without telemetry.
 IMAGE_ENV = {

@@ -11,22 +11,16 @@ import yaml
 
 from stack import constants
 from stack.components.model_pull import MARKER
-from stack.settings import Settings, load_settings
 from tests.stackfiles import overlay
 from tools import provider
 from tools.offline import Evaluation, Registered, evaluate, is_secret
-from tools.stackfile import stack_config
+from tools.stackfile import stack_settings
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 SECRET_NAMES = re.compile(r"(_KEY|_SECRET|PASSWORD|_TOKEN|^DATABASE_URL)$")
-
-
-def settings_of(stack: str) -> Settings:
-    config, secret_keys = stack_config(stack)
-    return load_settings(config, stack, {k.split(":", 1)[1]: [] for k in secret_keys})
 
 
 def env_map(c: Registered) -> dict[str, str]:
@@ -47,7 +41,7 @@ def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
-    budgets = settings_of(any_stack.stack).budgets()
+    budgets = stack_settings(any_stack.stack).budgets()
     for name, c in any_stack.containers().items():
         limits = budgets[name]
         assert c.inputs["memory"] == limits.memory > 0, name
@@ -515,7 +509,7 @@ def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:
     [upload] = c["uploads"]
     assert upload["file"] == "/app/config.yaml"
     doc = yaml.safe_load(upload["content"])
-    settings = settings_of(any_stack.stack)
+    settings = stack_settings(any_stack.stack)
     assert [m["model_name"] for m in doc["model_list"]] == settings.all_models
     # Ollama's URL comes from the Ollama component's output, on the stack network.
     assert {m["litellm_params"]["api_base"] for m in doc["model_list"]} == {"http://ollama:11434"}

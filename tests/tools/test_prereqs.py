@@ -249,3 +249,11 @@ def test_in_host_mode_11434_belongs_to_the_host_ollama() -> None:
     ]
     dev = problems("dev", run=runner(0), which=everything, is_listening=lambda port: port == 11434, env=PASS)
     assert len(dev) == 1 and "127.0.0.1:11434 is already in use (a native Ollama" in dev[0]
+
+
+def test_one_version_parser_for_docker_and_ollama() -> None:
+    from tools.hostcheck import MIN_DOCKER, release
+
+    assert release("20.10.24+dfsg1") == (20, 10, 24) < MIN_DOCKER
+    assert release("25") == (25, 0, 0) >= MIN_DOCKER and release("27.3.1") > MIN_DOCKER
+    assert release("v0.32.15-rc1") == (0, 32, 15) and release("dev") == ()

@@ -111,7 +111,5 @@ def _container_edges(r: Registered, node: str, network: Callable[[str], str]) ->
     for v in i.get("volumes") or []:
         if v.get("volumeName"):
             out.append(f"  {node} --> {_id('vol', str(v['volumeName']))}")
-    for label in i.get("labels") or []:
-        if str(label.get("label", "")).endswith(".rule"):
-            out.append(f"ROUTE {node} {_rule(str(label.get('value')))}")
+    out += [f"ROUTE {node} {_rule(rule)}" for rule in r.route_rules]
     return out

@@ -84,10 +84,6 @@ def _ports(inputs: dict[str, Any]) -> str:
     )
 
 
-def _routes(inputs: dict[str, Any]) -> str:
-    return ", ".join(item["value"] for item in inputs.get("labels") or [] if item["label"].endswith(".rule"))
-
-
 def program_advisories(ev: Evaluation) -> list[Diagnostic]:
     """What the program itself warns about (a misfit accepted with ollama.allowCpuOffload)."""
     return [
@@ -115,7 +111,7 @@ def rows(ev: Evaluation) -> list[Row]:
                     memory=memory,
                     gpu=_gpu(i),
                     ports=_ports(i),
-                    routes=_routes(i),
+                    routes=", ".join(r.route_rules),
                 )
             )
         elif r.type == "docker:index/remoteImage:RemoteImage":
