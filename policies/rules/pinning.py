@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from docker_image import reference as _reference
 
-# Tags that move between releases. A tag is floating when it is one of these, or is made
-# only of words with no digit in it where one word is one of these (`main-stable`,
-# `latest-cuda`); `main-v1.74.0-stable` and `0.12.3` name a release.
+# Tags that move between releases by name. Any tag without a version number floats too
+# (see _RELEASE); this list also catches one that has a number but is still a moving name.
 FLOATING_TAGS: frozenset[str] = frozenset(
     {
         "latest",
@@ -86,11 +85,24 @@ def parse(reference: str) -> ImageRef:
     )
 
 
+# What makes a tag name one release: a version with at least a major and a minor number
+# (`0.32.15`, `v3.7.13`, `16.13-bookworm`, `main-v1.74.0-stable`), a build date (`20250101`,
+# `RELEASE.2025-01-01T00-00-00Z`), or a commit id of 7 or more hex digits (`sha-5074970c`). A
+# major alone (`16`, `v3`, `16-alpine`) moves with every minor release, and a word with no
+# version (`cuda`, `rocm`, `cli`, `slim`) moves with every release: both are floating.
+_RELEASE = re.compile(
+    r"(?<![0-9a-z])v?\d+\.\d+"  # major.minor, optionally v-prefixed
+    r"|(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)"  # a date
+    r"|(?<![0-9a-z])(?=[0-9a-f]*\d)[0-9a-f]{7,64}(?![0-9a-z])",  # a date stamp or a commit id
+)
+
+
 def floating_reason(reference: str, floating: frozenset[str] | set[str] = FLOATING_TAGS) -> str | None:
     """Why `reference` is not pinned, or None when it names a release or a digest.
 
     A well-formed digest is the strongest pin and is accepted with or without a tag beside
     it. An image id (`sha256:<64 hex>`) is what a RemoteImage hands a container: pinned.
+    A tag pins when it carries a release (`_RELEASE`) and is not itself one of `floating`.
     """
     if IMAGE_ID.match(reference):
         return None
@@ -103,7 +115,8 @@ def floating_reason(reference: str, floating: frozenset[str] | set[str] = FLOATI
     if ref.tag is None:
         return "has no tag (Docker pulls :latest)"
     tag = ref.tag.lower()
-    words = [w for w in re.split(r"[-_.]", tag) if w]
-    if tag in floating or (not any(c.isdigit() for c in tag) and any(w in floating for w in words)):
+    if tag in floating:
         return f"uses the floating tag {ref.tag!r}"
+    if not _RELEASE.search(tag):
+        return f"uses the floating tag {ref.tag!r} (no version number: it moves with every release)"
     return None

@@ -18,8 +18,23 @@ from tools.offline import ROOT
 
 # stack/settings.py's own list before pinning.py existed.
 SETTINGS_TAGS = {"latest", "main", "master", "nightly", "stable", "edge", "dev", "rolling", "lts"}
-MOVING = sorted(FLOATING_TAGS | SETTINGS_TAGS | {"main-latest", "latest-cuda", "stable-alpine", "LATEST"})
-RELEASES = ["1.2.3", "16-alpine", "main-v1.74.0-stable", "v3.5.3", "0.32.15", "16.13"]
+# Tags with no version number float whatever their word, and so does a major alone: `16`
+# and `v3` move with every minor release (docker-library's postgres:16, traefik:v3).
+VERSIONLESS = {"cuda", "rocm", "cli", "slim", "alpine", "v3", "16", "16-alpine", "3-cli", "v3-rocm", "latest-2"}
+MOVING = sorted(FLOATING_TAGS | SETTINGS_TAGS | VERSIONLESS | {"main-latest", "latest-cuda", "stable-alpine", "LATEST"})
+RELEASES = [
+    "1.2.3",
+    "16.4-alpine",
+    "main-v1.74.0-stable",
+    "v3.5.3",
+    "0.32.15",
+    "16.13",
+    "0.32.15-rocm",
+    "27.5.1-cli",
+    "20250101",
+    "RELEASE.2025-01-01T00-00-00Z",
+    "sha-5074970c",
+]
 
 
 @pytest.mark.parametrize("tag", MOVING)

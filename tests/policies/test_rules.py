@@ -151,10 +151,11 @@ def test_container_image_id_counts_as_pinned(prod_pack: PolicyPackAnalyzer, base
 
 
 def test_extra_floating_tag_from_config(analyzer: PolicyPackAnalyzer, baseline: Baseline) -> None:
-    image = baseline.resource("open-webui-image", baseline.props("open-webui-image", name="ghcr.io/x/y:cuda"))
+    # A versioned tag a registry is known to re-push can be declared floating by the operator.
+    image = baseline.resource("open-webui-image", baseline.props("open-webui-image", name="ghcr.io/x/y:v1.0"))
     configure_prod(analyzer)
     assert analyzer.analyze_resource(image).by_policy("image-tag-pinned") == []
-    configure_prod(analyzer, {"image-tag-pinned": {"floatingTags": ["latest", "cuda"]}})
+    configure_prod(analyzer, {"image-tag-pinned": {"floatingTags": ["latest", "v1.0"]}})
     assert [d.enforcement_level for d in analyzer.analyze_resource(image).by_policy("image-tag-pinned")] == [
         "mandatory"
     ]

@@ -314,7 +314,7 @@ BROKEN: list[tuple[str, str, str]] = [
     (
         "postgres major only",
         stack("ai-stack:images: {postgres: 'postgres:16'}"),
-        r"ai-stack:images\.postgres: Postgres must be pinned to a 16\.x tag",
+        r"ai-stack:images\.postgres: image .postgres:16. uses the floating tag .16.",
     ),
     (
         "malformed digest",
