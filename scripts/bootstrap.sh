@@ -41,9 +41,14 @@ fi
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
 reqs=(tools/requirements.txt)
 [ "$mode" = dev ] && reqs=(requirements-dev.txt)
-stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+pins=$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
+stamp=".venv/.installed-$mode-$pins"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
+fi
+# dev installs everything runtime does: a dev venv is a runtime venv too.
+if [ "$mode" = runtime ] && [ -f ".venv/.installed-dev-$pins" ]; then
+  stamp=".venv/.installed-dev-$pins"
 fi
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages (${reqs[*]})"
