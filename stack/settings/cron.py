@@ -200,8 +200,21 @@ def parse(text: str, now: datetime | None = None) -> Schedule:
         )
     parsed = [parse_field(f, w) for f, w in zip(FIELDS, words, strict=True)]
     (minutes, m), (hours, h), (days, d), (months, mo), (weekdays, wd) = parsed
-    if len(weekdays) < 7 and wd.startswith("*"):
-        wd = ",".join(str(v) for v in sorted(weekdays))  # `*/2` restricts: busybox then ORs the days
+    day_restricted = len(days) < 32
+    if day_restricted and len(weekdays) == 7 and not words[4].startswith("*"):
+        # FixDayDow sees a full weekday array as '*': busybox runs on the days of the month only,
+        # where Debian's cron (a field not starting with '*' counts) runs on every day.
+        raise CronError(
+            f"day of week {words[4]!r} names every day, which busybox crond reads as '*' (only day of "
+            f"month {words[2]!r} counts) and other crons as 'or any day': write * to say which"
+        )
+    if day_restricted and len(weekdays) < 7 and words[4].startswith("*"):
+        # The other way round: busybox ORs the two restricted fields, Debian ANDs a field that
+        # starts with '*'.
+        raise CronError(
+            f"day of week {words[4]!r} with day of month {words[2]!r}: busybox crond runs on either, other "
+            "crons only on both; list the weekdays (e.g. 0,2,4,6) to say either, or drop one field"
+        )
     schedule = Schedule(" ".join(words), minutes, hours, days, months, weekdays, f"{m} {h} {d} {mo} {wd}")
     when = now or datetime.now(UTC)
     if schedule.next_run(when) is None:

@@ -548,6 +548,8 @@ BROKEN += [
     ("cron name in hours", backup("schedule: '0 mon * * *'"), r"ai-stack:backup\.schedule: 'mon' is not a hour"),
     ("cron negative", backup("schedule: '-5 3 * * *'"), r"ai-stack:backup\.schedule: '-5'"),
     ("cron words", backup("schedule: every night"), r"ai-stack:backup\.schedule: .*has 2"),
+    ("cron every weekday listed", backup("schedule: '0 3 1 * 0-6'"), r"ai-stack:backup\.schedule: .*names every day"),
+    ("cron starred weekday step", backup("schedule: '0 3 1 * */2'"), r"ai-stack:backup\.schedule: .*runs on either"),
     # images that lack what the program runs in them
     (
         "restic without snapshots latest",

@@ -105,6 +105,17 @@ def test_make_check_passes_each_valid_file(judged: Judged, case: str) -> None:
     assert f"### ✅ stack {name}: PASSED" in judged.summary
 
 
+def test_make_check_says_when_the_next_backup_runs(judged: Judged) -> None:
+    section = judged.sections["cron-wrapping-hours"]
+    # busybox runs `22-2` as 22, 23, 0, 1, 2 (a wrapping range): the next run is at one of those.
+    note = re.search(
+        r"note: backup schedule '0 22-2 \* \* \*' \(busybox crond, in the host's UTC\): next run (.*) UTC", section
+    )
+    assert note is not None, section
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d (22|23|00|01|02):00", note[1]), note[1]
+    assert "- backup schedule '0 22-2 * * *'" in judged.summary
+
+
 def test_one_broken_stack_writes_the_summary_with_the_problem_on_top(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "ai-stack")
     text = stack("ai-stack:ollama: {memroy: 2Gi}", "ai-stack:backup: {enabled: true, schedule: '0 3 * * 7'}")
@@ -112,6 +123,7 @@ def test_one_broken_stack_writes_the_summary_with_the_problem_on_top(tmp_path: P
     done = run_make(project, "check", "STACK=broken", f"MARKDOWN={tmp_path / 'summary.md'}")
     assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
     lines = (tmp_path / "summary.md").read_text().splitlines()
+    assert lines[2] == "**1 of 1 stacks failed:** `broken`"
     heading = next(i for i, line in enumerate(lines) if line.startswith("### "))
     assert lines[heading].startswith("### ❌ stack broken: FAILED: Pulumi.broken.yaml")
     body = lines[heading:]

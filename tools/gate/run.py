@@ -45,6 +45,8 @@ class StackReport:
     rows: list[Row]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the program says at preview (the next scheduled backup, an unchecked fit)."""
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -196,7 +198,7 @@ def run_gate(
         nonlocal pending
         if pending is not None:
             stack, ev, wait = pending
-            reports.append(StackReport(stack, rows(ev), wait() + program_advisories(ev)))
+            reports.append(StackReport(stack, rows(ev), wait() + program_advisories(ev), notes=list(ev.notes)))
             pending = None
 
     try:
