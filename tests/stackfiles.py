@@ -65,10 +65,20 @@ def make_path(bin_dir: Path) -> str:
     return str(bin_dir)
 
 
-def run_make(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DOCKER_", "MAKE"))}
-    env.pop("STACK", None)
-    env["PATH"] = make_path(project.parent / f"{project.name}-bin")
+def run_make(
+    project: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None, tools: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`make -s ARGS` in `project`, with PATH as `make_path` plus `tools` (e.g. "docker"), and `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DOCKER_", "MAKE"))}
+    base.pop("STACK", None)
+    bin_dir = project.parent / f"{project.name}-bin"
+    base["PATH"] = make_path(bin_dir)
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found, f"{tool} is not installed here"
+        if not (bin_dir / tool).exists():
+            (bin_dir / tool).symlink_to(found)
+    env = {**base, **(env or {})}
     return subprocess.run(
         ["make", "-s", "--no-print-directory", *args],
         cwd=project,
