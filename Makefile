@@ -8,7 +8,7 @@ JSON ?=
 BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config gate-stack lock preview up smoke check diff lint test test-fast bench backup restore
+.PHONY: help venv dev-venv fast-venv prereqs stack pack-config gate-stack lock preview up smoke check diff lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
@@ -85,7 +85,11 @@ lint: dev-venv
 test: lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-test-fast: dev-venv
+# No Docker and nothing of the integration tier: a light venv (scripts/bootstrap.sh fast).
+fast-venv:
+	@scripts/bootstrap.sh fast
+
+test-fast: fast-venv
 	$(PY) -m pytest tests --ignore=tests/integration $(PYTEST_ARGS)
 
 bench: dev-venv
