@@ -26,6 +26,8 @@ if [ "$mode" = dev ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   # The Docker socket proxy's stand-in: the same software as the pinned image (HAProxy).
   [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  # The sign-in test's provider certificate (tests/integration/test_oidc.py).
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"
