@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stack.settings import checks_gpu, checks_routing
+from stack.settings import checks_gpu, checks_routing, oidc
 from stack.settings.units import format_cpus, format_memory
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ CHECKS: tuple[Check, ...] = (
     Check(checks_routing.deployed_router_has_acme_email, ("traefik.mode", "traefik.acmeEmail")),
     Check(checks_routing.routers_have_distinct_hosts, ("openWebui.host", "litellm.host")),
     Check(checks_routing.tls_entrypoint_is_its_own, ("traefik.mode", "traefik.entrypoint", "traefik.ipv6")),
-    Check(checks_routing.webui_url_matches_router, ("traefik.mode", "openWebui.url", "openWebui.host")),
+    Check(
+        checks_routing.webui_url_matches_router, ("traefik.mode", "openWebui.url", "openWebui.host", "openWebui.oidc")
+    ),
     Check(
         checks_routing.signup_cannot_make_admins,
         ("traefik.mode", "openWebui.enableSignup", "openWebui.defaultUserRole"),
@@ -110,6 +112,18 @@ CHECKS: tuple[Check, ...] = (
     Check(model_names_unique, ("providers", "models", "embeddingModels")),
     Check(limits_fit_host, ("host.cpus", "host.memory", *LIMITED)),
     Check(backup_target_named, ("backup.target", "backup.s3Repository")),
+    Check(
+        oidc.problems,
+        (
+            "openWebui.oidc",
+            "openWebui.defaultUserRole",
+            "openWebui.adminEmail",
+            "openWebui.url",
+            "openWebui.host",
+            "traefik.mode",
+            "ports.openWebui",
+        ),
+    ),
 )
 
 

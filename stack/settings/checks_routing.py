@@ -71,8 +71,8 @@ def webui_url_matches_router(s: Settings) -> list[str]:
     matches that Host on the TLS entrypoint. WEBUI_URL's origin is also CORS_ALLOW_ORIGIN, which
     guards the chat's websocket, so any other origin is a 403 on /ws (open-webui main.py)."""
     url = s.open_webui.url
-    if not s.routed or not url or not s.open_webui.host:
-        return []
+    if not s.routed or not url or not s.open_webui.host or s.open_webui.oidc is not None:
+        return []  # with OIDC, stack/settings/oidc.py says the same about the redirect URI
     u = urlsplit(url)
     want = f"https://{s.open_webui.host}"
     port_ok = u.port in (None, 443)

@@ -19,11 +19,12 @@ from stack.settings import checks, images
 from stack.settings.fields import related, validate_fields
 from stack.settings.messages import closest, keys_of
 from stack.settings.model import NAMESPACE, Settings
+from stack.settings.oidc import secret_problems as oidc_secret_problems
 
 OBJECT_SECRETS = frozenset({"providerKeys"})
 """Secret settings holding one named value per entry (only the names are ever read)."""
-SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey"})
-"""Secret settings holding one value: the restic repository's passphrase and the S3 keys."""
+SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey", "openWebuiOidcClientSecret"})
+"""Secret settings holding one value: the restic repository's passphrase, the S3 keys, the OIDC client secret."""
 SECRET_KEYS = OBJECT_SECRETS | SCALAR_SECRETS
 """Config keys that must be set with `pulumi config set --secret` and never enter Settings."""
 
@@ -233,6 +234,8 @@ def _secrets(s: Settings, failed: Collection[str], present: Mapping[str, list[st
             )
             if key not in present
         ]
+    if not _skip(failed, "openWebui.oidc"):
+        out += oidc_secret_problems(s, set(present))
     if not _skip(failed, "images.restic") and "backupPassphrase" not in present:
         reason = images.restic_without_password(s.images.restic)
         if reason:

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from policies.rules import pinning
 from stack import constants
 from stack.settings.images import check_postgres_image, check_restic_image
+from stack.settings.oidc import Oidc
 from stack.settings.units import MIN_MEMORY, Cpus, MiB, Period, Timeout, format_memory
 
 # RFC 1123 labels; the top-level label is letters (`com`) or an IDNA A-label (`xn--p1ai`, the
@@ -215,6 +216,8 @@ class OpenWebui(Limits):
     default_user_role: Literal["pending", "user", "admin"] = "pending"
     admin_email: str | None = None
     """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
+    oidc: Oidc | None = None
+    """Sign-in through the team's OpenID Connect provider (stack/settings/oidc.py)."""
 
     @field_validator("admin_email")
     @classmethod
