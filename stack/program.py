@@ -10,6 +10,8 @@ from stack import constants
 from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
+from stack.components.monitoring import MonitoringBase
+from stack.components.observe import observe
 from stack.components.network import Networks
 from stack.components.ollama import HostOllama, Ollama, OllamaArgs
 from stack.components.open_webui import OpenWebui, OpenWebuiArgs
@@ -73,6 +75,9 @@ def build(settings: Settings) -> dict[str, Any]:
         pulumi.log.info(f"backup schedule {s.backup.next_run()}")
     # host mode through host.docker.internal: every container that calls Ollama maps the name.
     hosts = [(HOST_GATEWAY_NAME, HOST_GATEWAY)] if s.ollama.maps_host_gateway else []
+    # Monitoring's networks come first: Traefik and LiteLLM join the scrape network.
+    watch = MonitoringBase("monitoring-base", textfile=s.backs_up, protect_data=protect) if s.monitors else None
+    metrics_network = watch.monitoring if watch is not None else None
 
     if s.deploys_traefik and nets.socket is not None:
         proxy = SocketProxy("socket-proxy", SocketProxyArgs(s.images.socket_proxy, s.socket_proxy, nets.socket))
@@ -86,6 +91,7 @@ def build(settings: Settings) -> dict[str, Any]:
                 socket_network=nets.socket,
                 protect_data=protect,
                 wait_for=[proxy],
+                metrics_network=metrics_network,
             ),
         )
     ollama: Ollama | HostOllama
@@ -139,6 +145,7 @@ def build(settings: Settings) -> dict[str, Any]:
             routing=routing(s),
             loopback_port=published.litellm if published else None,
             hosts=hosts,
+            metrics_network=metrics_network,
         ),
     )
     webui = OpenWebui(
@@ -179,6 +186,9 @@ def build(settings: Settings) -> dict[str, Any]:
                 wait_for=[postgres, webui],
             ),
         )
+
+    if watch is not None:
+        observe(s, watch, internal=internal, gpu_groups=gpu_groups(s), wait_for=[litellm, webui])
 
     outputs: dict[str, Any] = {
         "webuiUrl": s.webui_url(),

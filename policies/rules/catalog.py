@@ -6,6 +6,7 @@ from pulumi_policy import Policy
 
 from . import (
     devices,
+    exporters,
     exposure,
     hardening,
     hostdirs,
@@ -34,7 +35,12 @@ RESOURCE_RULES: list[Rule] = [
     *secrets.RULES,
     *volumes.RULES,
 ]
-STACK_RULES: list[StackRule] = [*stack.STACK_RULES, *hostdirs.STACK_RULES, *exposure.STACK_RULES]
+STACK_RULES: list[StackRule] = [
+    *stack.STACK_RULES,
+    *hostdirs.STACK_RULES,
+    *exposure.STACK_RULES,
+    *exporters.STACK_RULES,
+]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.
 UNANSWERED_KICS: tuple[Kics, ...] = (

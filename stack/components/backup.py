@@ -30,6 +30,7 @@ VOLUMES = {
     steps.RESTORE_VOLUME: "backup-restore",
     steps.WEBUI_VOLUME: f"{constants.OPEN_WEBUI}-data",
     steps.REPO_VOLUME: "backup-repo",
+    steps.METRICS_VOLUME: constants.BACKUP_METRICS_VOLUME,
 }
 """Docker volume names per role. open-webui-data is stack/components/open_webui.py's volume."""
 
@@ -60,7 +61,7 @@ def target(s: Settings, *, encrypted: bool) -> steps.Target:
 
 def backup_script(s: Settings, network: str, *, encrypted: bool) -> str:
     t = target(s, encrypted=encrypted)
-    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args())
+    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     return steps.script(docker_run(s, network), plan, steps.init_step(t))
 
 

@@ -53,6 +53,8 @@ class LitellmArgs:
     loopback_port: int | None = None
     hosts: Sequence[tuple[str, str]] = ()
     """host mode: the host-gateway mapping to the host's Ollama (reached over the routed network)."""
+    metrics_network: pulumi.Input[str] | None = None
+    """With monitoring: the prometheus callback on, and Prometheus reaches /metrics over this network."""
 
 
 class Litellm(pulumi.ComponentResource):
@@ -78,6 +80,7 @@ class Litellm(pulumi.ComponentResource):
                 embedding_models=args.embedding_models,
                 providers=args.providers,
                 ollama_base=ollama,
+                metrics=args.metrics_network is not None,
             )
         )
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
@@ -92,6 +95,7 @@ class Litellm(pulumi.ComponentResource):
                 networks=[
                     containers.Attach(args.routed),
                     containers.Attach(args.internal, [constants.LITELLM + containers.INTERNAL_SUFFIX]),
+                    *([containers.Attach(args.metrics_network)] if args.metrics_network is not None else []),
                 ],
                 envs=envs,
                 ports=ports,

@@ -15,6 +15,7 @@ def render_litellm_config(
     embedding_models: Sequence[str] = (),
     providers: Sequence[Provider] = (),
     ollama_base: str,
+    metrics: bool = False,
 ) -> str:
     """Return config.yaml text. Secrets are never inlined: they are `os.environ/NAME` references."""
     model_list: list[dict[str, object]] = []
@@ -41,7 +42,7 @@ def render_litellm_config(
                 "litellm_params": {"model": p.model, "api_key": f"os.environ/{p.api_key_env}"},
             }
         )
-    config = {
+    config: dict[str, object] = {
         "model_list": model_list,
         # master_key must sit under general_settings; both values are read from the env.
         "general_settings": {
@@ -49,5 +50,10 @@ def render_litellm_config(
             "database_url": "os.environ/DATABASE_URL",
         },
     }
+    if metrics:
+        # /metrics through LiteLLM's prometheus callback (litellm/integrations/prometheus.py,
+        # 1.101.0); the endpoint asks for a key (litellm_settings.require_auth_for_metrics_endpoint
+        # defaults to true, proxy/middleware/prometheus_auth_middleware.py).
+        config["litellm_settings"] = {"callbacks": ["prometheus"]}
     text: str = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
     return text

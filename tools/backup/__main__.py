@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     found = secrets(args.stack, s)
     plan_target = target(s, encrypted="RESTIC_PASSWORD" in found)
-    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args())
+    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     runner = DockerRunner(docker_run(s, s.network.name), found)
     where = os.environ.get("DOCKER_HOST", "the local Docker engine")
     try:
