@@ -11,8 +11,8 @@ from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
 from stack.components.monitoring import MonitoringBase
-from stack.components.observe import observe
 from stack.components.network import Networks
+from stack.components.observe import observe
 from stack.components.ollama import HostOllama, Ollama, OllamaArgs
 from stack.components.open_webui import OpenWebui, OpenWebuiArgs
 from stack.components.postgres import Postgres, PostgresArgs

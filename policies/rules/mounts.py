@@ -190,7 +190,7 @@ NO_SENSITIVE_MOUNTS = Rule(
         "exporterHostPaths": {
             "type": "object",
             "default": {},
-            "description": "Exporter container name -> the host paths it may bind read-only (node-exporter: /, /proc, /sys).",
+            "description": "Exporter container name -> the host paths it may bind read-only (node-exporter).",
         },
         "sensitivePaths": {
             "type": "array",

@@ -108,7 +108,11 @@ class HostExporters(pulumi.ComponentResource):
         node_image = containers.image(f"{p}node-exporter", args.images["node_exporter"], parent=self)
         volumes = [
             docker.ContainerVolumeArgs(host_path=host, container_path=inside, read_only=True)
-            for host, inside in (("/proc", exporters.HOST_PROC), ("/sys", exporters.HOST_SYS), ("/", exporters.HOST_ROOT))
+            for host, inside in (
+                ("/proc", exporters.HOST_PROC),
+                ("/sys", exporters.HOST_SYS),
+                ("/", exporters.HOST_ROOT),
+            )
         ]
         if args.textfile_volume is not None:
             volumes.append(
@@ -146,7 +150,9 @@ class HostExporters(pulumi.ComponentResource):
                     health=_wget(JSON_PORT),
                     networks=[containers.Attach(args.scrape_network), containers.Attach(args.ollama_network)],
                     command=[f"--config.file={JSON_CONFIG}", f"--web.listen-address=:{JSON_PORT}"],
-                    uploads=[docker.ContainerUploadArgs(file=JSON_CONFIG, content=exporters.render_ollama_exporter_config())],
+                    uploads=[
+                        docker.ContainerUploadArgs(file=JSON_CONFIG, content=exporters.render_ollama_exporter_config())
+                    ],
                     read_only=True,
                 ),
                 parent=self,

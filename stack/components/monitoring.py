@@ -84,7 +84,9 @@ class MonitoringBase(pulumi.ComponentResource):
             if textfile
             else None
         )
-        key = random.RandomPassword(f"{name}-litellm-metrics-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self))
+        key = random.RandomPassword(
+            "litellm-metrics-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         # LiteLLM keys start with sk- (as the master key does).
         self.litellm_metrics_key = pulumi.Output.secret(pulumi.Output.concat("sk-", key.result))
         self.register_outputs({})
@@ -131,7 +133,8 @@ class Monitoring(pulumi.ComponentResource):
         alertmanager_image = containers.image(constants.ALERTMANAGER, args.images["alertmanager"], parent=self)
         am_data = containers.data_volume("alertmanager-data", protect=args.protect_data, parent=self)
         secrets = args.receiver_secrets if args.receiver_secrets is not None else pulumi.Output.from_input({})
-        am_config = pulumi.Output.secret(secrets.apply(lambda sec: render_alertmanager_config(s.receivers, sec)))
+        rendered: pulumi.Output[str] = secrets.apply(lambda sec: render_alertmanager_config(s.receivers, sec))
+        am_config: pulumi.Output[str] = pulumi.Output.secret(rendered)
         alertmanager = containers.container(
             containers.Spec(
                 name=constants.ALERTMANAGER,

@@ -21,7 +21,11 @@ def probes(s: Settings) -> list[Probe]:
     """Every service's health, as the blackbox exporter checks it; the same endpoints as the
     containers' own healthchecks."""
     out = [
-        Probe(constants.OPEN_WEBUI, "http_2xx", f"http://{constants.OPEN_WEBUI}:{constants.PORTS[constants.OPEN_WEBUI]}/health"),
+        Probe(
+            constants.OPEN_WEBUI,
+            "http_2xx",
+            f"http://{constants.OPEN_WEBUI}:{constants.PORTS[constants.OPEN_WEBUI]}/health",
+        ),
         Probe(
             constants.LITELLM,
             "http_2xx",
@@ -31,10 +35,16 @@ def probes(s: Settings) -> list[Probe]:
     ]
     if s.ollama.in_container:
         out.append(
-            Probe(constants.OLLAMA, "http_2xx", f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}/api/version")
+            Probe(
+                constants.OLLAMA,
+                "http_2xx",
+                f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}/api/version",
+            )
         )
     if s.deploys_traefik:
-        out.append(Probe(constants.TRAEFIK, "http_2xx", f"http://{constants.TRAEFIK}:{constants.TRAEFIK_METRICS}/metrics"))
+        out.append(
+            Probe(constants.TRAEFIK, "http_2xx", f"http://{constants.TRAEFIK}:{constants.TRAEFIK_METRICS}/metrics")
+        )
     return sorted(out, key=lambda p: p.service)
 
 
@@ -59,7 +69,9 @@ def observe(
             gpu_vendor=s.gpu_exporter,
             gpu=s.ollama.gpu,
             gpu_groups=gpu_groups,
-            ollama_url=f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}" if s.ollama.in_container else None,
+            ollama_url=f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}"
+            if s.ollama.in_container
+            else None,
             ollama_network=internal if s.ollama.in_container else None,
             textfile_volume=base.textfile,
         ),

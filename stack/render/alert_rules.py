@@ -138,8 +138,8 @@ def alerting_rules(t: Thresholds) -> list[dict[str, Any]]:
         _alert(
             "HostDiskNearlyFull",
             (
-                "1 - node_filesystem_avail_bytes{fstype!~\"tmpfs|ramfs|squashfs|overlay\"}"
-                " / node_filesystem_size_bytes{fstype!~\"tmpfs|ramfs|squashfs|overlay\"}"
+                '1 - node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|squashfs|overlay"}'
+                ' / node_filesystem_size_bytes{fstype!~"tmpfs|ramfs|squashfs|overlay"}'
                 f" > {t.host_disk_ratio} and on (host, device, mountpoint) node_filesystem_readonly == 0"
             ),
             "15m",
@@ -150,7 +150,7 @@ def alerting_rules(t: Thresholds) -> list[dict[str, Any]]:
         _alert(
             "ServiceDown",
             (
-                "probe_success == 0 or label_replace(up{job=~\""
+                'probe_success == 0 or label_replace(up{job=~"'
                 + "|".join(SCRAPED_SERVICES)
                 + '"}, "service", "$1", "job", "(.*)") == 0'
             ),
@@ -162,7 +162,7 @@ def alerting_rules(t: Thresholds) -> list[dict[str, Any]]:
         _alert(
             "ServiceRestarting",
             (
-                "changes(process_start_time_seconds{job=~\"" + "|".join(SCRAPED_SERVICES) + '"}[30m]) >= 2'
+                'changes(process_start_time_seconds{job=~"' + "|".join(SCRAPED_SERVICES) + '"}[30m]) >= 2'
                 " or changes(probe_success[30m]) >= 4"
             ),
             "0m",

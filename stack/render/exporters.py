@@ -62,7 +62,17 @@ def render_ollama_exporter_config() -> str:
     return text
 
 
-NODE_COLLECTORS = ("cpu", "meminfo", "loadavg", "filesystem", "diskstats", "hwmon", "thermal_zone", "pressure", "textfile")
+NODE_COLLECTORS = (
+    "cpu",
+    "meminfo",
+    "loadavg",
+    "filesystem",
+    "diskstats",
+    "hwmon",
+    "thermal_zone",
+    "pressure",
+    "textfile",
+)
 """What node-exporter collects: CPU, memory, load, the disks (space and I/O), temperatures
 (hwmon, thermal zones), pressure stall information and the backup's textfile. Nothing else."""
 HOST_PROC, HOST_SYS, HOST_ROOT = "/host/proc", "/host/sys", "/host/root"

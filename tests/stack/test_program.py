@@ -37,7 +37,8 @@ def labels(c: Registered) -> dict[str, str]:
 def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
     assert set(dev.containers()) == base
-    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"}
+    monitoring = {"prometheus", "alertmanager", "blackbox-exporter", "node-exporter", "gpu-exporter", "ollama-exporter"}
+    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"} | monitoring
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
@@ -123,6 +124,18 @@ def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
         # The router, its socket proxy, and the backup scheduler's two images (the steps reuse
         # Postgres and Open WebUI).
         expected |= {constants.IMAGES[k] for k in ("traefik", "socket_proxy", "restic", "docker_cli")}
+        # Monitoring (on for a server): NVIDIA's exporter for the prod GPUs.
+        expected |= {
+            constants.IMAGES[k]
+            for k in (
+                "prometheus",
+                "alertmanager",
+                "node_exporter",
+                "blackbox_exporter",
+                "json_exporter",
+                "dcgm_exporter",
+            )
+        }
     assert refs == expected
     for r in images:
         tag = r.inputs["name"].rsplit(":", 1)[1]
@@ -147,6 +160,7 @@ def networks_of(ev: Evaluation) -> dict[str, dict[str, list[str]]]:
 
 
 INTERNAL, EGRESS, SOCKET = "ai-stack-internal", "ai-stack-ollama-egress", "ai-stack-socket"
+MONITORING, EXPORTERS, ALERTING = "ai-stack-monitoring", "ai-stack-exporters", "ai-stack-alerting"
 
 
 def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
@@ -156,12 +170,13 @@ def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
     assert nets["postgres"] == {INTERNAL: ["postgres"]}
     assert nets["ollama-pull"] == {INTERNAL: ["ollama-pull"]}
     assert nets["open-webui"] == {"proxy": ["open-webui"], INTERNAL: ["open-webui"]}
-    assert nets["litellm"] == {"proxy": ["litellm"], INTERNAL: ["litellm", "litellm.internal"]}
+    watched = {MONITORING: ["litellm"]} if any_stack.stack == "prod" else {}
+    assert nets["litellm"] == {"proxy": ["litellm"], INTERNAL: ["litellm", "litellm.internal"], **watched}
     alone = [name for name, n in nets.items() if EGRESS in n]
     assert alone == ["ollama"]
     assert nets.get("backup", {}) == {}
     if "traefik" in nets:
-        assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"]}
+        assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"], MONITORING: ["traefik"]}
         assert nets["docker-socket-proxy"] == {SOCKET: ["docker-socket-proxy"]}
         assert sorted(name for name, n in nets.items() if SOCKET in n) == ["docker-socket-proxy", "traefik"]
     # Backend hops use names that resolve on the internal network only.
@@ -179,7 +194,26 @@ def test_stack_networks(dev: Evaluation, prod: Evaluation) -> None:
 
     # name: (internal, attachable). The routed network stays attachable: a host Traefik may own it.
     assert shape(dev) == {"proxy": (False, True), INTERNAL: (True, False), EGRESS: (False, False)}
-    assert shape(prod) == {**shape(dev), SOCKET: (True, False)}
+    assert shape(prod) == {
+        **shape(dev),
+        SOCKET: (True, False),
+        MONITORING: (True, False),
+        EXPORTERS: (True, False),
+        ALERTING: (False, False),
+    }
+
+
+def test_monitoring_networks(prod: Evaluation) -> None:
+    """Host access shares a network with Prometheus alone; only Alertmanager and Prometheus go out."""
+    nets = networks_of(prod)
+    on = {net: sorted(name for name, n in nets.items() if net in n) for net in (MONITORING, EXPORTERS, ALERTING)}
+    assert on == {
+        MONITORING: ["alertmanager", "blackbox-exporter", "litellm", "ollama-exporter", "prometheus", "traefik"],
+        EXPORTERS: ["gpu-exporter", "node-exporter", "prometheus"],
+        ALERTING: ["alertmanager", "prometheus"],
+    }
+    assert nets["node-exporter"] == {EXPORTERS: ["node-exporter"]}
+    assert nets["blackbox-exporter"] == {MONITORING: ["blackbox-exporter"], INTERNAL: ["blackbox-exporter"]}
 
 
 def test_external_network_is_adopted_not_created() -> None:
@@ -216,6 +250,10 @@ def test_prod_publishes_only_the_router(prod: Evaluation) -> None:
                 (None, 443, 8443),
                 ("::", 443, 8444),
             ]
+        elif name in ("prometheus", "alertmanager"):
+            # The UIs, for `ssh -L` only: the host's loopback.
+            port = {"prometheus": 9090, "alertmanager": 9093}[name]
+            assert [(p.get("ip"), p["external"], p["internal"]) for p in ports] == [("127.0.0.1", port, port)]
         else:
             assert ports == [], f"{name} must not be published on the server"
 
@@ -278,11 +316,13 @@ def test_gpu_only_in_prod(dev: Evaluation, prod: Evaluation) -> None:
     for name, c in dev.containers().items():
         assert "deviceRequests" not in c.inputs and "gpus" not in c.inputs, name
     for name, c in prod.containers().items():
-        if name != "ollama":
+        if name not in ("ollama", "gpu-exporter"):
             assert "deviceRequests" not in c.inputs, name
-    assert prod.containers()["ollama"].inputs["deviceRequests"] == [
-        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
-    ]
+    # The GPU exporter reads the GPUs Ollama has (dcgm-exporter needs them, and nothing more).
+    for name in ("ollama", "gpu-exporter"):
+        assert prod.containers()[name].inputs["deviceRequests"] == [
+            {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+        ]
 
 
 def test_cdi_gpu_request() -> None:
@@ -467,7 +507,13 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     assert mounts["docker-socket-proxy"] == {"/var/run/docker.sock"}
     expected = {"ollama-models", "open-webui-data", "postgres-data"}
     assert {v.name for v in dev.of_type(VOLUME)} == expected
-    assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs", "backup-repo"}
+    assert {v.name for v in prod.of_type(VOLUME)} == expected | {
+        "traefik-certs",
+        "backup-repo",
+        "prometheus-data",
+        "alertmanager-data",
+        "backup-metrics",
+    }
     for v in prod.of_type(VOLUME):
         assert v.protect and v.retain_on_delete, v.name
     for v in dev.of_type(VOLUME):
@@ -563,8 +609,9 @@ def test_joining_an_existing_traefik() -> None:
         "  ai-stack:network: {name: web, external: true}\n"
         "  ai-stack:traefik: {mode: external, certResolver: myresolver, entrypoint: https}\n"
         "  ai-stack:openWebui: {host: chat.example.org}\n  ai-stack:litellm: {host: llm.example.org}\n"
-        # 8 CPUs leave no room for the backup steps beside the services; the router is the subject.
-        "  ai-stack:backup: {enabled: false}\n"
+        # 8 CPUs leave no room for the backup steps or monitoring beside the services; the router
+        # is the subject.
+        "  ai-stack:backup: {enabled: false}\n  ai-stack:monitoring: {enabled: false}\n"
     )
     ev = evaluate("edge", config_text=overlay(text))
     c = ev.containers()

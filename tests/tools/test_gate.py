@@ -50,6 +50,12 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         "traefik",
         "docker-socket-proxy",
         "backup",
+        "prometheus",
+        "alertmanager",
+        "blackbox-exporter",
+        "node-exporter",
+        "gpu-exporter",
+        "ollama-exporter",
     }
     assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
 
