@@ -2,7 +2,9 @@
 
 Changing such a variable replaces the container, and the new container ignores it because its
 volume already holds the first value. The offline diff warns about it (`ineffective()`), naming
-what to do instead. Extend it with a `Variable` in `OPEN_WEBUI` or a new `FirstBoot`.
+what to do instead. Extend it with a `Variable` in `OPEN_WEBUI` (with its `DEFAULT_CONFIG` key:
+an OAuth variable, key `oauth.*`, then warns only where the container sets
+`ENABLE_OAUTH_PERSISTENT_CONFIG=true`), a name in `EVERY_START`, or a new `FirstBoot`.
 
 Open WebUI 0.11.1 (`backend/open_webui/config.py`, the wheel of the pinned image): every value in
 `DEFAULT_CONFIG` is copied into the database's `config` table when its key is missing there
@@ -24,7 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-OPEN_WEBUI_RELEASE = "0.11.1"
+from stack.constants import IMAGES
+
+OPEN_WEBUI_RELEASE = IMAGES["open_webui"].rsplit(":", 1)[-1].removeprefix("v")
+"""The facts below are checked against this release's config.py (tests/tools/test_firstboot.py)."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +126,13 @@ OPEN_WEBUI = FirstBoot(
 )
 
 EVERY_START: Mapping[str, frozenset[str]] = {
+    # config.py: CORS_ALLOW_ORIGIN = os.getenv(...), used by the app, in no DEFAULT_CONFIG key.
     "open-webui": frozenset({"CORS_ALLOW_ORIGIN"}),
+    # The stack's own start (stack/render/postgres.py) sets the role's password from this file.
+    "postgres": frozenset({"POSTGRES_PASSWORD_FILE"}),
 }
-"""Variables the stack sets that the image reads at every start (checked like the others)."""
+"""Variables the stack sets that take effect at every start: no warning (every variable the
+stack sets on a container named in FACTS is in one of the two, tests/tools/test_firstboot.py)."""
 
 _PG_RECREATE = "or back up (`make backup`), re-create the volume and restore"
 POSTGRES = FirstBoot(
