@@ -133,9 +133,10 @@ def test_the_switches_are_read_as_the_facts_say() -> None:
 
 @pytest.fixture(scope="module")
 def stacks() -> list[Evaluation]:
-    """The shipped stacks and the AMD example (every env the program can render here)."""
+    """The shipped stacks and every example stack (AMD, Mac, SSO, …): every env the program renders."""
     data = Path(__file__).resolve().parents[1] / "stack" / "data"
-    return [evaluate("dev"), evaluate("prod"), evaluate("amd", root=data)]
+    examples = sorted(p.name.split(".")[1] for p in data.glob("Pulumi.*.yaml"))
+    return [evaluate("dev"), evaluate("prod"), *(evaluate(name, root=data) for name in examples)]
 
 
 @pytest.mark.parametrize("fact", firstboot.FACTS, ids=lambda f: f.container)
@@ -143,13 +144,25 @@ def test_every_variable_the_stack_sets_is_classified(fact: firstboot.FirstBoot, 
     known = {v.name for v in fact.variables} | firstboot.EVERY_START.get(fact.container, frozenset())
     for ev in stacks:
         container = ev.containers().get(fact.container)
-        assert container is not None
+        if container is None:
+            continue
         names = set(firstboot.env_map(container.inputs.get("envs")))
         assert names - known == set(), f"{ev.stack}: classify these in tools/diff/firstboot.py"
 
 
 def test_every_start_variables_seed_no_key(seeded: dict[str, set[str]]) -> None:
     assert firstboot.EVERY_START["open-webui"] & set(seeded) == set()
+
+
+def test_the_sso_stack_keeps_oauth_out_of_the_database(stacks: list[Evaluation]) -> None:
+    """SSO's variables are oauth.* keys, read at every start because the stack turns
+    ENABLE_OAUTH_PERSISTENT_CONFIG off; only ENABLE_LOGIN_FORM (ui.*) is first-boot-only."""
+    [sso] = [ev for ev in stacks if ev.stack == "sso"]
+    env = firstboot.env_map(sso.containers()["open-webui"].inputs["envs"])
+    oauth = [v.name for v in OPEN_WEBUI.variables if v.config_key.startswith("oauth.") and v.name in env]
+    assert len(oauth) >= 10
+    found = firstboot.ineffective("open-webui", [*oauth, "ENABLE_LOGIN_FORM"], env, volume_kept=lambda _: True)
+    assert _names(found) == ["ENABLE_LOGIN_FORM"]
 
 
 def _names(found: list[firstboot.Ineffective]) -> list[str]:

@@ -76,6 +76,35 @@ _CONNECTIONS = "change it in Open WebUI under Admin Panel → Settings → Conne
 _ADMIN = "change the admin in Open WebUI (Admin Panel → Users, or the account's own settings)"
 _ADMIN_WHY = f"Open WebUI {OPEN_WEBUI_RELEASE} creates this admin only while its database has no user, and it has one"
 
+_SSO = "ai-stack:openWebui.oidc"
+
+
+def _forget(key: str) -> str:
+    """Seed the key again from the env: Config.seed_defaults inserts only keys missing from the table."""
+    return f"delete the stored value (`DELETE FROM config WHERE key = '{key}'` in webui.db) and restart"
+
+
+_OAUTH = tuple(
+    Variable(name, setting, f"set ENABLE_OAUTH_PERSISTENT_CONFIG back to false (the stack's), or {_forget(key)}", key)
+    for name, setting, key in (
+        # The stack sets ENABLE_OAUTH_PERSISTENT_CONFIG=false (stack/render/oidc.py), so these are
+        # read at every start and never warn; they would with the switch turned on.
+        ("OAUTH_CLIENT_ID", f"{_SSO}.clientId", "oauth.client_id"),
+        ("OAUTH_CLIENT_SECRET", "ai-stack:openWebuiOidcClientSecret", "oauth.client_secret"),
+        ("OPENID_PROVIDER_URL", f"{_SSO}.issuer", "oauth.provider_url"),
+        ("OPENID_REDIRECT_URI", "ai-stack:openWebui.url", "oauth.redirect_uri"),
+        ("OAUTH_PROVIDER_NAME", f"{_SSO}.providerName", "oauth.provider_name"),
+        ("OAUTH_SCOPES", f"{_SSO}.scopes", "oauth.scopes"),
+        ("OAUTH_CODE_CHALLENGE_METHOD", "the stack (S256)", "oauth.code_challenge_method"),
+        ("ENABLE_OAUTH_SIGNUP", "the stack (true)", "oauth.enable_signup"),
+        ("OAUTH_MERGE_ACCOUNTS_BY_EMAIL", f"{_SSO}.mergeByEmail", "oauth.merge_accounts_by_email"),
+        ("ENABLE_OAUTH_ROLE_MANAGEMENT", f"{_SSO}.roleClaim", "oauth.enable_role_mapping"),
+        ("OAUTH_ROLES_CLAIM", f"{_SSO}.roleClaim", "oauth.roles_claim"),
+        ("OAUTH_ALLOWED_ROLES", f"{_SSO}.allowedRoles", "oauth.allowed_roles"),
+        ("OAUTH_ADMIN_ROLES", f"{_SSO}.adminRoles", "oauth.admin_roles"),
+    )
+)
+
 OPEN_WEBUI = FirstBoot(
     container="open-webui",
     volume="open-webui-data",
@@ -118,6 +147,14 @@ OPEN_WEBUI = FirstBoot(
             "change it in Open WebUI under Admin Panel → Settings → Documents, then re-index the documents",
             "rag.embedding_model",
         ),
+        Variable(
+            "ENABLE_LOGIN_FORM",
+            "ai-stack:openWebui.oidc.loginForm",
+            f"Open WebUI's admin settings have no switch for it: {_forget('ui.enable_login_form')} "
+            "(ENABLE_PASSWORD_AUTH, read at every start, follows the setting already)",
+            "ui.enable_login_form",
+        ),
+        *_OAUTH,
         Variable("WEBUI_ADMIN_EMAIL", "ai-stack:openWebui.adminEmail", _ADMIN, why=_ADMIN_WHY),
         Variable("WEBUI_ADMIN_NAME", "the stack", _ADMIN, why=_ADMIN_WHY),
         Variable("WEBUI_ADMIN_PASSWORD", "the generated admin password", _ADMIN, why=_ADMIN_WHY),
@@ -126,8 +163,8 @@ OPEN_WEBUI = FirstBoot(
 )
 
 EVERY_START: Mapping[str, frozenset[str]] = {
-    # config.py: CORS_ALLOW_ORIGIN = os.getenv(...), used by the app, in no DEFAULT_CONFIG key.
-    "open-webui": frozenset({"CORS_ALLOW_ORIGIN"}),
+    # config.py/env.py: read by the app at every start, in no DEFAULT_CONFIG key.
+    "open-webui": frozenset({"CORS_ALLOW_ORIGIN", "ENABLE_PASSWORD_AUTH", "ENABLE_OAUTH_PERSISTENT_CONFIG"}),
     # The stack's own start (stack/render/postgres.py) sets the role's password from this file.
     "postgres": frozenset({"POSTGRES_PASSWORD_FILE"}),
 }
