@@ -194,7 +194,8 @@ def test_first_boot_only_changes_warn_and_say_what_to_do_instead(repo: Path) -> 
     } <= set(lines(webui))
     said = {w.split(" ", 1)[0]: w for w in webui.warnings}
     assert set(said) == {"ENABLE_SIGNUP", "DEFAULT_USER_ROLE", "WEBUI_URL"}  # CORS is read at every start
-    assert said["WEBUI_URL"].startswith("WEBUI_URL (ai-stack:openWebui.url) will not take effect: Open WebUI 0.11.1")
+    assert said["WEBUI_URL"].startswith("WEBUI_URL (ai-stack:openWebui.url, or the openWebui.host or ports.openWebui")
+    assert "will not take effect: Open WebUI 0.11.1 keeps the value from its first boot" in said["WEBUI_URL"]
     assert "Admin Panel → Settings → General (WebUI URL)" in said["WEBUI_URL"]
     assert "Admin Panel → Settings → General (New Sign Ups)" in said["ENABLE_SIGNUP"]
     assert "~ envs[POSTGRES_USER]: litellm → llm (forces replace)" in lines(postgres)

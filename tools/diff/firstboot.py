@@ -111,7 +111,12 @@ OPEN_WEBUI = FirstBoot(
     why=f"Open WebUI {OPEN_WEBUI_RELEASE} keeps the value from its first boot in its database "
     "and ignores the env after that",
     variables=(
-        Variable("WEBUI_URL", "ai-stack:openWebui.url", f"{_GENERAL} (WebUI URL)", "webui.url"),
+        Variable(
+            "WEBUI_URL",
+            "ai-stack:openWebui.url, or the openWebui.host or ports.openWebui it defaults from",
+            f"{_GENERAL} (WebUI URL)",
+            "webui.url",
+        ),
         Variable("ENABLE_SIGNUP", "ai-stack:openWebui.enableSignup", f"{_GENERAL} (New Sign Ups)", "ui.enable_signup"),
         Variable(
             "DEFAULT_USER_ROLE",
