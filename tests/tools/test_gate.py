@@ -103,7 +103,7 @@ def test_a_broken_stack_file_fails_with_its_error(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n")
     (report,) = run_gate(["dev"], root=tmp_path)
     assert isinstance(report, StackReport) and not report.passed
-    assert report.error is not None and "ai-stack:host.memory: Field required" in report.error
+    assert report.error is not None and "ai-stack:host.memory: required" in report.error
 
 
 def test_module_entry_point_exit_code() -> None:
@@ -141,7 +141,7 @@ def test_a_failed_stack_shows_its_first_problem_and_no_empty_table(tmp_path: Pat
     assert "TYPE" not in out, out
     verdict = next(line for line in out.splitlines() if line.startswith("stack dev:"))
     assert verdict.startswith("stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ai-sta")
-    assert verdict.endswith("(and 1 more)") and not verdict.rstrip(")").endswith(":"), verdict
+    assert verdict.endswith("(and 2 more)") and not verdict.rstrip(")").endswith(":"), verdict
     md = render.markdown(reports)
     assert "| type |" not in md and "### ❌ stack dev: FAILED: Pulumi.dev.yaml" in md
 
@@ -263,7 +263,7 @@ def test_a_failing_stack_shows_its_verdict_then_its_mandatory_violations(monkeyp
     md = render.markdown(reports)
     advisory = len(reports[0].advisory)
     assert md.splitlines()[0] == (
-        f"## ai-stack offline policy gate: ❌ FAILED (dev of 1 stack): 2 mandatory, {advisory} advisory violations"
+        f"## ai-stack offline policy gate: ❌ FAILED (1 of 1 stack): 2 mandatory, {advisory} advisory violations"
     )
     assert md.index("### ❌ stack dev: FAILED: 2 mandatory") < md.index(
         "- ❌ **mandatory** `container-resource-limits`"
@@ -276,9 +276,10 @@ def test_a_broken_stack_file_puts_its_problem_at_the_top(tmp_path: Path) -> None
     md = render.markdown(run_gate(["dev"], root=tmp_path))
     lines = [line for line in md.splitlines() if line]
     counts = "0 mandatory, 0 advisory violations, 1 not evaluated"
-    assert lines[0] == f"## ai-stack offline policy gate: ❌ FAILED (dev of 1 stack): {counts}"
-    assert lines[1].startswith("### ❌ stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ")
-    assert "ai-stack:host.memory" in lines[1] and "<details>" not in md
+    assert lines[0] == f"## ai-stack offline policy gate: ❌ FAILED (1 of 1 stack): {counts}"
+    assert lines[1] == "**1 of 1 stacks failed:** `dev`"
+    assert lines[2].startswith("### ❌ stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ")
+    assert "ai-stack:host.memory" in lines[2] and "<details>" not in md
 
 
 @pytest.mark.parametrize(

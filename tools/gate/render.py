@@ -124,6 +124,7 @@ def text(reports: Sequence[StackReport]) -> str:
         out.append(_verdict(r))
         if r.error:
             out.append(f"ERROR: {r.error}")
+        out += [line for note in r.notes for line in _wrap(f"note: {note}", "")]
         for g in groups(r.mandatory + r.advisory, r.stack):
             out += _group_text(g)
         if r.rows:  # a stack that failed before registering anything has no table
@@ -173,21 +174,25 @@ def overall(reports: Sequence[StackReport]) -> str:
     mandatory = sum(len(r.mandatory) for r in reports)
     advisory = sum(len(r.advisory) for r in reports)
     stacks = f"{len(reports)} stack{'s' if len(reports) != 1 else ''}"
-    verdict = f"❌ FAILED ({', '.join(failed)} of {stacks})" if failed else f"✅ PASSED ({stacks})"
+    verdict = f"❌ FAILED ({len(failed)} of {stacks})" if failed else f"✅ PASSED ({stacks})"
     errors = sum(1 for r in reports if r.error)
     broken = f", {errors} not evaluated" if errors else ""
     return f"{verdict}: {mandatory} mandatory, {advisory} advisory violations{broken}"
 
 
 def markdown(reports: Sequence[StackReport]) -> str:
-    """The verdict first, then per stack its verdict, its violations by policy, and the
-    inventory in a collapsed `<details>`."""
+    """The verdict first (with the stacks that failed), then per stack its verdict, notes and
+    violations by policy, and the inventory in a collapsed `<details>`."""
     out = [f"## ai-stack offline policy gate: {overall(reports)}", ""]
+    failed = [r for r in reports if not r.passed]
+    if failed:  # what needs fixing first, before any table
+        out += [f"**{len(failed)} of {len(reports)} stacks failed:** " + ", ".join(f"`{r.stack}`" for r in failed), ""]
     for r in reports:
         icon = "✅" if r.passed else "❌"
         out += [f"### {icon} {_verdict(r)}", ""]
         if r.error:
             out += ["```", r.error, "```", ""]
+        out += [f"- {note}" for note in r.notes] + ([""] if r.notes else [])
         found = groups(r.mandatory + r.advisory, r.stack)
         for g in found:
             out += _group_markdown(g)
