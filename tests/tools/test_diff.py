@@ -177,11 +177,8 @@ def test_a_rotated_config_secret_shows_as_secret_and_forces_the_replacement(repo
 
 def test_first_boot_only_changes_warn_and_say_what_to_do_instead(repo: Path) -> None:
     edit(repo / "Pulumi.prod.yaml", "    enableSignup: false\n", "    enableSignup: true\n    defaultUserRole: user\n")
-    edit(
-        repo / "Pulumi.prod.yaml",
-        "    host: chat.example.com\n",
-        "    host: chat.example.com\n    url: https://ai.example.com\n",
-    )
+    # A new host name: Open WebUI's WEBUI_URL (and its CORS origin) follow it.
+    edit(repo / "Pulumi.prod.yaml", "    host: chat.example.com\n", "    host: ai.example.com\n")
     pg = "  ai-stack:postgres:\n"
     edit(repo / "Pulumi.prod.yaml", pg, f"{pg}    user: llm\n    database: llmdb\n")
     d = run("prod", "main", repo)
