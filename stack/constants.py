@@ -22,6 +22,8 @@ NODE_EXPORTER: Final = "node-exporter"
 """Host access: /proc, /sys and / read-only (policies/rules/exporters.py allows it by name)."""
 GPU_EXPORTER: Final = "gpu-exporter"
 """Host access: the GPUs (NVIDIA's dcgm-exporter or AMD's device metrics exporter)."""
+METRICS_KEY_JOB: Final = "litellm-metrics-key"
+"""The run-once job that registers Prometheus's LiteLLM key, limited to /metrics."""
 OLLAMA_EXPORTER: Final = "ollama-exporter"
 """prometheus-community json_exporter turning Ollama's /api/ps into metrics."""
 

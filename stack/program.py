@@ -188,7 +188,15 @@ def build(settings: Settings) -> dict[str, Any]:
         )
 
     if watch is not None:
-        observe(s, watch, internal=internal, gpu_groups=gpu_groups(s), wait_for=[litellm, webui])
+        observe(
+            s,
+            watch,
+            internal=internal,
+            gpu_groups=gpu_groups(s),
+            litellm=litellm,
+            master_key=secrets.litellm_master_key,
+            wait_for=[webui],
+        )
 
     outputs: dict[str, Any] = {
         "webuiUrl": s.webui_url(),

@@ -20,9 +20,10 @@ Each publishes nothing, and the two with host access share a network with Promet
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import pulumi
 import pulumi_docker as docker
@@ -93,6 +94,15 @@ class HostExportersArgs:
     by container name on the exporters network."""
 
 
+def _spec(args: HostExportersArgs, **kw: Any) -> containers.Spec:
+    """A container of this host: the exporters' limits, and the prefix on its resource name."""
+    prefix = args.resource_prefix
+    return containers.Spec(limits=args.limits, resource_name=f"{prefix}{kw['name']}" if prefix else None, **kw)
+
+
+SpecMaker = Callable[..., containers.Spec]
+
+
 class HostExporters(pulumi.ComponentResource):
     targets: HostTargets
     """What Prometheus scrapes on this host (stack/render/prometheus.py)."""
@@ -100,11 +110,7 @@ class HostExporters(pulumi.ComponentResource):
     def __init__(self, name: str, args: HostExportersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:monitoring:HostExporters", name, None, opts)
         p = args.resource_prefix
-
-        def spec(**kw: object) -> containers.Spec:
-            name_ = str(kw["name"])
-            return containers.Spec(limits=args.limits, resource_name=f"{p}{name_}" if p else None, **kw)  # type: ignore[arg-type]
-
+        spec = partial(_spec, args)
         node_image = containers.image(f"{p}node-exporter", args.images["node_exporter"], parent=self)
         volumes = [
             docker.ContainerVolumeArgs(host_path=host, container_path=inside, read_only=True)
@@ -168,11 +174,11 @@ class HostExporters(pulumi.ComponentResource):
         )
         self.register_outputs({})
 
-    def _dcgm(self, args: HostExportersArgs, spec: object) -> int:
+    def _dcgm(self, args: HostExportersArgs, spec: SpecMaker) -> int:
         image = containers.image(f"{args.resource_prefix}gpu-exporter", args.images["dcgm_exporter"], parent=self)
         port = constants.DCGM_EXPORTER_PORT
         containers.container(
-            spec(  # type: ignore[operator]
+            spec(
                 name=constants.GPU_EXPORTER,
                 image=image.image_id,
                 health=_tcp(port),
@@ -185,11 +191,11 @@ class HostExporters(pulumi.ComponentResource):
         )
         return port
 
-    def _amd(self, args: HostExportersArgs, spec: object) -> int:
+    def _amd(self, args: HostExportersArgs, spec: SpecMaker) -> int:
         image = containers.image(f"{args.resource_prefix}gpu-exporter", args.images["amd_exporter"], parent=self)
         port = constants.AMD_EXPORTER_PORT
         containers.container(
-            spec(  # type: ignore[operator]
+            spec(
                 name=constants.GPU_EXPORTER,
                 image=image.image_id,
                 health=_tcp(port),

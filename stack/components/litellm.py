@@ -60,6 +60,10 @@ class LitellmArgs:
 class Litellm(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """The proxy on the internal network, e.g. http://litellm.internal:4000."""
+    image_id: pulumi.Output[str]
+    """LiteLLM's pinned image, for jobs that run its Python (the metrics key)."""
+    container_name: pulumi.Output[str]
+    """The container's name (an alias on every network it joins), known at preview."""
 
     def __init__(self, name: str, args: LitellmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Litellm", name, None, opts)
@@ -117,4 +121,6 @@ class Litellm(pulumi.ComponentResource):
             parent=self,
         )
         self.url = containers.service_url(container, PORT, suffix=containers.INTERNAL_SUFFIX)
+        self.image_id = image.image_id
+        self.container_name = container.name
         self.register_outputs({"url": self.url})

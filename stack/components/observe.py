@@ -8,6 +8,8 @@ import pulumi
 
 from stack import constants
 from stack.components.host_exporters import HostExporters, HostExportersArgs
+from stack.components.litellm import Litellm
+from stack.components.litellm_metrics_key import MetricsKey, MetricsKeyArgs
 from stack.components.monitoring import Monitoring, MonitoringArgs, MonitoringBase
 from stack.config import alert_receiver_secrets
 from stack.render.prometheus import Probe
@@ -54,10 +56,24 @@ def observe(
     *,
     internal: pulumi.Input[str],
     gpu_groups: Sequence[str],
+    litellm: Litellm,
+    master_key: pulumi.Output[str],
     wait_for: Sequence[pulumi.Resource],
 ) -> Monitoring:
-    """The main host's exporters, then Prometheus, Alertmanager and the blackbox exporter."""
+    """The main host's exporters, Prometheus's LiteLLM key, then Prometheus, Alertmanager and
+    the blackbox exporter."""
     images = s.images.model_dump()
+    port = constants.PORTS[constants.LITELLM]
+    key = MetricsKey(
+        "litellm-metrics-key",
+        MetricsKeyArgs(
+            image_id=litellm.image_id,
+            litellm_url=litellm.container_name.apply(lambda n: f"http://{n}:{port}"),
+            network=base.monitoring,
+            master_key=master_key,
+            metrics_key=base.litellm_metrics_key,
+        ),
+    )
     exporters = HostExporters(
         "exporters",
         HostExportersArgs(
@@ -90,6 +106,6 @@ def observe(
             traefik=s.deploys_traefik,
             backups=s.backs_up,
             protect_data=s.protects_data,
-            wait_for=[exporters, *wait_for],
+            wait_for=[exporters, key, *wait_for],
         ),
     )

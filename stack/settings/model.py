@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from stack import constants
 from stack.settings.backup import SCHEDULER_LIMITS, Backup
-from stack.settings.monitoring import Monitoring
+from stack.settings.monitoring import METRICS_KEY_JOB_LIMITS, Monitoring
 from stack.settings.ollama import Ollama, rocm_variant
 from stack.settings.services import (
     Host,
@@ -109,6 +109,7 @@ class Settings(_Model):
             constants.ALERTMANAGER: m.alertmanager,
             constants.BLACKBOX: m.exporters,
             constants.NODE_EXPORTER: m.exporters,
+            constants.METRICS_KEY_JOB: METRICS_KEY_JOB_LIMITS,
         }
         if self.gpu_exporter is not None:
             out[constants.GPU_EXPORTER] = m.exporters

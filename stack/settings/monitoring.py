@@ -77,6 +77,10 @@ class AlertmanagerLimits(Limits):
     memory: MiB = 128
 
 
+METRICS_KEY_JOB_LIMITS = Limits.model_validate({"cpus": 0.25, "memory": "128Mi"})
+"""The run-once job that registers Prometheus's LiteLLM key."""
+
+
 class UiPorts(_Model):
     """Host ports on 127.0.0.1 for the two UIs (reach them with `ssh -L` on a server)."""
 
@@ -103,9 +107,11 @@ class Monitoring(_Model):
     exporters: ExporterLimits = ExporterLimits()
     """Each exporter's limits (node, GPU, blackbox, Ollama)."""
 
-    @field_validator("retention")
+    @field_validator("retention", mode="before")
     @classmethod
-    def _retention(cls, value: str) -> str:
+    def _retention(cls, value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"retention must be a Prometheus duration such as 15d, 12h or 1w; got {value!r}")
         if prometheus_seconds(value) < 3600:
             raise ValueError(f"retention must be at least 1h (the alerts look back up to an hour); got {value!r}")
         return value

@@ -38,6 +38,7 @@ def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
     assert set(dev.containers()) == base
     monitoring = {"prometheus", "alertmanager", "blackbox-exporter", "node-exporter", "gpu-exporter", "ollama-exporter"}
+    monitoring |= {"litellm-metrics-key"}  # the run-once job registering Prometheus's key
     assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"} | monitoring
 
 
@@ -59,7 +60,7 @@ def test_dev_limits_fit_a_16gb_laptop_with_room(dev: Evaluation) -> None:
 
 def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
     for name, c in any_stack.containers().items():
-        expected = "no" if name == constants.MODEL_PULL else "unless-stopped"
+        expected = "no" if name in (constants.MODEL_PULL, constants.METRICS_KEY_JOB) else "unless-stopped"
         assert c.inputs["restart"] == expected, name
         assert c.inputs["logDriver"] == "json-file", name
         assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
@@ -75,6 +76,14 @@ HEALTH = {
     "ollama-pull": ["CMD-SHELL", f"test -f {MARKER}"],
     "postgres": ["CMD", "pg_isready", "-U", "litellm", "-d", "litellm"],
     "traefik": ["CMD", "traefik", "healthcheck", "--ping"],
+    "litellm-metrics-key": ["CMD-SHELL", "test -f /tmp/ai-stack-metrics-key"],
+    # The Prometheus project's images are busybox-based (wget); the vendors' are Ubuntu (bash).
+    "prometheus": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9090/-/healthy || exit 1"],
+    "alertmanager": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9093/-/healthy || exit 1"],
+    "blackbox-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9115/-/healthy || exit 1"],
+    "node-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/ || exit 1"],
+    "ollama-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:7979/ || exit 1"],
+    "gpu-exporter": ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400"],
 }
 
 
@@ -208,7 +217,15 @@ def test_monitoring_networks(prod: Evaluation) -> None:
     nets = networks_of(prod)
     on = {net: sorted(name for name, n in nets.items() if net in n) for net in (MONITORING, EXPORTERS, ALERTING)}
     assert on == {
-        MONITORING: ["alertmanager", "blackbox-exporter", "litellm", "ollama-exporter", "prometheus", "traefik"],
+        MONITORING: [
+            "alertmanager",
+            "blackbox-exporter",
+            "litellm",
+            "litellm-metrics-key",
+            "ollama-exporter",
+            "prometheus",
+            "traefik",
+        ],
         EXPORTERS: ["gpu-exporter", "node-exporter", "prometheus"],
         ALERTING: ["alertmanager", "prometheus"],
     }
@@ -651,3 +668,58 @@ def test_config_from_the_environment_channel(monkeypatch: pytest.MonkeyPatch) ->
     config, secret = raw_config()
     assert config == {"ai-stack:profile": "server", "ai-stack:providerKeys": "{}", "ai-stack:models": '["a"]'}
     assert secret == {"ai-stack:providerKeys"}
+
+
+# --- monitoring -------------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_litellm_with_its_own_key(prod: Evaluation) -> None:
+    c = prod.containers()
+    files = {u["file"]: u["content"] for u in c["prometheus"].inputs["uploads"]}
+    key = files["/etc/prometheus/litellm-metrics-key"]
+    master = prod.outputs["litellmMasterKey"]
+    assert key.startswith("sk-") and key != master
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "litellm")
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/etc/prometheus/litellm-metrics-key"}
+    assert job["static_configs"] == [{"targets": ["litellm:4000"]}]
+    # The job registers exactly that key, with the master key, both as files (no key in env).
+    jobfiles = {u["file"]: u["content"] for u in c["litellm-metrics-key"].inputs["uploads"]}
+    assert sorted(jobfiles.values()) == sorted([key, master])
+    assert not any(key in e or master in e for e in c["litellm-metrics-key"].inputs["envs"])
+    assert "LITELLM_URL=http://litellm:4000" in c["litellm-metrics-key"].inputs["envs"]
+    litellm_config = yaml.safe_load(
+        next(u["content"] for u in c["litellm"].inputs["uploads"] if u["file"] == "/app/config.yaml")
+    )
+    assert litellm_config["litellm_settings"] == {"callbacks": ["prometheus"]}
+
+
+def test_traefik_metrics_on_an_entrypoint_of_their_own(prod: Evaluation) -> None:
+    cmd = prod.containers()["traefik"].inputs["command"]
+    assert {
+        "--entrypoints.metrics.address=:8082",
+        "--metrics.prometheus=true",
+        "--metrics.prometheus.entrypoint=metrics",
+    } <= set(cmd)
+    # No router of the stack listens there: every router names the TLS entrypoints only.
+    for c in prod.containers().values():
+        for k, v in labels(c).items():
+            if k.endswith(".entrypoints"):
+                assert "metrics" not in v.split(","), (c.name, k)
+
+
+def test_monitoring_is_off_on_the_laptop_and_fits_when_asked(dev: Evaluation) -> None:
+    assert not {"prometheus", "alertmanager", "node-exporter"} & set(dev.containers())
+    text = (
+        "config:\n  ai-stack:monitoring:\n    enabled: true\n"
+        "    prometheus: {cpus: 0.25, memory: 512Mi}\n"
+        "  ai-stack:ollama: {cpus: 3}\n"
+    )
+    ev = evaluate("dev", config_text=overlay(text))
+    c = ev.containers()
+    assert {"prometheus", "alertmanager", "node-exporter", "blackbox-exporter", "ollama-exporter"} <= set(c)
+    assert "gpu-exporter" not in c  # the laptop has no GPU
+    # No backups on the laptop: no BackupTooOld and no textfile volume.
+    rules = next(u["content"] for u in c["prometheus"].inputs["uploads"] if u["file"].endswith("rules.yml"))
+    assert "BackupTooOld" not in rules and "GpuTooHot" in rules
+    assert "backup-metrics" not in {v.name for v in ev.of_type(VOLUME)}

@@ -229,7 +229,15 @@ def test_one_name_per_resource_in_the_table_the_diagram_and_the_gate(repo: Path)
     table = {(i.short_type, i.name) for i in d.items}
     assert table == gate
     networks = {name for kind, name in table if kind == "Network"}
-    assert networks == {"proxy", "ai-stack-internal", "ai-stack-socket", "ai-stack-ollama-egress"}
+    assert networks == {
+        "proxy",
+        "ai-stack-internal",
+        "ai-stack-socket",
+        "ai-stack-ollama-egress",
+        "ai-stack-monitoring",
+        "ai-stack-exporters",
+        "ai-stack-alerting",
+    }
     text, chart = render.text(d), diagram(d)
     for name in networks:
         assert f'"+ network {name}"' in chart and re.search(rf"Network\s+{name}\s", text)
