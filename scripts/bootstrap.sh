@@ -35,6 +35,7 @@ if [ "$mode" = dev ]; then
   command -v promtool >/dev/null || missing+=(prometheus)
   command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
   command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
+  command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"

@@ -128,7 +128,8 @@ def _state(path: str) -> tuple[str, int, int] | None:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
-    return (oct(st.st_mode), st.st_ino, st.st_nlink)
+    # /proc's link count follows the processes running (node-exporter binds it): not a change.
+    return (oct(st.st_mode), st.st_ino, 0 if path in ("/proc", "/sys") else st.st_nlink)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -363,6 +364,10 @@ def routed_stack(
             assert ip == "0.0.0.0", p
             args += ["-p", f"{LOOPBACK}:{outer}:{int(p['internal'])}"]
     args += ["-p", f"{LOOPBACK}::{TRAEFIK_API_PORT}"]
+    # The metrics entrypoint is never published by the stack (Prometheus reaches it over the
+    # monitoring network); here Prometheus runs on this machine, so it is published on loopback.
+    if "metrics" in entrypoints:
+        args += ["-p", f"{LOOPBACK}::{entrypoints['metrics']}"]
     args += [traefik_image, *command]
     engine.run(*args)
     for net, aliases in more:
@@ -387,6 +392,7 @@ def routed_stack(
         declared_command=declared_cmd,
         command=command,
         v6_ports=v6_ports,
+        metrics_port=engine.published_port(tname, int(entrypoints["metrics"])) if "metrics" in entrypoints else 0,
     )
     try:
         for cname in names.values():

@@ -91,6 +91,7 @@ class RoutedStack:
     declared_command: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     v6_ports: dict[int, int] = field(default_factory=dict)  # container port -> host port on ::1
+    metrics_port: int = 0  # Traefik's metrics entrypoint on 127.0.0.1 (0: the stack has none)
 
     def api(self, path: str) -> Any:
         reply = http_request(self.api_port, path, timeout=5)
