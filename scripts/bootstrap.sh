@@ -39,16 +39,19 @@ if [ "$mode" = dev ]; then
 fi
 
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
-reqs=(tools/requirements.txt)
-[ "$mode" = dev ] && reqs=(requirements-dev.txt)
-stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+# Both install a lock (exact versions, sha256 hashes; scripts/lock-requirements.sh writes them),
+# and the stamp is keyed on that lock: a changed lock installs again.
+lock=tools/requirements.txt
+[ "$mode" = dev ] && lock=requirements-dev.txt
+stamp=".venv/.installed-$mode-$(sha256sum "$lock" | cut -c1-16)"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 if [ ! -f "$stamp" ]; then
-  echo "bootstrap: installing Python packages (${reqs[*]})"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check "${reqs[@]/#/-r}"
+  echo "bootstrap: installing Python packages ($lock)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+  rm -f ".venv/.installed-$mode-"*
   touch "$stamp"
 fi
 

@@ -1,8 +1,12 @@
 """What the real Docker provider does with our inputs, modelled as pure functions.
 
 Source: kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c), the provider that
-pulumi-docker 5.1 bundles; pulumi-docker's provider/resources.go adds DeleteBeforeReplace on
-containers and nothing else. Property names are Pulumi's (camelCase).
+pulumi-docker 5.1.0 bundles (pulumi/pulumi-docker v5.1.0: the `upstream` submodule is at
+5074970c; provider/go.mod: pulumi-terraform-bridge v3.133.0). Its provider/resources.go adds
+DeleteBeforeReplace on containers and nothing else; its two patches (a shim export, registry TLS)
+touch neither containers nor networks. requirements.in pins exactly that release, and the Pulumi
+CLI downloads the plugin of the SDK's version: tests/tools/test_provider_version.py fails when the
+installed release is another. Property names are Pulumi's (camelCase).
 
 - FORCE_NEW: properties whose change replaces the resource (`ForceNew: true` in the schemas
   internal/provider/resource_docker_{container,image,network,volume}.go).
@@ -20,6 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stack.canonical import duration_string, nano_cpus_string, parse_cpus, parse_duration
+
+PULUMI_DOCKER = "5.1.0"
+"""The pulumi-docker release this model describes (the SDK and, through it, the provider plugin)."""
+UPSTREAM = ("kreuzwerker/terraform-provider-docker", "v4.5.0", "5074970c")
+"""The Terraform provider that release bundles: repository, tag, commit."""
 
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
