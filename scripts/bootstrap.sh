@@ -73,6 +73,33 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
+# dev: a Docker Engine newer than bookworm's 20.10 for the engine tier (tests/integration/engines.py),
+# from Debian: trixie's docker.io (tests/integration/engine/PIN: suite, package, upstream version).
+# Only its dockerd and docker-proxy are unpacked into a cache keyed on the pin; nothing is installed
+# system-wide (it runs on bookworm's libc, containerd, runc and tini). apt-get reads trixie's package
+# list into the cache too, not into /etc/apt.
+if [ "$mode" = dev ]; then
+  read -r suite package upstream <tests/integration/engine/PIN
+  engine_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/dockerd-$suite-$upstream"
+  if [ ! -f "$engine_dir/.ok" ] && command -v apt-get >/dev/null && [ -r /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    echo "bootstrap: fetching Debian $suite's $package $upstream into $engine_dir"
+    rm -rf "$engine_dir" && mkdir -p "$engine_dir/lists/partial" "$engine_dir/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
+      >"$engine_dir/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$engine_dir/sources.list" -o Dir::Etc::sourceparts=- \
+      -o "Dir::State::Lists=$engine_dir/lists" -o "Dir::Cache=$engine_dir" -o APT::Sandbox::User=root)
+    if apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 &&
+      (cd "$engine_dir" && apt-get "${apt_opts[@]}" download -qq "$package" >/dev/null 2>&1) &&
+      dpkg-deb -x "$engine_dir"/"$package"_*.deb "$engine_dir/root" &&
+      "$engine_dir/root/usr/sbin/dockerd" --version | grep -q "version $upstream"; then
+      rm -rf "$engine_dir/lists" "$engine_dir"/*.deb
+      touch "$engine_dir/.ok"
+    else
+      echo "bootstrap: could not fetch $package $upstream from Debian $suite; the engine tier's specs will skip (and fail under CI)" >&2
+    fi
+  fi
+fi
+
 # dev: Mermaid's real parser for the test of the diff's diagram (tests/tools/mermaid), in a cache
 # directory keyed on its pin, outside the repository.
 if [ "$mode" = dev ]; then

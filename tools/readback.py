@@ -121,6 +121,8 @@ class Host:
     network created without EnableIPv6 (the provider sends none for ipv6 = false: GetOk) gets IPv6."""
     default_network_opts: Mapping[str, str] = field(default_factory=dict)
     """The rest of `default-network-opts` for bridge (an MTU, say): merged into every network's Options."""
+    default_ipc_mode: str = "private"
+    """daemon.json `default-ipc-mode` ("private" since Docker 20.10), what Read stores as ipc_mode."""
 
 
 def _normal(value: Any, zero: Any) -> Any:
@@ -164,6 +166,8 @@ def read_back(
             swap = -1  # moby verifyContainerResources: "Memory limited without swap."
         state["memorySwap"] = swap
     state.setdefault("shmSize", DEFAULT_SHM_MB)
+    state.setdefault("ipcMode", host.default_ipc_mode)
+    state.setdefault("init", False)  # the create sends HostConfig.Init = &init, false when unset
     if "logOpts" in state and state.get("logDriver", host.daemon_log_driver) == host.daemon_log_driver:
         state["logOpts"] = {**host.daemon_log_opts, **state["logOpts"]}
     if state.get("ports"):
