@@ -83,8 +83,9 @@ IPV6_ON = "    ipv6: true\n"
 
 
 def _evaluate(name: str) -> Evaluation:
-    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files."""
-    if name in ("amd", "mac"):
+    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files
+    and the sign-in example."""
+    if name in ("amd", "mac", "sso"):
         return evaluate(name, root=DATA)
     if name == "prod-ipv4":
         assert IPV6_ON in PROD_TEXT
@@ -92,7 +93,7 @@ def _evaluate(name: str) -> Evaluation:
     return evaluate(name)
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac"])
+@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac", "sso"])
 def example(request: pytest.FixtureRequest) -> Evaluation:
     return _evaluate(request.param)
 
