@@ -2,18 +2,20 @@
 # Set up everything the project needs on a fresh machine: the .venv and, for `dev`,
 # the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
 #   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
-#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static,
+#   scripts/bootstrap.sh fast      # + pytest and the schema check: `make test-fast` (no Debian packages,
+#                                  #   no Open WebUI, no LiteLLM: nothing of the integration tier)
+#   scripts/bootstrap.sh dev       # + lint, integration tier (docker.io, busybox-static,
 #                                  #   chromium, restic, postgresql, haproxy, and the real Open WebUI in a cached virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-runtime}
 python=${PYTHON:-python3}
 
-command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.10 or newer" >&2; exit 1; }
+command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.11 or newer" >&2; exit 1; }
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
   echo "bootstrap: $python is on PATH but does not run (set PYTHON=/path/to/python3)" >&2; exit 1; }
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
-  echo "bootstrap: Python $version is too old: Python 3.10 or newer is needed" >&2; exit 1; }
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "bootstrap: Python $version is too old: Python 3.11 or newer is needed (cronsim, the backup schedule check, needs 3.11)" >&2; exit 1; }
 
 if [ "$mode" = dev ]; then
   missing=()
@@ -41,14 +43,25 @@ if [ "$mode" = dev ]; then
 fi
 
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
-# Both install a lock (exact versions, sha256 hashes; scripts/lock-requirements.sh writes them),
-# and the stamp is keyed on that lock: a changed lock installs again.
-lock=tools/requirements.txt
-[ "$mode" = dev ] && lock=requirements-dev.txt
-stamp=".venv/.installed-$mode-$(sha256sum "$lock" | cut -c1-16)"
+# Every mode installs a lock (exact versions, sha256 hashes; scripts/lock-requirements.sh writes
+# them), and the stamp is keyed on the locks: a changed lock installs again.
+case "$mode" in
+  runtime) lock=tools/requirements.txt ;;
+  fast) lock=requirements-fast.txt ;;
+  dev) lock=requirements-dev.txt ;;
+  *) echo "bootstrap: unknown mode $mode (runtime, fast or dev)" >&2; exit 2 ;;
+esac
+pins=$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
+stamp=".venv/.installed-$mode-$pins"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
+# Each mode installs everything the one before it does: a dev venv is a fast and a runtime venv too.
+for wider in fast dev; do
+  case "$mode:$wider" in runtime:fast | runtime:dev | fast:dev)
+    [ -f ".venv/.installed-$wider-$pins" ] && stamp=".venv/.installed-$wider-$pins" ;;
+  esac
+done
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages ($lock)"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
@@ -102,12 +115,15 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
-# dev: npm packages the tests run for real, each set in a cache directory keyed on its pin, outside
-# the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid) and, for the sign-in
-# test (tests/integration/oidc), the oidc-provider identity provider and playwright-core, which
-# drives Debian's chromium (it downloads no browser of its own).
-if [ "$mode" = dev ]; then
-  for pin_file in tests/tools/mermaid/PIN tests/integration/oidc/PIN; do
+# dev and fast: npm packages the tests run for real, each set in a cache directory keyed on its
+# pin, outside the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid; a few MB,
+# fast installs it too) and, dev only, for the sign-in test (tests/integration/oidc), the
+# oidc-provider identity provider and playwright-core, which drives Debian's chromium (it
+# downloads no browser of its own).
+if [ "$mode" = dev ] || [ "$mode" = fast ]; then
+  pin_files=(tests/tools/mermaid/PIN)
+  [ "$mode" = dev ] && pin_files+=(tests/integration/oidc/PIN)
+  for pin_file in "${pin_files[@]}"; do
     pin=$(cat "$pin_file")
     npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
     [ -f "$npm_dir/.ok" ] && continue

@@ -24,8 +24,8 @@ from packaging.version import Version
 from tools import provider
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = ("requirements.txt", "tools/requirements.txt", "requirements-dev.txt")
-"""Every lock that installs the program (Pulumi's own .venv, `make up`, `make test`)."""
+LOCKS = ("requirements.txt", "tools/requirements.txt", "requirements-fast.txt", "requirements-dev.txt")
+"""Every lock that installs the program (Pulumi's own .venv, `make up`, `make test-fast`, `make test`)."""
 
 # docker_container's inputs at v4.5.0 (Computed-only exit_code, container_logs, bridge and
 # network_data are outputs). Pulumi names: the bridge plurals list/set blocks (entrypoint ->
