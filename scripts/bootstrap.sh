@@ -89,12 +89,12 @@ if [ "$mode" = dev ]; then
 fi
 
 # dev: a Docker Engine newer than bookworm's 20.10 for the engine tier (tests/integration/engines.py),
-# from Debian: trixie's docker.io (tests/integration/engine/PIN: suite, package, upstream version).
+# from Debian: trixie's docker.io (tests/integration/engine/DEBIAN_PACKAGE: suite, package, upstream version).
 # Only its dockerd and docker-proxy are unpacked into a cache keyed on the pin; nothing is installed
 # system-wide (it runs on bookworm's libc, containerd, runc and tini). apt-get reads trixie's package
 # list into the cache too, not into /etc/apt.
 if [ "$mode" = dev ]; then
-  read -r suite package upstream <tests/integration/engine/PIN
+  read -r suite package upstream <tests/integration/engine/DEBIAN_PACKAGE
   engine_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/dockerd-$suite-$upstream"
   if [ ! -f "$engine_dir/.ok" ] && command -v apt-get >/dev/null && [ -r /usr/share/keyrings/debian-archive-keyring.gpg ]; then
     echo "bootstrap: fetching Debian $suite's $package $upstream into $engine_dir"

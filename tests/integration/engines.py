@@ -2,7 +2,7 @@
 
 Debian bookworm ships docker.io 20.10.24 (API 1.41), older than the README's minimum (Docker 25):
 it drops a healthcheck's start_interval and lets two networks share a name. scripts/bootstrap.sh
-unpacks trixie's dockerd and docker-proxy into a cache (tests/integration/engine/PIN); each engine
+unpacks trixie's dockerd and docker-proxy into a cache (tests/integration/engine/DEBIAN_PACKAGE); each engine
 here is one of them, started like the session's (it_support.Dockerd: vfs, its own data root,
 socket, pidfile and address pools, no bridge, no NAT), with the daemon settings a test asks for
 (`--userland-proxy=false`), and stopped with everything it ran. Its IPv4 and IPv6 address pools
@@ -23,7 +23,7 @@ from pathlib import Path
 from tests.integration.it_support import Dockerd, Engine, find_static_busybox, unavailable
 
 HERE = Path(__file__).resolve().parent
-SUITE, PACKAGE, VERSION = (HERE / "engine" / "PIN").read_text().split()
+SUITE, PACKAGE, VERSION = (HERE / "engine" / "DEBIAN_PACKAGE").read_text().split()
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-stack" / f"dockerd-{SUITE}-{VERSION}"
 VARIANTS = {"default": (), "userland-proxy-false": ("--userland-proxy=false",)}
 
