@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.integration.conftest import PRIVATE_RUN
 from tests.integration.it_support import Dockerd, Engine, find_static_busybox, unavailable
 
 HERE = Path(__file__).resolve().parent
@@ -72,17 +73,25 @@ def engine(variant: str, index: int, cli_env: dict[str, str]) -> Iterator[Engine
         f"--default-address-pool=base=fd0a:{os.getpid() % 65536:x}:{index}::/48,size=64",
     ]
     root = _root()
+    # In a mount namespace of its own with a tmpfs over /run, like the session's engine
+    # (conftest.PRIVATE_RUN): a bind of a missing host path can never create it on this machine.
+    wrapper = root / "dockerd-private"
+    wrapper.write_text(PRIVATE_RUN.format(dockerd=dockerd))
+    wrapper.chmod(0o755)
     # No iptables: several dockerds share the host's DOCKER chains, and one that stops (or puts
     # the firewall back) removes them under the others. Port allocation, what
     # NetworkSettings.Ports reports, does not depend on it (libnetwork bridge port_mapping.go).
     daemon = Dockerd.start(
         root,
         env,
-        binary=str(dockerd),
+        binary=str(wrapper),
         extra=(*VARIANTS[variant], *pools),
         pool=f"10.{16 + slot}.0.0/16",
         iptables=False,
     )
+    mounts = Path(f"/proc/{daemon.process.proc.pid}/mountinfo").read_text().splitlines()
+    if not [m for m in mounts if m.split()[4] == "/run" and " - tmpfs ai-stack-it " in m]:
+        raise AssertionError(f"dockerd {VERSION} did not start with /run on a private tmpfs ({daemon.stop()})")
     sid = uuid.uuid4().hex[:8]
     eng = Engine(
         host=f"unix://{daemon.socket_path}",
