@@ -8,7 +8,7 @@ JSON ?=
 BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv fast-venv prereqs stack pack-config gate-stack lock preview up smoke check diff lint test test-fast bench backup restore
+.PHONY: help requirements venv dev-venv fast-venv prereqs stack pack-config gate-stack lock preview up smoke check diff lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
@@ -20,6 +20,7 @@ help:
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
+	@echo "make requirements          rewrite the lock files from requirements*.in (UPGRADE=1: newest allowed)"
 	@echo "make backup STACK=...      take a backup now (restic snapshot of Postgres and Open WebUI)"
 	@echo "make restore STACK=... FROM=<snapshot|latest> [YES=1]   verify, say what is overwritten, ask, restore"
 
@@ -38,7 +39,11 @@ stack: prereqs
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
 
 policies/venv/.ok: policies/requirements.txt
-	@python3 -m venv policies/venv && policies/venv/bin/pip install -q -r policies/requirements.txt && touch $@
+	@python3 -m venv policies/venv && policies/venv/bin/pip install -q --require-hashes -r policies/requirements.txt && touch $@
+
+# Rewrite the lock files (requirements*.txt, exact versions and hashes) from their .in inputs.
+requirements: dev-venv
+	scripts/lock-requirements.sh
 
 # The pack's per-stack config (host capacity, exposure) is derived from the stack file.
 pack-config: venv

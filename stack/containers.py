@@ -11,6 +11,9 @@ import pulumi_docker as docker
 from stack import canonical, constants
 from stack.settings import Limits
 
+INIT_ERROR = "#initerror"
+"""pulumi pkg/resource/deploy/step_generator.go initErrorSpecialKey."""
+
 CREATE_MARGIN = 600
 """Seconds the create deadline leaves beyond the health wait, for the image pull and the start."""
 
@@ -154,9 +157,13 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
             parent=parent,
             depends_on=list(depends_on),
             delete_before_replace=True,
-            # A failed job is stored with an init error; "*" replaces it on the next up, so it
-            # runs again by itself (pulumi step_generator: applyReplaceOnChanges, #initerror).
-            replace_on_changes=["*"] if spec.run_once else ["healthcheck"],
+            # A failed create (a job that failed, a service whose health wait timed out) is stored
+            # with an init error. Without a replaceOnChanges path that contains "#initerror", the
+            # next up sends an empty update that waits for nothing and clears the error (pulumi
+            # step_generator.go continueStepsFromDiff / applyReplaceOnChanges; the bridge's Update
+            # returns the olds for a nil diff). With it, the next up replaces the container and
+            # waits for its health again. "*" also replaces a job on any change.
+            replace_on_changes=["*"] if spec.run_once else ["healthcheck", INIT_ERROR],
             custom_timeouts=pulumi.CustomTimeouts(create=spec.health.create_timeout),
         ),
         shm_size=spec.shm_size,

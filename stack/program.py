@@ -56,7 +56,7 @@ def build(settings: Settings) -> dict[str, Any]:
     """Declare every resource; return the stack outputs."""
     s = settings
     secrets = Secrets("secrets")
-    nets = Networks("proxy", s.network, socket=s.deploys_traefik)
+    nets = Networks("proxy", s.network, socket=s.deploys_traefik, ipv6=s.deploys_traefik and s.traefik.ipv6)
     net, internal = nets.routed, nets.internal
     protect = s.protects_data
     published = s.ports if s.publishes_ports else None

@@ -46,6 +46,7 @@ class Registered:
     additional_secret_outputs: list[str]
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
 
     @cached_property
     def wire_json(self) -> dict[str, Any]:
@@ -231,6 +232,7 @@ def evaluate(
                         k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
                     },
                     outputs=_unwrap(json_format.MessageToDict(response.object)),
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
             return response

@@ -281,8 +281,9 @@ class Traefik(Limits):
     entrypoint: str = Field(default="websecure", pattern=_TRAEFIK_NAME)
     cert_resolver: str = Field(default="letsencrypt", pattern=_TRAEFIK_NAME)
     acme_email: str | None = Field(default=None, pattern=_EMAIL)
-    ipv6: StrictBool = True
-    """Also bind 80/443 on `::` (the provider's `0.0.0.0` default is IPv4 only, kreuzwerker#131)."""
+    ipv6: StrictBool = False
+    """Also bind 80/443 on `::` (the provider's `0.0.0.0` default is IPv4 only, kreuzwerker#131), on
+    an IPv6-enabled routed network; needs IPv6 on the Docker host and Docker 27+ (`make up` checks)."""
     hsts_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
 
 

@@ -742,7 +742,10 @@ BROKEN += [
     ),
     (
         "tls entrypoint named like the ipv6 web",
-        stack(*DEPLOYED[1:], "ai-stack:traefik: {mode: deploy, acmeEmail: ops@example.com, entrypoint: web-v6}"),
+        stack(
+            *DEPLOYED[1:],
+            "ai-stack:traefik: {mode: deploy, acmeEmail: ops@example.com, entrypoint: web-v6, ipv6: true}",
+        ),
         r"ai-stack:traefik\.entrypoint: 'web-v6'",
     ),
     (
