@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import secopts
 from .base import Context, Kics, Rule
-from .props import as_list, is_true, is_unknown
+from .props import as_dict, as_list, is_true, is_unknown
 
 
 def check_privileged(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -36,10 +36,24 @@ NO_PRIVILEGED = Rule(
 
 
 NAMESPACE_PROPS = ("networkMode", "pidMode", "ipcMode", "usernsMode", "cgroupnsMode")
+# Joining another container's PID or IPC namespace (moby v28.5.2 api/types/container
+# `PidMode.IsContainer`/`IpcMode.IsContainer`: the `container:<name|id>` prefix) shows that
+# container's processes (their environment, and /proc/<pid>/root: its files, a socket it
+# mounts included) or its shared memory. Joining a network namespace is judged with the
+# stack, by the network rules (`view`).
+JOINABLE = ("pidMode", "ipcMode")
+
+
+def joined(value: object) -> str | None:
+    """The container named by a `container:<name|id>` mode, or None."""
+    if isinstance(value, str) and value.lower().startswith("container:"):
+        return value.split(":", 1)[1]
+    return None
 
 
 def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     out = []
+    allowed = as_dict(cfg.get("allowedNamespaceJoins"))
     for prop in NAMESPACE_PROPS:
         value = props.get(prop)
         if isinstance(value, str) and value.lower() == "host":
@@ -47,16 +61,38 @@ def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
                 f"container '{ctx.name}' shares the host's namespace via `{prop}: host`. "
                 f"Fix: remove `{prop}` (use a user-defined network for `networkMode`)."
             )
+    for prop in JOINABLE:
+        target = joined(props.get(prop))
+        if target is None or is_unknown(props.get(prop)):
+            continue
+        reviewed = {str(t) for t in as_list(allowed.get(ctx.name)) + as_list(allowed.get(ctx.resource_name))}
+        if target in reviewed:
+            continue
+        out.append(
+            f"container '{ctx.name}' joins the {prop.removesuffix('Mode').upper()} namespace of container "
+            f"'{target}' (`{prop}: {props[prop]}`), which exposes that container's processes and memory. "
+            f"Fix: remove `{prop}`, or list '{target}' for '{ctx.name}' in `allowedNamespaceJoins` after review."
+        )
     return out
 
 
 NO_HOST_NAMESPACES = Rule(
     name="container-no-host-namespaces",
-    description="Containers do not share the host's network, PID, IPC, user or cgroup namespace.",
+    description=(
+        "Containers share no namespace with the host, and join another container's PID or IPC namespace "
+        "only when reviewed."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     check=check_host_namespaces,
-    config={},
+    config={
+        "allowedNamespaceJoins": {
+            "type": "object",
+            "default": {},
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Reviewed `container:<name>` PID/IPC joins: {container: [containers it may join]}.",
+        }
+    },
     kics=(
         Kics("071a71ff", "Shared Host Network Namespace"),
         Kics("4f31dd9f", "Host Namespace is Shared"),

@@ -1,0 +1,158 @@
+"""Finding credentials in names and text: env names, values, command arguments, file contents.
+
+Pure functions over plain strings; `secrets` applies them to every resource type. A value is
+never echoed: findings name the variable, argument or line number only.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+
+# Words that make a name a credential when the name ends with them, glued (`PGPASSWORD`,
+# `AUTHTOKEN`, `APIKEY`) or after a separator, singular or plural (`OPENAI_API_KEYS`).
+GLUED_WORDS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "SECRETKEY", "PRIVATEKEY")
+SEPARATED_WORDS = ("KEY", "PASS", "PWD", "CREDENTIAL", "CREDENTIALS", "AUTHKEY", "ACCESSKEY")
+# A name whose last word counts things is no credential (`MAX_TOKENS`, `NUM_KEYS`).
+QUANTITY_WORDS = frozenset({"MAX", "MIN", "NUM", "TOTAL", "LIMIT", "COUNT", "DEFAULT"})
+# A flag naming one of these switches a credential off or points at one (`--insecure-no-password`).
+NEGATION_WORDS = frozenset({"NO", "NOT", "INSECURE", "DISABLE", "SKIP", "WITHOUT", "ALLOW", "REQUIRE", "PROMPT", "ASK"})
+NON_SECRET_VALUES = frozenset({"", "true", "false", "yes", "no", "on", "off", "none", "null", "~"})
+
+_WORD_SPLIT = re.compile(r"[^A-Z0-9]+")
+URL_USERINFO = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*:([^/@\s]+)@")
+URL_QUERY_SECRET = re.compile(
+    r"[?&;](password|passwd|pwd|pass|secret|client_secret|token|access_token|auth_token|api_key|apikey|api-key"
+    r"|key|sig|signature|x-amz-signature|x-goog-signature)=([^&#\s'\"]*)",
+    re.IGNORECASE,
+)
+KEYWORD_SECRET = re.compile(r"(?:^|[\s;])(password|passwd|pwd)\s*=\s*([^\s;'\"]+)", re.IGNORECASE)
+PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+AUTH_HEADER = re.compile(r"authorization\s*:\s*(?:bearer|basic|token)\s+([^\s'\"]+)", re.IGNORECASE)
+# Issued-token shapes, found whatever the name around them (GitHub, Slack, AWS, Hugging Face,
+# OpenAI-style, Google API keys, Stripe live keys, GitLab).
+KNOWN_TOKENS = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|AKIA[0-9A-Z]{16}|hf_[A-Za-z0-9]{30,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
+    r"|sk_live_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_-]{20,})"
+)
+ASSIGNMENT = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*?)\s*[,;]?\s*$""")
+PATH_VALUE = re.compile(r"^(?:/|\./|\.\./|~/)[A-Za-z0-9._@+=:,/-]*$")
+
+
+def words(name: str) -> list[str]:
+    return [w for w in _WORD_SPLIT.split(name.upper()) if w]
+
+
+def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = ()) -> bool:
+    """True when a variable, key or flag name says it carries a credential."""
+    upper = name.upper().replace("-", "_").replace(".", "_")
+    parts = words(upper)
+    if not parts:
+        return False
+    if upper in {n.upper() for n in names} or any(upper.endswith(s.upper()) for s in suffixes if s):
+        return True
+    last = parts[-1]
+    singular = last[:-1] if last.endswith("S") and len(last) > 3 else last
+    if len(parts) > 1 and parts[-2] in QUANTITY_WORDS:
+        return False
+    if singular in SEPARATED_WORDS or last in SEPARATED_WORDS:
+        return len(parts) > 1 or last not in ("KEY", "PASS", "PWD")
+    return any(singular.endswith(w) for w in GLUED_WORDS)
+
+
+def negated(name: str) -> bool:
+    return bool(NEGATION_WORDS & set(words(name)))
+
+
+def reference(value: str) -> bool:
+    """True for a value that names a secret instead of holding it (an env or template reference)."""
+    text = value.strip()
+    return text.startswith("$") or "${" in text or "$(" in text or text.startswith("os.environ/") or "{{" in text
+
+
+def literal_secret_value(value: str) -> bool:
+    """True when ``value`` could be a credential: not empty, a flag, a file path or a reference."""
+    text = value.strip().strip("\"'")
+    return not (text.lower() in NON_SECRET_VALUES or reference(text) or PATH_VALUE.match(text))
+
+
+def embedded(text: str) -> str | None:
+    """What kind of credential ``text`` carries inside it, whatever its name, or None."""
+    if PRIVATE_KEY.search(text):
+        return "a private key"
+    match = URL_USERINFO.search(text)
+    if match and literal_secret_value(match.group(1)):
+        return "a URL with an embedded password"
+    for m in URL_QUERY_SECRET.finditer(text):
+        if literal_secret_value(m.group(2)):
+            return f"a URL whose query string holds `{m.group(1)}`"
+    for m in KEYWORD_SECRET.finditer(text):
+        if literal_secret_value(m.group(2)):
+            return f"a connection string holding `{m.group(1)}`"
+    header = AUTH_HEADER.search(text)
+    if header and literal_secret_value(header.group(1)):
+        return "an Authorization header"
+    if KNOWN_TOKENS.search(text):
+        return "an issued API token"
+    return None
+
+
+def _tokens(args: Iterable[str], depth: int = 0) -> list[str]:
+    """Arguments as a shell would see them: strings with spaces (`sh -c "..."`) split once more."""
+    out: list[str] = []
+    for arg in args:
+        out.append(arg)
+        if depth < 2 and any(c.isspace() for c in arg):
+            try:
+                inner = shlex.split(arg, posix=True)
+            except ValueError:
+                inner = arg.split()
+            out += _tokens(inner, depth + 1)
+    return out
+
+
+def argument_findings(args: Sequence[str]) -> list[str]:
+    """Credentials written into a command line, as "argument `--password`"-style descriptions."""
+    tokens = _tokens(args)
+    found: list[str] = []
+    for i, token in enumerate(tokens):
+        name, eq, value = token.partition("=")
+        flag = name.lstrip("-")
+        named = bool(flag) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", flag) is not None
+        credential = named and secret_name(flag) and not negated(flag)
+        if eq and credential and literal_secret_value(value):
+            found.append(f"argument `{name}=…`")
+            continue
+        if token.startswith("-") and not eq and i + 1 < len(tokens):
+            following = tokens[i + 1]
+            alone = not following.startswith("-") and not any(c.isspace() for c in following)
+            if credential and alone and literal_secret_value(following):
+                found.append(f"argument `{token}`")
+                continue
+            if flag in ("u", "user") and ":" in following and literal_secret_value(following.split(":", 1)[1]):
+                found.append(f"argument `{token}` (user:password)")
+                continue
+        kind = embedded(token)
+        if kind:
+            found.append(f"an argument holding {kind}")
+    return sorted(set(found))
+
+
+def content_findings(text: str) -> list[str]:
+    """Credentials in a file's text, as "line N (`key`)" descriptions."""
+    found: list[str] = []
+    if PRIVATE_KEY.search(text):
+        found.append("a private key")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = ASSIGNMENT.match(line)
+        if match and secret_name(match.group(1)) and not negated(match.group(1)):
+            value = match.group(2)
+            if literal_secret_value(value) and not value.startswith(("{", "[", "|", ">")):
+                found.append(f"line {number} (`{match.group(1)}`)")
+                continue
+        kind = embedded(line) if "PRIVATE KEY" not in line else None
+        if kind:
+            found.append(f"line {number} ({kind})")
+    return found
