@@ -16,6 +16,18 @@ GLUED_WORDS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", 
 SEPARATED_WORDS = ("KEY", "PASS", "PWD", "CREDENTIAL", "CREDENTIALS", "AUTHKEY", "ACCESSKEY")
 # A name whose last word counts things is no credential (`MAX_TOKENS`, `NUM_KEYS`).
 QUANTITY_WORDS = frozenset({"MAX", "MIN", "NUM", "TOTAL", "LIMIT", "COUNT", "DEFAULT"})
+# A credential word inside a name (`SECRET_KEY_BASE`, `JWT_SECRET_KEY`) makes it a credential
+# too, unless the name ends by saying it is about one (`PASSWORD_FILE`, `TOKEN_EXPIRY`, `..._ID`).
+INNER_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY"})
+ABOUT_WORDS = frozenset(
+    {
+        "FILE", "PATH", "DIR", "URL", "URI", "ID", "NAME", "USER", "USERNAME", "HOST", "PORT", "ENABLED",
+        "ENABLE", "LENGTH", "LEN", "TTL", "EXPIRY", "EXPIRE", "EXPIRES", "EXPIRATION", "LIFETIME", "TIMEOUT",
+        "HEADER", "FIELD", "TYPE", "MODE", "POLICY", "ALGO", "ALGORITHM", "PROVIDER", "ENDPOINT", "ISSUER",
+        "AUDIENCE", "SCOPE", "SCOPES", "COOKIE", "PREFIX", "VERSION", "REQUIRED", "AUTH", "LOGIN", "RESET",
+        "SIZE", "OVERLAP", "BUDGET", "LIMIT", "RATE", "WINDOW", "STRATEGY", "SPLITTER", "ENCODING", "MODEL",
+    }
+)  # fmt: skip
 # A flag naming one of these switches a credential off or points at one (`--insecure-no-password`).
 NEGATION_WORDS = frozenset({"NO", "NOT", "INSECURE", "DISABLE", "SKIP", "WITHOUT", "ALLOW", "REQUIRE", "PROMPT", "ASK"})
 NON_SECRET_VALUES = frozenset({"", "true", "false", "yes", "no", "on", "off", "none", "null", "~"})
@@ -28,6 +40,11 @@ URL_QUERY_SECRET = re.compile(
     re.IGNORECASE,
 )
 KEYWORD_SECRET = re.compile(r"(?:^|[\s;])(password|passwd|pwd)\s*=\s*([^\s;'\"]+)", re.IGNORECASE)
+# A credential as a quoted JSON/YAML member inside a value (`{"password": "..."}`).
+QUOTED_MEMBER = re.compile(
+    r"[\"'](password|passwd|secret|client_secret|token|api_?key|access_key|private_key)[\"']\s*:\s*[\"']([^\"']+)[\"']",
+    re.IGNORECASE,
+)
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 AUTH_HEADER = re.compile(r"authorization\s*:\s*(?:bearer|basic|token)\s+([^\s'\"]+)", re.IGNORECASE)
 # Issued-token shapes, found whatever the name around them (GitHub, Slack, AWS, Hugging Face,
@@ -59,7 +76,9 @@ def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = 
         return False
     if singular in SEPARATED_WORDS or last in SEPARATED_WORDS:
         return len(parts) > 1 or last not in ("KEY", "PASS", "PWD")
-    return any(singular.endswith(w) for w in GLUED_WORDS)
+    if any(singular.endswith(w) for w in GLUED_WORDS):
+        return True
+    return bool(INNER_WORDS & set(parts[:-1])) and last not in ABOUT_WORDS and singular not in ABOUT_WORDS
 
 
 def negated(name: str) -> bool:
@@ -91,6 +110,9 @@ def embedded(text: str) -> str | None:
     for m in KEYWORD_SECRET.finditer(text):
         if literal_secret_value(m.group(2)):
             return f"a connection string holding `{m.group(1)}`"
+    for m in QUOTED_MEMBER.finditer(text):
+        if literal_secret_value(m.group(2)):
+            return f"a `{m.group(1)}` member"
     header = AUTH_HEADER.search(text)
     if header and literal_secret_value(header.group(1)):
         return "an Authorization header"

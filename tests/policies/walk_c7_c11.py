@@ -271,11 +271,33 @@ C8 = [
         policy=SECRETS,
         fragment="registryAuth.password is set in plaintext",
     ),
+    Change(
+        "c8-secret-inside-name",
+        {"open-webui": {"envs": ["SECRET_KEY_BASE=abc123def"]}},
+        policy=SECRETS,
+        fragment="env SECRET_KEY_BASE",
+    ),
+    Change(
+        "c8-json-member",
+        {"litellm": {"envs": ['LITELLM_CONFIG={"master_key": "x", "password": "hunter2"}']}},
+        policy=SECRETS,
+        fragment="env LITELLM_CONFIG holds a `password` member",
+    ),
+    Change(
+        "c8-curl-user",
+        {"litellm": {"healthcheck": {"tests": ["CMD", "curl", "-u", "admin:hunter2", "http://x"]}}},
+        policy=SECRETS,
+        fragment="argument `-u` (user:password)",
+    ),
 ]
 C8_OK = [
     Change("c8-ok-file-path", {"litellm": {"envs": ["GOOGLE_APPLICATION_CREDENTIALS=/run/secrets/sa.json"]}}),
     Change("c8-ok-password-file", {"postgres": {"envs": ["POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password"]}}),
     Change("c8-ok-token-count", {"litellm": {"envs": ["MAX_TOKENS=4096", "NUM_KEYS=3"]}}),
+    Change(
+        "c8-ok-about-a-secret",
+        {"open-webui": {"envs": ["RAG_TOKEN_CHUNK_SIZE=512", "JWT_TOKEN_EXPIRY=4w", "OAUTH_CLIENT_ID=webui"]}},
+    ),
     Change("c8-ok-feature-flag", {"open-webui": {"envs": ["ENABLE_API_KEY=True", "WEBUI_AUTH=false"]}}),
     Change("c8-ok-reference", {"litellm": {"envs": ["DB_PASSWORD=${DB_PASSWORD}", "API_KEY=os.environ/API_KEY"]}}),
     Change(
