@@ -12,10 +12,12 @@ Go parses it and it is not unspecified; everything else is every interface.
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+if TYPE_CHECKING:
+    import ipaddress
+
+    Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def go_parse_ip(text: str) -> Address | None:
@@ -23,6 +25,8 @@ def go_parse_ip(text: str) -> Address | None:
     allowed, no zone, no brackets, no spaces); None when Go returns nil."""
     if not text or "%" in text or text.strip() != text:
         return None
+    import ipaddress  # loaded on the first published port, not at the pack's start
+
     try:
         return ipaddress.ip_address(text)
     except ValueError:
@@ -31,21 +35,19 @@ def go_parse_ip(text: str) -> Address | None:
 
 def _v4(address: Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address Go's `To4` sees in ``address`` (also an IPv4-mapped IPv6 one)."""
-    if isinstance(address, ipaddress.IPv4Address):
-        return address
-    return address.ipv4_mapped
+    return address if address.version == 4 else address.ipv4_mapped  # type: ignore[union-attr,return-value]
 
 
 def is_unspecified(address: Address) -> bool:
     """Go's IP.IsUnspecified: 0.0.0.0 (also as ::ffff:0.0.0.0) or ::."""
     v4 = _v4(address)
-    return v4 == ipaddress.IPv4Address(0) if v4 is not None else address == ipaddress.IPv6Address(0)
+    return int(v4) == 0 if v4 is not None else int(address) == 0
 
 
 def is_loopback(address: Address) -> bool:
     """Go's IP.IsLoopback: 127.0.0.0/8 (also IPv4-mapped) or ::1."""
     v4 = _v4(address)
-    return v4.is_loopback if v4 is not None else address == ipaddress.IPv6Address(1)
+    return v4.is_loopback if v4 is not None else int(address) == 1
 
 
 def binds_everywhere(ip: Any) -> bool:

@@ -12,8 +12,6 @@ value. ``raw`` keeps the engine's secret markers (see ``secretness``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
@@ -43,10 +41,9 @@ from .props import (
 SECRET_SUFFIXES = ["_KEY", "_SECRET", "_PASSWORD", "_PASSWD", "_PASS", "_TOKEN", "_CREDENTIALS"]
 SECRET_NAMES = ["PASSWORD", "SECRET", "TOKEN", "API_KEY"]
 # Upload paths that hold a key or a password whatever is in them.
-SECRET_FILE = re.compile(
-    r"(^/run/secrets/|(^|/)\.?(htpasswd|netrc|pgpass|id_rsa|id_ed25519|id_ecdsa)\b|\.(key|pem|p12|pfx|jks|keystore)$"
-    r"|(secret|password|passwd|token|credential|apikey|api_key|private)[^/]*$)",
-    re.IGNORECASE,
+SECRET_FILE = (
+    r"(?i)(^/run/secrets/|(^|/)\.?(htpasswd|netrc|pgpass|id_rsa|id_ed25519|id_ecdsa)\b|\.(key|pem|p12|pfx|jks|keystore)$"
+    r"|(secret|password|passwd|token|credential|apikey|api_key|private)[^/]*$)"
 )
 FIX = "Fix: pass it as a Pulumi secret (Config.require_secret, pulumi_random, or pulumi.Output.secret)."
 
@@ -54,6 +51,17 @@ FIX = "Fix: pass it as a Pulumi secret (Config.require_secret, pulumi_random, or
 def is_secret(value: Any) -> bool:
     """True for a value wrapped in the engine's secret signature."""
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def _decode(encoded: str) -> str | None:
+    """Base64 text as the provider decodes it, or None when it is not base64."""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _text(value: Any) -> str | None:
@@ -100,16 +108,13 @@ def _upload_findings(props: dict[str, Any]) -> list[str]:
         text = _text(content)
         encoded = _text(upload.get("contentBase64"))
         if text is None and encoded is not None:
-            try:
-                text = base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                text = None
+            text = _decode(encoded)
         if text is None:
             continue
         found = scan.content_findings(text)
         if found:
             out.append(f"uploads {path} with a credential in plaintext ({', '.join(found[:3])})")
-        elif SECRET_FILE.search(path) and scan.literal_secret_value(text):
+        elif re.search(SECRET_FILE, path) and scan.literal_secret_value(text):
             out.append(f"uploads {path}, a file named like a key or password, in plaintext")
     return out
 
@@ -198,10 +203,7 @@ def _config_findings(raw: dict[str, Any], ctx: Context) -> list[str]:
     if _text(data_raw) is not None:
         texts.append(str(data_raw))
     if _text(data) is not None:
-        try:
-            texts.append(base64.b64decode(str(data), validate=True).decode("utf-8", "replace"))
-        except (binascii.Error, ValueError):
-            texts.append(str(data))
+        texts.append(_decode(str(data)) or str(data))
     found = [f for t in texts for f in scan.content_findings(t)]
     return [f"config '{ctx.name}' holds a credential in plaintext ({', '.join(found[:3])})"] if found else []
 

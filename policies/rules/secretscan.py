@@ -7,7 +7,6 @@ never echoed: findings name the variable, argument or line number only.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable, Sequence
 
 # Words that make a name a credential when the name ends with them, glued (`PGPASSWORD`,
@@ -32,34 +31,33 @@ ABOUT_WORDS = frozenset(
 NEGATION_WORDS = frozenset({"NO", "NOT", "INSECURE", "DISABLE", "SKIP", "WITHOUT", "ALLOW", "REQUIRE", "PROMPT", "ASK"})
 NON_SECRET_VALUES = frozenset({"", "true", "false", "yes", "no", "on", "off", "none", "null", "~"})
 
-_WORD_SPLIT = re.compile(r"[^A-Z0-9]+")
-URL_USERINFO = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*:([^/@\s]+)@")
-URL_QUERY_SECRET = re.compile(
-    r"[?&;](password|passwd|pwd|pass|secret|client_secret|token|access_token|auth_token|api_key|apikey|api-key"
-    r"|key|sig|signature|x-amz-signature|x-goog-signature)=([^&#\s'\"]*)",
-    re.IGNORECASE,
+_WORD_SPLIT = r"[^A-Z0-9]+"
+URL_USERINFO = r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\s:]*:([^/@\s]+)@"
+URL_QUERY_SECRET = (
+    r"(?i)[?&;](password|passwd|pwd|pass|secret|client_secret|token|access_token|auth_token|api_key|apikey|api-key"
+    r"|key|sig|signature|x-amz-signature|x-goog-signature)=([^&#\s'\"]*)"
 )
-KEYWORD_SECRET = re.compile(r"(?:^|[\s;])(password|passwd|pwd)\s*=\s*([^\s;'\"]+)", re.IGNORECASE)
+KEYWORD_SECRET = r"(?i)(?:^|[\s;])(password|passwd|pwd)\s*=\s*([^\s;'\"]+)"
 # A credential as a quoted JSON/YAML member inside a value (`{"password": "..."}`).
-QUOTED_MEMBER = re.compile(
-    r"[\"'](password|passwd|secret|client_secret|token|api_?key|access_key|private_key)[\"']\s*:\s*[\"']([^\"']+)[\"']",
-    re.IGNORECASE,
+QUOTED_MEMBER = (
+    r"(?i)[\"'](password|passwd|secret|client_secret|token|api_?key|access_key|private_key)[\"']"
+    r"\s*:\s*[\"']([^\"']+)[\"']"
 )
-PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
-AUTH_HEADER = re.compile(r"authorization\s*:\s*(?:bearer|basic|token)\s+([^\s'\"]+)", re.IGNORECASE)
+PRIVATE_KEY = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+AUTH_HEADER = r"(?i)authorization\s*:\s*(?:bearer|basic|token)\s+([^\s'\"]+)"
 # Issued-token shapes, found whatever the name around them (GitHub, Slack, AWS, Hugging Face,
 # OpenAI-style, Google API keys, Stripe live keys, GitLab).
-KNOWN_TOKENS = re.compile(
+KNOWN_TOKENS = (
     r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
     r"|AKIA[0-9A-Z]{16}|hf_[A-Za-z0-9]{30,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
     r"|sk_live_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_-]{20,})"
 )
-ASSIGNMENT = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*?)\s*[,;]?\s*$""")
-PATH_VALUE = re.compile(r"^(?:/|\./|\.\./|~/)[A-Za-z0-9._@+=:,/-]*$")
+ASSIGNMENT = r"""^\s*(?:export\s+|-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*?)\s*[,;]?\s*$"""
+PATH_VALUE = r"^(?:/|\./|\.\./|~/)[A-Za-z0-9._@+=:,/-]*$"
 
 
 def words(name: str) -> list[str]:
-    return [w for w in _WORD_SPLIT.split(name.upper()) if w]
+    return [w for w in re.split(_WORD_SPLIT, name.upper()) if w]
 
 
 def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = ()) -> bool:
@@ -94,29 +92,29 @@ def reference(value: str) -> bool:
 def literal_secret_value(value: str) -> bool:
     """True when ``value`` could be a credential: not empty, a flag, a file path or a reference."""
     text = value.strip().strip("\"'")
-    return not (text.lower() in NON_SECRET_VALUES or reference(text) or PATH_VALUE.match(text))
+    return not (text.lower() in NON_SECRET_VALUES or reference(text) or re.match(PATH_VALUE, text))
 
 
 def embedded(text: str) -> str | None:
     """What kind of credential ``text`` carries inside it, whatever its name, or None."""
-    if PRIVATE_KEY.search(text):
+    if re.search(PRIVATE_KEY, text):
         return "a private key"
-    match = URL_USERINFO.search(text)
+    match = re.search(URL_USERINFO, text)
     if match and literal_secret_value(match.group(1)):
         return "a URL with an embedded password"
-    for m in URL_QUERY_SECRET.finditer(text):
+    for m in re.finditer(URL_QUERY_SECRET, text):
         if literal_secret_value(m.group(2)):
             return f"a URL whose query string holds `{m.group(1)}`"
-    for m in KEYWORD_SECRET.finditer(text):
+    for m in re.finditer(KEYWORD_SECRET, text):
         if literal_secret_value(m.group(2)):
             return f"a connection string holding `{m.group(1)}`"
-    for m in QUOTED_MEMBER.finditer(text):
+    for m in re.finditer(QUOTED_MEMBER, text):
         if literal_secret_value(m.group(2)):
             return f"a `{m.group(1)}` member"
-    header = AUTH_HEADER.search(text)
+    header = re.search(AUTH_HEADER, text)
     if header and literal_secret_value(header.group(1)):
         return "an Authorization header"
-    if KNOWN_TOKENS.search(text):
+    if re.search(KNOWN_TOKENS, text):
         return "an issued API token"
     return None
 
@@ -127,6 +125,8 @@ def _tokens(args: Iterable[str], depth: int = 0) -> list[str]:
     for arg in args:
         out.append(arg)
         if depth < 2 and any(c.isspace() for c in arg):
+            import shlex  # only for arguments with spaces in them
+
             try:
                 inner = shlex.split(arg, posix=True)
             except ValueError:
@@ -165,10 +165,10 @@ def argument_findings(args: Sequence[str]) -> list[str]:
 def content_findings(text: str) -> list[str]:
     """Credentials in a file's text, as "line N (`key`)" descriptions."""
     found: list[str] = []
-    if PRIVATE_KEY.search(text):
+    if re.search(PRIVATE_KEY, text):
         found.append("a private key")
     for number, line in enumerate(text.splitlines(), start=1):
-        match = ASSIGNMENT.match(line)
+        match = re.match(ASSIGNMENT, line)
         if match and secret_name(match.group(1)) and not negated(match.group(1)):
             value = match.group(2)
             if literal_secret_value(value) and not value.startswith(("{", "[", "|", ">")):
