@@ -150,8 +150,8 @@ STACK_RULES: list[StackRule] = [
     StackRule(
         name="docker-socket-isolated",
         description=(
-            "Only a container that publishes no ports and shares no network with a routed container mounts "
-            "the Docker socket."
+            "Only a container that publishes no ports and shares no network or network namespace with a routed "
+            "container holds the Docker socket, however it is mounted."
         ),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.CRITICAL,
@@ -162,7 +162,10 @@ STACK_RULES: list[StackRule] = [
     ),
     StackRule(
         name="routed-network-members-routed",
-        description="A container on a routed network is either routed by Traefik or is the router.",
+        description=(
+            "A container on a routed network, or in a routed container's network namespace, is routed by Traefik "
+            "or is the router."
+        ),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         check=check_routed_network_members,

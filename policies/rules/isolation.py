@@ -114,8 +114,8 @@ def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Con
 SECURITY_PROFILES_ENABLED = Rule(
     name="container-security-profiles-enabled",
     description=(
-        "Containers keep Docker's default confinement: seccomp, AppArmor, SELinux, masked system paths, "
-        "read-only cgroups."
+        "Containers keep Docker's default confinement: seccomp (no unconfined or allow-all inline profile), "
+        "AppArmor, SELinux, masked system paths, read-only cgroups."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,

@@ -45,7 +45,7 @@ def check_healthcheck(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) 
 
 HEALTHCHECK_REQUIRED = Rule(
     name="container-healthcheck-required",
-    description="Every container, run-once jobs included, has a healthcheck.",
+    description="Every container, run-once jobs included, has a healthcheck Docker runs (CMD or CMD-SHELL).",
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     check=check_healthcheck,

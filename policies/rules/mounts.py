@@ -171,7 +171,8 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 NO_SENSITIVE_MOUNTS = Rule(
     name="container-no-sensitive-mounts",
     description=(
-        "Neither containers nor the volumes they mount reach the Docker socket or a sensitive host directory."
+        "Neither containers (bind mounts, host-path volume names, inline volume options) nor volumes (bind, "
+        "block device, overlay, kernel filesystem options) reach the Docker socket or a sensitive host directory."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,

@@ -91,7 +91,9 @@ def check_privileged_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 RULES: list[Rule] = [
     Rule(
         name="container-ports-bound-to-interface",
-        description="Published ports bind a specific host interface, except the router's 80/443.",
+        description=(
+            "Published ports bind a specific host interface, as Docker parses the address, except the router's 80/443."
+        ),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         check=check_host_interfaces,
