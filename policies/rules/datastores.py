@@ -13,7 +13,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from .addresses import binds_loopback
-from .props import as_dict, as_number
+from .props import as_dict, as_number, image_repository
 from .stackbase import StackResource, StackRule
 from .view import Member, View
 
@@ -27,20 +27,37 @@ DEFAULT_PORTS = {
     "6333": "qdrant",
     "9200": "elasticsearch",
 }
+# Servers that answer anyone who reaches their port (no auth by default, or one password for
+# everything): databases, caches, search and vector stores, and model servers like Ollama.
 DEFAULT_IMAGES = [
     "postgres",
-    "ollama/ollama",
+    "postgis/postgis",
+    "timescale/timescaledb",
     "pgvector/pgvector",
     "bitnami/postgresql",
     "mysql",
     "mariadb",
+    "percona",
     "redis",
     "valkey/valkey",
+    "eqalpha/keydb",
+    "memcached",
     "mongo",
-    "qdrant/qdrant",
-    "chromadb/chroma",
+    "cassandra",
+    "couchdb",
     "elasticsearch",
     "opensearchproject/opensearch",
+    "clickhouse/clickhouse-server",
+    "neo4j",
+    "influxdb",
+    "qdrant/qdrant",
+    "chromadb/chroma",
+    "semitechnologies/weaviate",
+    "milvusdb/milvus",
+    "ollama/ollama",
+    "vllm/vllm-openai",
+    "ghcr.io/huggingface/text-generation-inference",
+    "localai/localai",
 ]
 
 
@@ -50,10 +67,16 @@ def _port_text(port: dict[str, Any]) -> str:
     return f"{ip}:{f'{external:g}' if external is not None else 'random'}->{f'{internal:g}' if internal else '?'}"
 
 
+def _last(repository: str) -> str:
+    return repository.rsplit("/", 1)[-1]
+
+
 def _kind(view: View, member: Member, cfg: dict[str, Any]) -> str | None:
-    images = {str(i).lower() for i in cfg.get("datastoreImages") or []}
+    """The datastore image ``member`` runs: its repository, or its last path segment, is one of
+    `datastoreImages` (so a mirror's `registry.example.com/library/postgres` is Postgres)."""
+    configured = [image_repository(str(i)) for i in cfg.get("datastoreImages") or []]
     repo = view.repository(member)
-    if repo and (repo in images or repo.rsplit("/", 1)[-1] in images):
+    if repo and (repo in configured or _last(repo) in {_last(i) for i in configured}):
         return repo
     return None
 
@@ -108,8 +131,8 @@ NO_PUBLISHED_DATASTORE = StackRule(
             "items": {"type": "string"},
             "default": DEFAULT_IMAGES,
             "description": (
-                "Image repositories (matched whole or by their last path segment) whose every published port "
-                "counts as a datastore port."
+                "Image repositories (matched whole or by their last path segment, so mirrors count) whose every "
+                "published port counts as a datastore port."
             ),
         },
         "loopbackAllowed": {

@@ -16,7 +16,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import traefik
 from .base import ROUTERS
-from .props import labels_map
+from .props import as_dict, as_list, is_unknown, labels_map
 from .stackbase import StackResource, StackRule
 from .traefikstatic import EntryPoint, StaticConfig
 from .view import Member, View
@@ -76,13 +76,25 @@ def _judge(
     return out
 
 
+def _pending_labels(member: Member) -> bool:
+    for item in as_list(member.props.get("labels")):
+        key, value = as_dict(item).get("label"), as_dict(item).get("value")
+        if is_unknown(key) or (isinstance(key, str) and key.lower().startswith("traefik.") and is_unknown(value)):
+            return True
+    return False
+
+
 def check_tls_routes(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
     view = View(resources, {str(r) for r in cfg.get("routerContainers") or []})
     static, defaults_known = _definitions(view, cfg)
+    if static.pending:
+        return []  # the router's static configuration is still computed (preview): judged at update
     out: list[Finding] = []
     for member in view.members:
         if not view.routed(member):  # the router's own labels count too (a dashboard router...)
             continue
+        if _pending_labels(member):
+            continue  # a Traefik label still computed (preview): judged at update
         for router in traefik.routers(labels_map(member.props), member.name):
             out += [(message, member.urn) for message in _judge(member, router, static, defaults_known, cfg)]
     return out

@@ -12,7 +12,9 @@ default entry points (cmd/traefik/traefik.go `getDefaultsEntrypoints`, which lea
 ones and the internal `traefik` entry point).
 
 A configuration the pack cannot read (a file mounted from the host, a file it cannot parse) is
-`known=False`: no entry point counts as TLS and containers count as exposed by default.
+`known=False`: no entry point counts as TLS and containers count as exposed by default. One
+still computed at preview (an argument or the file's content unknown) is `pending`: the rules
+that need it wait for `up`, where the engine sends the values.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class EntryPoint:
 @dataclass
 class StaticConfig:
     known: bool = True
+    pending: bool = False
     entrypoints: dict[str, EntryPoint] = field(default_factory=dict)
     exposed_by_default: bool = True
 
@@ -136,8 +139,8 @@ def _files(props: dict[str, Any], flags: dict[str, str]) -> list[str]:
 def static_config(props: dict[str, Any]) -> StaticConfig:
     """The router container's static configuration, from its uploads, command or env."""
     args = [a for a in as_list(props.get("command")) if isinstance(a, str)]
-    if any(is_unknown(a) for a in args):
-        return StaticConfig(known=False)
+    if is_unknown(props.get("command")) or any(is_unknown(a) for a in args):
+        return StaticConfig(known=False, pending=True)
     flags = parse_flags(args)
     wanted = _files(props, flags)
     uploads = {as_dict(u).get("file"): as_dict(u).get("content") for u in as_list(props.get("uploads"))}
@@ -147,7 +150,9 @@ def static_config(props: dict[str, Any]) -> StaticConfig:
     for path in wanted:
         if path in uploads:
             text = uploads[path]
-            flat = _parse_file(path, text) if isinstance(text, str) and not is_unknown(text) else None
+            if not isinstance(text, str) or is_unknown(text):
+                return StaticConfig(known=False, pending=True)  # secret or computed: judged at update
+            flat = _parse_file(path, text)
             break
         if path in mounted or any(isinstance(m, str) and path.startswith(m.rstrip("/") + "/") for m in mounted):
             flat = None  # a file from the host or a volume: its content is not in the stack

@@ -181,7 +181,9 @@ class View:
     def exposed_by_default(self) -> bool:
         """Traefik's Docker provider default; a Traefik outside the stack is taken as the stack
         deploys its own (exposedByDefault=false, README "Settings": `traefik.mode`)."""
-        return self.static.exposed_by_default if self.static is not None else False
+        if self.static is None or self.static.pending:
+            return False
+        return self.static.exposed_by_default
 
     def routed(self, member: Member) -> bool:
         return traefik.enabled(labels_map(member.props), self.exposed_by_default())

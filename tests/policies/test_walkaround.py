@@ -16,7 +16,7 @@ from tests.policies.walk import Change, added_diagnostics, urn_of
 from tests.policies.walk_c1_c4 import C1, C1_OK, C2, C2_OK, C3, C3_OK, C4, C4_OK
 from tests.policies.walk_c5_c6 import C5, C5_OK, C6, C6_OK
 from tests.policies.walk_c7_c11 import C7, C7_OK, C8, C8_OK, C9, C9_OK, C10_OK, C11
-from tools.analyzer import PolicyPackAnalyzer
+from tools.analyzer import UNKNOWN_STRING, PolicyPackAnalyzer
 
 MUTATIONS: list[Change] = [*C1, *C2, *C3, *C4, *C5, *C6, *C7, *C8, *C9, *C11]
 NEAR_MISSES: list[Change] = [*C1_OK, *C2_OK, *C3_OK, *C4_OK, *C5_OK, *C6_OK, *C7_OK, *C8_OK, *C9_OK, *C10_OK]
@@ -41,6 +41,33 @@ def test_near_miss_stays_clean(analyzer: PolicyPackAnalyzer, baseline: Baseline,
     assert mandatory == []
     if change.policy:
         assert [d.message for d in added if d.policy_name == change.policy] == []
+
+
+UNKNOWN_AT_PREVIEW = Change(
+    "unknowns",
+    {
+        "litellm": {
+            "volumes": [{"fromContainer": UNKNOWN_STRING}, {"volumeName": UNKNOWN_STRING, "containerPath": "/v"}],
+            "pidMode": UNKNOWN_STRING,
+            "deviceCgroupRules": [UNKNOWN_STRING],
+            "securityOpts": ["no-new-privileges:true", UNKNOWN_STRING],
+            "healthcheck": {"tests": ["CMD", UNKNOWN_STRING]},
+            "labels": lambda labels: [
+                {**item, "value": UNKNOWN_STRING} if item["label"].endswith("entrypoints") else item for item in labels
+            ],
+            "mounts": [{"type": "volume", "target": "/m", "volumeOptions": {"driverOptions": {"o": UNKNOWN_STRING}}}],
+        },
+        "postgres": {"networkMode": UNKNOWN_STRING},
+        "open-webui": {"ports": [{"internal": 8080, "external": 8080, "ip": UNKNOWN_STRING}]},
+        "traefik": {"command": lambda cmd: [*cmd, UNKNOWN_STRING]},
+    },
+)
+
+
+def test_values_computed_at_preview_wait_for_update(analyzer: PolicyPackAnalyzer, baseline: Baseline) -> None:
+    # The engine sends them at `up`; at preview they must not look like violations.
+    added = added_diagnostics(analyzer, baseline, UNKNOWN_AT_PREVIEW)
+    assert [f"{d.policy_name}: {d.message}" for d in added] == []
 
 
 def test_every_class_has_walk_arounds_and_near_misses() -> None:

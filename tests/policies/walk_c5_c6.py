@@ -79,6 +79,23 @@ C5 = [
         fragment="library/postgres port",
     ),
     Change(
+        "c5-vector-store-by-image",
+        {
+            "postgres-image": {"name": "ghcr.io/acme-mirror/qdrant:v1.12.4"},
+            "postgres": {"ports": port("127.0.0.1", 6334, 6334)},
+        },
+        policy="container-no-published-datastore",
+        reported="postgres",
+        fragment="publishes its acme-mirror/qdrant port",
+    ),
+    Change(
+        "c5-model-server-by-image",
+        {"litellm-image": {"name": "vllm/vllm-openai:v0.6.3"}, "litellm": {"ports": port("127.0.0.1", 8000, 8000)}},
+        policy="container-no-published-datastore",
+        reported="litellm",
+        fragment="publishes its vllm/vllm-openai port",
+    ),
+    Change(
         "c5-datastore-loopback-in-prod",
         {"ollama": {"ports": port("127.0.0.1", 11434, 11434)}},
         policy="container-no-published-datastore",
