@@ -11,7 +11,18 @@ from collections.abc import Iterable, Sequence
 
 # Words that make a name a credential when the name ends with them, glued (`PGPASSWORD`,
 # `AUTHTOKEN`, `APIKEY`) or after a separator, singular or plural (`OPENAI_API_KEYS`).
-GLUED_WORDS = ("PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "SECRETKEY", "PRIVATEKEY")
+GLUED_WORDS = (
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "SECRETKEY",
+    "PRIVATEKEY",
+    "REQUIREPASS",  # redis-server --requirepass
+    "MASTERAUTH",  # redis-server --masterauth
+)
 SEPARATED_WORDS = ("KEY", "PASS", "PWD", "CREDENTIAL", "CREDENTIALS", "AUTHKEY", "ACCESSKEY")
 # A name whose last word counts things is no credential (`MAX_TOKENS`, `NUM_KEYS`).
 QUANTITY_WORDS = frozenset({"MAX", "MIN", "NUM", "TOTAL", "LIMIT", "COUNT", "DEFAULT"})
@@ -25,6 +36,7 @@ ABOUT_WORDS = frozenset(
         "HEADER", "FIELD", "TYPE", "MODE", "POLICY", "ALGO", "ALGORITHM", "PROVIDER", "ENDPOINT", "ISSUER",
         "AUDIENCE", "SCOPE", "SCOPES", "COOKIE", "PREFIX", "VERSION", "REQUIRED", "AUTH", "LOGIN", "RESET",
         "SIZE", "OVERLAP", "BUDGET", "LIMIT", "RATE", "WINDOW", "STRATEGY", "SPLITTER", "ENCODING", "MODEL",
+        "ENV", "VAR", "VARIABLE", "SOURCE", "REF", "STDIN", "COMMAND", "CMD", "HELPER", "STORE", "MANAGER",
     }
 )  # fmt: skip
 # A flag naming one of these switches a credential off or points at one (`--insecure-no-password`).
@@ -45,11 +57,12 @@ QUOTED_MEMBER = (
 )
 PRIVATE_KEY = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
 AUTH_HEADER = r"(?i)authorization\s*:\s*(?:bearer|basic|token)\s+([^\s'\"]+)"
-# Issued-token shapes, found whatever the name around them (GitHub, Slack, AWS, Hugging Face,
-# OpenAI-style, Google API keys, Stripe live keys, GitLab).
+# Issued-token shapes, found whatever the name around them (GitHub, Slack, Hugging Face,
+# OpenAI-style, Google API keys, Stripe live keys, GitLab). An AWS access key id (AKIA...) names
+# a key without being one; its secret is caught by name (`AWS_SECRET_ACCESS_KEY`).
 KNOWN_TOKENS = (
     r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
-    r"|AKIA[0-9A-Z]{16}|hf_[A-Za-z0-9]{30,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
+    r"|hf_[A-Za-z0-9]{30,}|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
     r"|sk_live_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_-]{20,})"
 )
 ASSIGNMENT = r"""^\s*(?:export\s+|-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*?)\s*[,;]?\s*$"""
@@ -74,7 +87,7 @@ def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = 
         return False
     if singular in SEPARATED_WORDS or last in SEPARATED_WORDS:
         return len(parts) > 1 or last not in ("KEY", "PASS", "PWD")
-    if any(singular.endswith(w) for w in GLUED_WORDS):
+    if any(form.endswith(w) for w in GLUED_WORDS for form in (last, singular)):
         return True
     return bool(INNER_WORDS & set(parts[:-1])) and last not in ABOUT_WORDS and singular not in ABOUT_WORDS
 

@@ -289,11 +289,25 @@ C8 = [
         policy=SECRETS,
         fragment="argument `-u` (user:password)",
     ),
+    Change(
+        "c8-redis-requirepass",
+        {"postgres": {"command": ["redis-server", "--requirepass", "hunter2"]}},
+        policy=SECRETS,
+        fragment="argument `--requirepass`",
+    ),
 ]
 C8_OK = [
     Change("c8-ok-file-path", {"litellm": {"envs": ["GOOGLE_APPLICATION_CREDENTIALS=/run/secrets/sa.json"]}}),
     Change("c8-ok-password-file", {"postgres": {"envs": ["POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password"]}}),
     Change("c8-ok-token-count", {"litellm": {"envs": ["MAX_TOKENS=4096", "NUM_KEYS=3"]}}),
+    Change(
+        "c8-ok-access-key-id",
+        {"litellm": {"envs": ["AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", secret("AWS_SECRET_ACCESS_KEY=x")]}},
+    ),
+    Change(
+        "c8-ok-flags-about-a-secret",
+        {"litellm": {"command": ["login", "--password-stdin", "registry.example.com", "--token-env", "HF_TOKEN"]}},
+    ),
     Change(
         "c8-ok-about-a-secret",
         {"open-webui": {"envs": ["RAG_TOKEN_CHUNK_SIZE=512", "JWT_TOKEN_EXPIRY=4w", "OAUTH_CLIENT_ID=webui"]}},
