@@ -8,7 +8,9 @@ directory `device`; a disk filesystem mounts the host block device `device`; `ov
 host directories named by `lowerdir`/`upperdir`/`workdir`; a kernel filesystem (`proc`, `sysfs`,
 `devtmpfs`...) mounted by dockerd shows the host's own (dockerd runs in the host's PID and mount
 namespaces). Network filesystems and tmpfs reach nothing on the host. Plugins such as
-local-persist take the host directory as `mountpoint`.
+local-persist take the host directory as `mountpoint`. mount(2) resolves a relative path against
+the mounting process's working directory, and dockerd runs in "/" (systemd.exec(5): a system
+service's WorkingDirectory defaults to the root directory), so `device: etc` is /etc.
 """
 
 from __future__ import annotations
@@ -71,23 +73,28 @@ def _overlay_dirs(o: str) -> list[tuple[str, str]]:
     return found
 
 
+def _from_root(path: str) -> str:
+    """A path as dockerd's mount(2) resolves it (relative to "/")."""
+    return path if path.startswith("/") else "/" + path
+
+
 def _local(opts: dict[str, str]) -> list[Reach]:
     kind, device, o = opts.get("type"), opts.get("device"), opts.get("o", "")
-    if device is not None and {"bind", "rbind"} & _flags(o):
+    if device and {"bind", "rbind"} & _flags(o):
         # Judged even when the daemon would refuse the other options (a missing `type`): the
         # intent is a bind of `device`, as KICS reads it too.
-        return [Reach(device, f"local driver, o={o}, device")] if device.startswith("/") else []
+        return [Reach(_from_root(device), f"local driver, o={o}, device")]
     if set(opts) - LOCAL_OPTIONS or kind is None or device is None:
         return []  # an unknown key, or `type` without `device` (or the reverse): refused by the daemon
     if kind == "none" or kind in NETWORK_FILESYSTEMS or kind in MEMORY_FILESYSTEMS:
         return []
     if kind == "overlay":
-        return [Reach(d, f"local driver, type=overlay, {key}") for key, d in _overlay_dirs(o) if d.startswith("/")]
+        return [Reach(_from_root(d), f"local driver, type=overlay, {key}") for key, d in _overlay_dirs(o)]
     if kind in KERNEL_FILESYSTEMS:
         return [Reach(KERNEL_FILESYSTEMS[kind], f"local driver, type={kind}: the host's own {kind}")]
-    if device.startswith("/"):
-        return [Reach(device, f"local driver, type={kind}, device (a host block device)")]
-    return []
+    if "=" in device or ":" in device:
+        return []  # LABEL=/UUID= (mount(8) syntax, not mount(2)) or a remote source: not a host path
+    return [Reach(_from_root(device), f"local driver, type={kind}, device (a host block device)")]
 
 
 def reaches(driver: object, options: object) -> list[Reach]:

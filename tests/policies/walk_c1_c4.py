@@ -226,6 +226,14 @@ C1 = [
         fragment="container 'svc' mounts the Docker socket",
     ),
 ]
+C1 += [
+    Change(
+        "c1-inline-bind-relative-to-dockerd",
+        {"litellm": {"mounts": volume_mount({"type": "none", "o": "bind", "device": "etc/ssl"})}},
+        policy="container-no-sensitive-mounts",
+        fragment="sensitive host path /etc/ssl (under /etc)",
+    ),
+]
 C1_OK = [
     Change("c1-ok-named-volume", {"litellm": {"volumes": [{"volumeName": "litellm-cache", "containerPath": "/c"}]}}),
     Change(
