@@ -53,7 +53,6 @@ def joined(value: object) -> str | None:
 
 def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     out = []
-    allowed = as_dict(cfg.get("allowedNamespaceJoins"))
     for prop in NAMESPACE_PROPS:
         value = props.get(prop)
         if isinstance(value, str) and value.lower() == "host":
@@ -61,6 +60,12 @@ def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
                 f"container '{ctx.name}' shares the host's namespace via `{prop}: host`. "
                 f"Fix: remove `{prop}` (use a user-defined network for `networkMode`)."
             )
+    return out
+
+
+def check_namespace_joins(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    out = []
+    allowed = as_dict(cfg.get("allowedNamespaceJoins"))
     for prop in JOINABLE:
         target = joined(props.get(prop))
         if target is None or is_unknown(props.get(prop)):
@@ -78,13 +83,28 @@ def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
 
 NO_HOST_NAMESPACES = Rule(
     name="container-no-host-namespaces",
-    description=(
-        "Containers share no namespace with the host, and join another container's PID or IPC namespace "
-        "only when reviewed."
-    ),
+    description="Containers do not share the host's network, PID, IPC, user or cgroup namespace.",
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     check=check_host_namespaces,
+    config={},
+    kics=(
+        Kics("071a71ff", "Shared Host Network Namespace"),
+        Kics("4f31dd9f", "Host Namespace is Shared"),
+        Kics("baa3890f", "Shared Host IPC Namespace"),
+        Kics("8af7162d", "Shared Host User Namespace"),
+    ),
+    cis=("5.10", "5.16", "5.17", "5.31"),
+)
+
+# KICS's host-namespace queries take `pid: container:<x>` as a negative (not the host's); joining
+# a container is a rule of its own, so those fixtures stay clean.
+NO_NAMESPACE_JOINS = Rule(
+    name="container-no-namespace-joins",
+    description="Containers join another container's PID or IPC namespace only when reviewed.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=check_namespace_joins,
     config={
         "allowedNamespaceJoins": {
             "type": "object",
@@ -93,13 +113,6 @@ NO_HOST_NAMESPACES = Rule(
             "description": "Reviewed `container:<name>` PID/IPC joins: {container: [containers it may join]}.",
         }
     },
-    kics=(
-        Kics("071a71ff", "Shared Host Network Namespace"),
-        Kics("4f31dd9f", "Host Namespace is Shared"),
-        Kics("baa3890f", "Shared Host IPC Namespace"),
-        Kics("8af7162d", "Shared Host User Namespace"),
-    ),
-    cis=("5.10", "5.16", "5.17", "5.31"),
 )
 
 
@@ -134,4 +147,4 @@ SECURITY_PROFILES_ENABLED = Rule(
     cis=("5.2", "5.3", "5.22"),
 )
 
-RULES: list[Rule] = [NO_PRIVILEGED, NO_HOST_NAMESPACES, SECURITY_PROFILES_ENABLED]
+RULES: list[Rule] = [NO_PRIVILEGED, NO_HOST_NAMESPACES, NO_NAMESPACE_JOINS, SECURITY_PROFILES_ENABLED]

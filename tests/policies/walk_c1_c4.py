@@ -328,13 +328,13 @@ C2 = [
     Change(
         "c2-pid-join-proxy",
         {"litellm": {"pidMode": "container:docker-socket-proxy"}},
-        policy="container-no-host-namespaces",
+        policy="container-no-namespace-joins",
         fragment="joins the PID namespace of container 'docker-socket-proxy'",
     ),
     Change(
         "c2-ipc-join",
         {"open-webui": {"ipcMode": "container:postgres"}},
-        policy="container-no-host-namespaces",
+        policy="container-no-namespace-joins",
         fragment="joins the IPC namespace of container 'postgres'",
     ),
     Change(
@@ -373,7 +373,7 @@ C2_OK = [
     Change(
         "c2-ok-pid-join-reviewed",
         {"litellm": {"pidMode": "container:ollama"}},
-        config={"container-no-host-namespaces": {"allowedNamespaceJoins": {"litellm": ["ollama"]}}},
+        config={"container-no-namespace-joins": {"allowedNamespaceJoins": {"litellm": ["ollama"]}}},
     ),
     Change(
         "c2-ok-ipc-private",
