@@ -33,6 +33,7 @@ RESOURCE_RULES: list[Rule] = [
     *lifecycle.RULES,
     *hardening.RULES,
     *network.RULES,
+    *datastores.RULES,
     *images.RULES,
     *secrets.RULES,
     *volumes.RULES,

@@ -1,9 +1,11 @@
 """No datastore is published to the host, recognised by its port or by the image it runs.
 
-A stack rule: a container's `image` is usually the id of a RemoteImage (the program hands each
-container its image's id), so what it runs is only known beside that RemoteImage (``view``).
-A container living in another's network namespace (`networkMode: container:<x>`) is published
-by x's ports.
+Two rules with the same knobs. `container-no-published-datastore` judges a container's own
+ports by their port and by a literal image reference. A container's `image` is usually the id
+of a RemoteImage (the program hands each container its image's id), so what it runs is only
+known beside that RemoteImage, and a container living in another's network namespace
+(`networkMode: container:<x>`) is published by x's ports: the stack rule
+`container-no-published-datastore-resolved` reports what only the stack reveals (``view``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from .addresses import binds_loopback
-from .props import as_dict, as_number, image_repository
+from .base import Context, Rule
+from .pinning import IMAGE_ID
+from .props import as_dict, as_list, as_number, image_repository, is_unknown
 from .stackbase import StackResource, StackRule
-from .view import Member, View
+from .view import View
 
 Finding = tuple[str, str | None]
 DEFAULT_PORTS = {
@@ -71,78 +75,120 @@ def _last(repository: str) -> str:
     return repository.rsplit("/", 1)[-1]
 
 
-def _kind(view: View, member: Member, cfg: dict[str, Any]) -> str | None:
-    """The datastore image ``member`` runs: its repository, or its last path segment, is one of
-    `datastoreImages` (so a mirror's `registry.example.com/library/postgres` is Postgres)."""
+def _datastore(repository: str, cfg: dict[str, Any]) -> str | None:
+    """``repository`` when it, or its last path segment, is one of `datastoreImages` (so a
+    mirror's `registry.example.com/library/postgres` is Postgres)."""
     configured = [image_repository(str(i)) for i in cfg.get("datastoreImages") or []]
-    repo = view.repository(member)
-    if repo and (repo in configured or _last(repo) in {_last(i) for i in configured}):
-        return repo
+    if repository and (repository in configured or _last(repository) in {_last(i) for i in configured}):
+        return repository
     return None
 
 
-def check_datastores(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
+def _message(name: str, kind: str, port: dict[str, Any], loopback_ok: set[str], via: str = "") -> str:
+    allowed = " (only loopback 127.0.0.1 is allowed for this container)" if name in loopback_ok else ""
+    return (
+        f"container '{name}' publishes its {kind} port to the host{via} ({_port_text(port)}){allowed}. "
+        "Fix: remove the `ports` entry and reach it over the internal Docker network."
+    )
+
+
+def _port_kind(port: dict[str, Any], cfg: dict[str, Any]) -> str | None:
     ports = {int(float(k)): str(v) for k, v in as_dict(cfg.get("datastorePorts")).items()}
+    internal = as_number(port.get("internal"))
+    return ports.get(int(internal)) if internal is not None else None
+
+
+def _loopback(name: str, port: dict[str, Any], loopback_ok: set[str]) -> bool:
+    return name in loopback_ok and binds_loopback(port.get("ip"))
+
+
+def check_datastore_ports(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    """A container's own published ports, by port and by a literal image reference."""
+    loopback_ok = {str(n) for n in cfg.get("loopbackAllowed") or []}
+    image = props.get("image")
+    literal = isinstance(image, str) and not is_unknown(image) and not IMAGE_ID.match(image)
+    image_kind = _datastore(image_repository(image), cfg) if literal and isinstance(image, str) else None
+    out = []
+    for port in (as_dict(p) for p in as_list(props.get("ports"))):
+        kind = _port_kind(port, cfg) or image_kind
+        if kind and not _loopback(ctx.name, port, loopback_ok):
+            out.append(_message(ctx.name, kind, port, loopback_ok))
+    return out
+
+
+def check_datastores(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
+    """What only the stack shows: the image behind a RemoteImage id, and a joined namespace's ports."""
     loopback_ok = {str(n) for n in cfg.get("loopbackAllowed") or []}
     view = View(resources)
     out: list[Finding] = []
     for member in view.members:
-        image_kind = _kind(view, member, cfg)
+        image = member.props.get("image")
+        by_id = isinstance(image, str) and image in view.images
+        image_kind = _datastore(view.repository(member), cfg)
         owner = view.netns_owner(member)
         shared = owner is not None and owner is not member
+        if not shared and not (by_id and image_kind):
+            continue  # its own ports, by port or by a literal image: container-no-published-datastore
         for port in view.published(member):
-            internal = as_number(port.get("internal"))
-            kind = ports.get(int(internal)) if internal is not None and not shared else None
-            kind = kind or image_kind
-            if kind is None:
-                continue
-            if member.name in loopback_ok and not shared and binds_loopback(port.get("ip")):
-                continue
-            allowed = " (only loopback 127.0.0.1 is allowed for this container)" if member.name in loopback_ok else ""
-            via = f" through the network namespace of '{owner.name}'" if shared and owner else ""
-            out.append(
-                (
-                    f"container '{member.name}' publishes its {kind} port to the host{via} ({_port_text(port)})"
-                    f"{allowed}. Fix: remove the `ports` entry and reach it over the internal Docker network.",
-                    member.urn,
-                )
-            )
+            if shared:
+                kind, via = image_kind, f" through the network namespace of '{owner.name}'" if owner else ""
+            else:
+                kind, via = (None if _port_kind(port, cfg) else image_kind), ""
+            if kind and (shared or not _loopback(member.name, port, loopback_ok)):
+                out.append((_message(member.name, kind, port, loopback_ok, via), member.urn))
     return out
 
 
-NO_PUBLISHED_DATASTORE = StackRule(
+KNOBS: dict[str, dict[str, Any]] = {
+    "datastorePorts": {
+        "type": "object",
+        "default": DEFAULT_PORTS,
+        "additionalProperties": {"type": "string"},
+        "description": "Internal ports that identify a datastore: {port: label}.",
+    },
+    "datastoreImages": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": DEFAULT_IMAGES,
+        "description": (
+            "Image repositories (matched whole or by their last path segment, so mirrors count) whose every "
+            "published port counts as a datastore port."
+        ),
+    },
+    "loopbackAllowed": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Containers that may publish their datastore port on a loopback address only (laptop).",
+    },
+}
+
+NO_PUBLISHED_DATASTORE = Rule(
     name="container-no-published-datastore",
     description=(
-        "Datastores (Postgres, Ollama and the like, known by port or by the image they run) publish no port "
-        "to the host."
+        "Datastores (Postgres, Ollama and the like, known by their port or image reference) publish no port to "
+        "the host."
+    ),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=check_datastore_ports,
+    config=KNOBS,
+    cis=("5.9",),
+)
+
+
+RESOLVED = StackRule(
+    name="container-no-published-datastore-resolved",
+    description=(
+        "A datastore the stack reveals (the image behind its RemoteImage id, or the network namespace it "
+        "joins) publishes no port to the host."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     check=check_datastores,
-    config={
-        "datastorePorts": {
-            "type": "object",
-            "default": DEFAULT_PORTS,
-            "additionalProperties": {"type": "string"},
-            "description": "Internal ports that identify a datastore: {port: label}.",
-        },
-        "datastoreImages": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": DEFAULT_IMAGES,
-            "description": (
-                "Image repositories (matched whole or by their last path segment, so mirrors count) whose every "
-                "published port counts as a datastore port."
-            ),
-        },
-        "loopbackAllowed": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Containers that may publish their datastore port on a loopback address only (laptop).",
-        },
-    },
+    config=KNOBS,
     cis=("5.9",),
 )
 
-STACK_RULES: list[StackRule] = [NO_PUBLISHED_DATASTORE]
+RULES: list[Rule] = [NO_PUBLISHED_DATASTORE]
+STACK_RULES: list[StackRule] = [RESOLVED]

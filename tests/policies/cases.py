@@ -345,7 +345,6 @@ CONTAINER_CASES: list[Case] = [
         "container-no-published-datastore",
         "mandatory",
         "publishes its postgres port",
-        stack=True,
     ),
     Case(
         "ollama-random-port",
@@ -354,7 +353,6 @@ CONTAINER_CASES: list[Case] = [
         "container-no-published-datastore",
         "mandatory",
         "publishes its ollama port",
-        stack=True,
     ),
     Case(
         "all-interfaces",

@@ -216,9 +216,11 @@ def test_dev_allows_ollama_on_loopback_only(dev_pack: PolicyPackAnalyzer, baseli
 
 def test_prod_rejects_ollama_even_on_loopback(prod_pack: PolicyPackAnalyzer, baseline: Baseline) -> None:
     loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1"}]
-    before = prod_pack.analyze_stack(baseline.stack())
-    result = prod_pack.analyze_stack(baseline.stack_changed({"ollama": {"ports": loopback}}))
+    before = prod_pack.analyze_resource(baseline.resource("ollama"))
+    result = prod_pack.analyze_resource(baseline.resource("ollama", baseline.container("ollama", ports=loopback)))
     [diag] = added(result, before)
+    stack = prod_pack.analyze_stack(baseline.stack_changed({"ollama": {"ports": loopback}}))
+    assert added(stack, prod_pack.analyze_stack(baseline.stack())) == [], "reported once, by the container rule"
     assert diag.policy_name == "container-no-published-datastore"
     assert diag.enforcement_level == "mandatory"
 

@@ -343,7 +343,7 @@ C2 = [
             "open-webui": {"ports": [{"internal": 5432, "external": 15432, "ip": "127.0.0.1"}]},
             "postgres": {"networkMode": "container:open-webui", "networksAdvanced": None},
         },
-        policy="container-no-published-datastore",
+        policy="container-no-published-datastore-resolved",
         reported="postgres",
         fragment="publishes its postgres port to the host through the network namespace of 'open-webui'",
     ),
