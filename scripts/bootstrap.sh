@@ -26,6 +26,8 @@ if [ "$mode" = dev ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   # The Docker socket proxy's stand-in: the same software as the pinned image (HAProxy).
   [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  # The sign-in test's provider certificate (tests/integration/test_oidc.py).
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"
@@ -70,24 +72,27 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
-# dev: Mermaid's real parser for the test of the diff's diagram (tests/tools/mermaid), in a cache
-# directory keyed on its pin, outside the repository.
+# dev: npm packages the tests run for real, each set in a cache directory keyed on its pin, outside
+# the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid) and, for the sign-in
+# test (tests/integration/oidc), the oidc-provider identity provider and playwright-core, which
+# drives Debian's chromium (it downloads no browser of its own).
 if [ "$mode" = dev ]; then
-  pin=$(cat tests/tools/mermaid/PIN)
-  npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
-  if [ ! -f "$npm_dir/.ok" ]; then
+  for pin_file in tests/tools/mermaid/PIN tests/integration/oidc/PIN; do
+    pin=$(cat "$pin_file")
+    npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
+    [ -f "$npm_dir/.ok" ] && continue
     if command -v npm >/dev/null; then
       echo "bootstrap: installing $pin into $npm_dir"
       mkdir -p "$npm_dir"
       echo '{"private": true}' >"$npm_dir/package.json"
       # shellcheck disable=SC2086 # the pin is a list of package@version words
-      if (cd "$npm_dir" && npm install --no-audit --no-fund --silent $pin); then
+      if (cd "$npm_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent $pin); then
         touch "$npm_dir/.ok"
       else
-        echo "bootstrap: npm install $pin failed; the Mermaid parser test will skip (and fail under CI)" >&2
+        echo "bootstrap: npm install $pin failed; the tests that use it will skip (and fail under CI)" >&2
       fi
     else
-      echo "bootstrap: npm not found; the Mermaid parser test will skip (and fail under CI)" >&2
+      echo "bootstrap: npm not found; the tests that use $pin will skip (and fail under CI)" >&2
     fi
-  fi
+  done
 fi

@@ -48,3 +48,10 @@ def backup_secrets(
     if settings.backup.target == "s3":
         s3 = (config.require_secret("backupS3AccessKey"), config.require_secret("backupS3SecretKey"))
     return passphrase, s3
+
+
+def oidc_client_secret(settings: Settings) -> pulumi.Output[str] | None:
+    """The OIDC client secret (`openWebuiOidcClientSecret`), when the stack signs in through a provider."""
+    if settings.open_webui.oidc is None:
+        return None
+    return pulumi.Config(NAMESPACE).require_secret("openWebuiOidcClientSecret")

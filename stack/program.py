@@ -18,7 +18,7 @@ from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.socket_proxy import SocketProxy, SocketProxyArgs
 from stack.components.traefik import Traefik, TraefikArgs
-from stack.config import backup_secrets, provider_keys
+from stack.config import backup_secrets, oidc_client_secret, provider_keys
 from stack.hostgroups import GroupError, amd_groups
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
@@ -163,6 +163,7 @@ def build(settings: Settings) -> dict[str, Any]:
             embedding_models=s.embedding_models,
             wait_for=[pull],
             hosts=hosts,
+            oidc_client_secret=oidc_client_secret(s),
         ),
     )
 

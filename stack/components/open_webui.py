@@ -55,6 +55,8 @@ class OpenWebuiArgs:
     """Start only after these (the model pull), so the first page lists the models."""
     hosts: Sequence[tuple[str, str]] = ()
     """host mode: the host-gateway mapping to the host's Ollama (reached over the routed network)."""
+    oidc_client_secret: pulumi.Output[str] | None = None
+    """OAUTH_CLIENT_SECRET, with settings.oidc (the secret config openWebuiOidcClientSecret)."""
 
 
 class OpenWebui(pulumi.ComponentResource):
@@ -63,6 +65,8 @@ class OpenWebui(pulumi.ComponentResource):
         image = containers.image(name, args.image, parent=self)
         volume = containers.data_volume(f"{name}-data", protect=args.protect_data, parent=self)
         admin = [secret_env("WEBUI_ADMIN_PASSWORD", args.admin_password)] if args.settings.admin_email else []
+        secret = args.oidc_client_secret
+        sso = [] if secret is None else [secret_env("OAUTH_CLIENT_SECRET", secret)]
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
         containers.container(
             containers.Spec(
@@ -86,6 +90,7 @@ class OpenWebui(pulumi.ComponentResource):
                     # backend/open_webui/config.py), so this one stays an env var.
                     secret_env("OPENAI_API_KEY", args.litellm_key),
                     *admin,
+                    *sso,
                 ],
                 # Without it the image writes a key outside the data volume, and every
                 # re-create logs everyone out.

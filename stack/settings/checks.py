@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from stack.settings import oidc
 from stack.settings.units import format_cpus, format_memory
 
 if TYPE_CHECKING:
@@ -172,6 +173,7 @@ CHECKS: tuple[Callable[[Settings], list[str]], ...] = (
     model_names_unique,
     limits_fit_host,
     backup_target_named,
+    oidc.problems,
 )
 
 

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from stack.models import fit
 from stack.models.lock import LockedModel, LockError, load_lock
 from stack.settings.model import NAMESPACE, Settings
+from stack.settings.oidc import secret_problems as oidc_secret_problems
 from stack.settings.services import describe_pattern
 
 OBJECT_SECRETS = frozenset({"providerKeys"})
 """Secret settings holding one named value per entry (only the names are ever read)."""
-SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey"})
-"""Secret settings holding one value: the restic repository's passphrase and the S3 keys."""
+SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey", "openWebuiOidcClientSecret"})
+"""Secret settings holding one value: the restic repository's passphrase, the S3 keys, the OIDC client secret."""
 SECRET_KEYS = OBJECT_SECRETS | SCALAR_SECRETS
 """Config keys that must be set with `pulumi config set --secret` and never enter Settings."""
 
@@ -159,6 +160,7 @@ def load_settings(
         else:
             problems += fit.check(settings, locked, stack)[0]
         problems += _backup_secrets(settings, set(secret_keys), prefix)
+        problems += oidc_secret_problems(settings, set(secret_keys))
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise SettingsError(f"{source} (stack {stack!r}) has invalid settings:\n{lines}")

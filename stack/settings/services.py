@@ -10,6 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from policies.rules import pinning
 from stack import constants
+from stack.settings.oidc import Oidc
 from stack.settings.units import Cpus, Duration, MiB, format_memory
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -158,6 +159,8 @@ class OpenWebui(Limits):
     default_user_role: Literal["pending", "user", "admin"] = "pending"
     admin_email: str | None = None
     """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
+    oidc: Oidc | None = None
+    """Sign-in through the team's OpenID Connect provider (stack/settings/oidc.py)."""
 
     @field_validator("admin_email")
     @classmethod
