@@ -48,8 +48,29 @@ def allow_empty_on(value: str | None, has_children: bool) -> bool:
     return value == "" or value.lower() == "true"
 
 
+# The label filters Traefik decodes with (pkg/provider/docker/shared_labels.go and
+# pkg/config/label/label.go), matched case-insensitively; the root segment itself must be exactly
+# "traefik" (paerser DecodeToNode: "invalid label root"), or the container's labels fail to decode.
+FILTERS = (
+    "traefik.docker.",
+    "traefik.enable",
+    "traefik.http",
+    "traefik.tcp",
+    "traefik.udp",
+    "traefik.tls.stores.default",
+)
+
+
+def decodable(labels: dict[str, str]) -> bool:
+    """False when a label Traefik reads has a root other than exactly `traefik` (`Traefik.enable`):
+    Traefik then logs the error and skips the container."""
+    return not any(k.lower().startswith(FILTERS) and k.split(".", 1)[0] != "traefik" for k in labels)
+
+
 def enabled(labels: dict[str, str], exposed_by_default: bool) -> bool:
     """Whether Traefik's Docker provider keeps the container (`traefik.enable`, else the default)."""
+    if not decodable(labels):
+        return False
     value = folded(labels).get("traefik.enable")
     if value is None:
         return exposed_by_default

@@ -383,6 +383,12 @@ C6 = [
     ),
 ]
 C6_OK = [
+    # Traefik refuses labels whose root is not exactly "traefik" and skips the container
+    # (shown with the real Traefik in tests/integration/test_pack_traefik.py).
+    Change(
+        "c6-ok-root-not-traefik",
+        {"ollama": {"labels": [label("Traefik.enable", "true"), label("traefik.http.routers.o.entrypoints", "web")]}},
+    ),
     Change(
         "c6-ok-camel-case-tls-router",
         {
