@@ -2,7 +2,9 @@
 # Set up everything the project needs on a fresh machine: the .venv and, for `dev`,
 # the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
 #   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
-#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static,
+#   scripts/bootstrap.sh fast      # + pytest and the schema check: `make test-fast` (no Debian packages,
+#                                  #   no Open WebUI, no LiteLLM: nothing of the integration tier)
+#   scripts/bootstrap.sh dev       # + lint, integration tier (docker.io, busybox-static,
 #                                  #   chromium, restic, postgresql, haproxy, and the real Open WebUI in a cached virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,12 +43,23 @@ if [ "$mode" = dev ]; then
 fi
 
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
-reqs=(tools/requirements.txt)
-[ "$mode" = dev ] && reqs=(requirements-dev.txt)
-stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+case "$mode" in
+  runtime) reqs=(tools/requirements.txt) ;;
+  fast) reqs=(requirements-fast.txt) ;;
+  dev) reqs=(requirements-dev.txt) ;;
+  *) echo "bootstrap: unknown mode $mode (runtime, fast or dev)" >&2; exit 2 ;;
+esac
+pins=$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
+stamp=".venv/.installed-$mode-$pins"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
+# Each mode installs everything the one before it does: a dev venv is a fast and a runtime venv too.
+for wider in fast dev; do
+  case "$mode:$wider" in runtime:fast | runtime:dev | fast:dev)
+    [ -f ".venv/.installed-$wider-$pins" ] && stamp=".venv/.installed-$wider-$pins" ;;
+  esac
+done
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages (${reqs[*]})"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
@@ -72,12 +85,15 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
-# dev: npm packages the tests run for real, each set in a cache directory keyed on its pin, outside
-# the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid) and, for the sign-in
-# test (tests/integration/oidc), the oidc-provider identity provider and playwright-core, which
-# drives Debian's chromium (it downloads no browser of its own).
-if [ "$mode" = dev ]; then
-  for pin_file in tests/tools/mermaid/PIN tests/integration/oidc/PIN; do
+# dev and fast: npm packages the tests run for real, each set in a cache directory keyed on its
+# pin, outside the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid; a few MB,
+# fast installs it too) and, dev only, for the sign-in test (tests/integration/oidc), the
+# oidc-provider identity provider and playwright-core, which drives Debian's chromium (it
+# downloads no browser of its own).
+if [ "$mode" = dev ] || [ "$mode" = fast ]; then
+  pin_files=(tests/tools/mermaid/PIN)
+  [ "$mode" = dev ] && pin_files+=(tests/integration/oidc/PIN)
+  for pin_file in "${pin_files[@]}"; do
     pin=$(cat "$pin_file")
     npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
     [ -f "$npm_dir/.ok" ] && continue

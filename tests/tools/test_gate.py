@@ -103,7 +103,7 @@ def test_a_broken_stack_file_fails_with_its_error(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n")
     (report,) = run_gate(["dev"], root=tmp_path)
     assert isinstance(report, StackReport) and not report.passed
-    assert report.error is not None and "ai-stack:host.memory: Field required" in report.error
+    assert report.error is not None and "ai-stack:host.memory: required" in report.error
 
 
 def test_module_entry_point_exit_code() -> None:
@@ -141,7 +141,7 @@ def test_a_failed_stack_shows_its_first_problem_and_no_empty_table(tmp_path: Pat
     assert "TYPE" not in out, out
     verdict = next(line for line in out.splitlines() if line.startswith("stack dev:"))
     assert verdict.startswith("stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ai-sta")
-    assert verdict.endswith("(and 1 more)") and not verdict.rstrip(")").endswith(":"), verdict
+    assert verdict.endswith("(and 2 more)") and not verdict.rstrip(")").endswith(":"), verdict
     md = render.markdown(reports)
     assert "| type |" not in md and "### ❌ stack dev: FAILED: Pulumi.dev.yaml" in md
 

@@ -110,6 +110,7 @@ def text(reports: Sequence[StackReport]) -> str:
                 out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if r.error:
             out.append(f"ERROR: {r.error}")
+        out += [line for note in r.notes for line in _wrap(f"note: {note}", "")]
         for g in groups(r.mandatory + r.advisory, r.stack):
             out += _group_text(g)
         out.append(_verdict(r))
@@ -153,11 +154,15 @@ def _md_cells(row: Row) -> list[str]:
 
 def markdown(reports: Sequence[StackReport]) -> str:
     out = ["## ai-stack offline policy gate", ""]
+    failed = [r for r in reports if not r.passed]
+    if failed:  # what needs fixing first, before any table
+        out += [f"**{len(failed)} of {len(reports)} stacks failed:** " + ", ".join(f"`{r.stack}`" for r in failed), ""]
     for r in reports:
         icon = "✅" if r.passed else "❌"
         out += [f"### {icon} {_verdict(r)}", ""]
         if r.error:
             out += ["```", r.error, "```", ""]
+        out += [f"- {note}" for note in r.notes] + ([""] if r.notes else [])
         if r.rows:
             out.append("| " + " | ".join(COLUMNS) + " |")
             out.append("|" + "---|" * len(COLUMNS))
