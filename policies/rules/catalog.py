@@ -13,6 +13,7 @@ from . import (
     images,
     isolation,
     kinds,
+    lan,
     lifecycle,
     limits,
     mounts,
@@ -45,6 +46,7 @@ STACK_RULES: list[StackRule] = [
     *exposure.STACK_RULES,
     *datastores.STACK_RULES,
     *routes.STACK_RULES,
+    *lan.STACK_RULES,
 ]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.

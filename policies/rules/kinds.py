@@ -129,6 +129,16 @@ GATEWAY_MODES = ("com.docker.network.bridge.gateway_mode_ipv4", "com.docker.netw
 OPEN_GATEWAY_MODES = ("routed", "nat-unprotected")
 
 
+def on_host_lan(props: dict[str, Any]) -> str | None:
+    """How a docker.Network puts its containers on the host's LAN, or None."""
+    driver = props.get("driver")
+    if isinstance(driver, str) and driver.lower() in LAN_DRIVERS:
+        return f"the {driver} driver"
+    options = as_dict(props.get("options"))
+    modes = [f"{k}: {options[k]}" for k in GATEWAY_MODES if options.get(k) in OPEN_GATEWAY_MODES]
+    return f"`{modes[0]}`" if modes else None
+
+
 def check_network_lan(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     driver = props.get("driver")
     out = []

@@ -23,6 +23,7 @@ from .mounts import HostMount, host_mounts
 from .pinning import IMAGE_ID
 from .props import (
     CONTAINER,
+    NETWORK,
     REMOTE_IMAGE,
     SERVICE,
     VOLUME,
@@ -57,6 +58,7 @@ class View:
         self.members: list[Member] = []
         self.volumes: dict[str, dict[str, Any]] = {}
         self.images: dict[str, str] = {}
+        self.network_props: dict[str, dict[str, Any]] = {}
         for r in resources:
             name = container_name(r.props, r.name)
             if r.resource_type == CONTAINER:
@@ -65,6 +67,8 @@ class View:
                 self.members.append(Member(name, r.name, r.urn, SERVICE, services.as_container(r.props)))
             elif r.resource_type == VOLUME:
                 self.volumes[name] = r.props
+            elif r.resource_type == NETWORK:
+                self.network_props[name] = r.props
             elif r.resource_type == REMOTE_IMAGE and isinstance(r.props.get("name"), str):
                 for key in ("imageId", "repoDigest", "id"):
                     value = r.props.get(key)

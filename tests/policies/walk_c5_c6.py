@@ -162,6 +162,26 @@ C5 = [
         fragment="`networkMode: host`",
     ),
 ]
+C5 += [
+    Change(
+        "c5-container-on-macvlan",
+        {"postgres": {"networksAdvanced": [{"name": "lan", "ipv4Address": "192.168.1.50"}]}},
+        add=(New(NETWORK, "lan", {"name": "lan", "driver": "macvlan", "options": {"parent": "eth0"}}),),
+        policy="container-not-on-host-lan",
+        fragment="container 'postgres' is on network 'lan', which puts it on the host's LAN (the macvlan driver)",
+    ),
+    Change(
+        "c5-container-joins-a-lan-container",
+        {
+            "ollama": {"networksAdvanced": [{"name": "l2"}]},
+            "postgres": {"networkMode": "container:ollama", "networksAdvanced": None},
+        },
+        add=(New(NETWORK, "l2", {"name": "l2", "driver": "ipvlan"}),),
+        policy="container-not-on-host-lan",
+        reported="postgres",
+        fragment="container 'postgres' is on network 'l2'",
+    ),
+]
 C5_OK = [
     Change("c5-ok-loopback-v4", {"open-webui": {"ports": port("127.0.0.1")}}),
     Change("c5-ok-loopback-v6", {"open-webui": {"ports": port("::1")}}),
