@@ -112,3 +112,27 @@ if [ "$mode" = dev ] || [ "$mode" = fast ]; then
     fi
   done
 fi
+
+# dev: Renovate, for the test of the upgrade configuration (.github/renovate.json5): its own
+# renovate-config-validator and a local extraction. 39.x is the last line whose Node engine
+# includes Node 20 (40+ needs Node 22). --ignore-scripts skips re2's native build (a prebuilt
+# download this machine cannot make, then minutes of compiling); Renovate then uses JavaScript's
+# RegExp, which reads the configuration's regexes as RE2 does (they avoid RE2's gaps).
+if [ "$mode" = dev ]; then
+  pin=$(cat tests/tools/renovate/PIN)
+  npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
+  if [ ! -f "$npm_dir/.ok" ]; then
+    if command -v npm >/dev/null; then
+      echo "bootstrap: installing $pin into $npm_dir (about a minute)"
+      mkdir -p "$npm_dir"
+      echo '{"private": true}' >"$npm_dir/package.json"
+      if (cd "$npm_dir" && npm install --no-audit --no-fund --silent --ignore-scripts "$pin"); then
+        touch "$npm_dir/.ok"
+      else
+        echo "bootstrap: npm install $pin failed; the Renovate tests will skip (and fail under CI)" >&2
+      fi
+    else
+      echo "bootstrap: npm not found; the Renovate tests will skip (and fail under CI)" >&2
+    fi
+  fi
+fi

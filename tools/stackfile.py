@@ -9,6 +9,7 @@ values beside encrypted ones under a secret key.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -135,10 +136,16 @@ def _leaves(value: Any, path: str) -> tuple[list[str], list[str]]:
     return [], [path]
 
 
+def placeholder(ciphertext: Any) -> str:
+    """The offline stand-in for an encrypted value: the same for the same ciphertext, so the offline
+    diff sees a rotated secret (a new ciphertext) as a change, and never the value itself."""
+    return f"{SECRET_PLACEHOLDER}-{hashlib.sha256(str(ciphertext).encode()).hexdigest()[:12]}"
+
+
 def _strip_secure(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER
+            return placeholder(value["secure"])
         return {k: _strip_secure(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_strip_secure(v) for v in value]
@@ -239,7 +246,7 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
         if secure:
             secret_keys.append(key)
             if isinstance(value, dict) and set(value) == {"secure"} and key == f"{NAMESPACE}:providerKeys":
-                value = {name: SECRET_PLACEHOLDER for name in _api_key_envs(raw)}
+                value = {name: placeholder(f"{value['secure']}/{name}") for name in _api_key_envs(raw)}
             else:
                 value = _strip_secure(value)
         if isinstance(value, (dict, list)):

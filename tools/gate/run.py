@@ -17,6 +17,7 @@ from typing import Any
 from stack.settings import SettingsError
 from tools import packconfig
 from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Resource
+from tools.names import display_name
 from tools.offline import ROOT, Evaluation, Registered, evaluate
 from tools.stackfile import StackFileError, stack_settings
 
@@ -65,15 +66,24 @@ def _short(type_: str) -> str:
     return type_.split(":")[-1]
 
 
+AMD_DEVICE = "/dev/kfd"
+"""ROCm's compute device: a container given it (with /dev/dri or its render nodes) has AMD GPUs."""
+
+
 def _gpu(inputs: dict[str, Any]) -> str:
+    """GPUs by driver: device requests (nvidia, cdi), `gpus`, or AMD's device files."""
     reqs = inputs.get("deviceRequests") or []
     if inputs.get("gpus"):
         return f"gpus={inputs['gpus']}"
     parts = []
     for r in reqs:
         count = r.get("count")
-        which = "all" if count == -1 else str(count) if count else ",".join(r.get("deviceIds", []))
+        which = "all" if count == -1 else str(int(count)) if count else ",".join(r.get("deviceIds", []))
         parts.append(f"{r.get('driver', 'cdi')}:{which}")
+    paths = [str(d.get("hostPath")) for d in inputs.get("devices") or []]
+    if AMD_DEVICE in paths:
+        nodes = [p.removeprefix("/dev/dri/") for p in paths if p.startswith("/dev/dri/")]
+        parts.append("amd:" + (",".join(nodes) if nodes else "all"))
     return " ".join(parts)
 
 
@@ -110,7 +120,7 @@ def rows(ev: Evaluation) -> list[Row]:
             out.append(
                 Row(
                     type=_short(r.type),
-                    name=str(i.get("name", r.name)),
+                    name=display_name(r),
                     image=refs.get(str(i.get("image")), str(i.get("image"))),
                     cpus=str(i.get("cpus") or "UNLIMITED"),
                     memory=memory,
@@ -121,9 +131,9 @@ def rows(ev: Evaluation) -> list[Row]:
             )
         elif r.type == "docker:index/remoteImage:RemoteImage":
             # As in `pulumi preview`: the resource's name, and the reference it pulls as its image.
-            out.append(Row(type=_short(r.type), name=r.name, image=str(i.get("name")), protect=r.protect))
+            out.append(Row(type=_short(r.type), name=display_name(r), image=str(i.get("name")), protect=r.protect))
         else:
-            out.append(Row(type=_short(r.type), name=str(i.get("name") or r.name), protect=r.protect))
+            out.append(Row(type=_short(r.type), name=display_name(r), protect=r.protect))
     out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
     return out
 
