@@ -5,16 +5,20 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from . import (
+    datastores,
     devices,
     exposure,
     hardening,
     hostdirs,
     images,
     isolation,
+    kinds,
+    lan,
     lifecycle,
     limits,
     mounts,
     network,
+    routes,
     secrets,
     stack,
     volumes,
@@ -30,11 +34,20 @@ RESOURCE_RULES: list[Rule] = [
     *lifecycle.RULES,
     *hardening.RULES,
     *network.RULES,
+    *datastores.RULES,
     *images.RULES,
     *secrets.RULES,
     *volumes.RULES,
+    *kinds.RULES,
 ]
-STACK_RULES: list[StackRule] = [*stack.STACK_RULES, *hostdirs.STACK_RULES, *exposure.STACK_RULES]
+STACK_RULES: list[StackRule] = [
+    *stack.STACK_RULES,
+    *hostdirs.STACK_RULES,
+    *exposure.STACK_RULES,
+    *datastores.STACK_RULES,
+    *routes.STACK_RULES,
+    *lan.STACK_RULES,
+]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.
 UNANSWERED_KICS: tuple[Kics, ...] = (
@@ -42,8 +55,8 @@ UNANSWERED_KICS: tuple[Kics, ...] = (
         "221e0658",
         "Pids Limit Not Set",
         none=(
-            "pulumi-docker 5.x cannot set it: terraform-provider-docker v4.5.0's docker_container has no "
-            "pids_limit input (CIS 5.29 likewise)"
+            "pulumi-docker 5.2.0 cannot set it: its Container has no pidsLimit input (terraform-provider-docker "
+            "v4.5.0's docker_container has no pids_limit; CIS 5.29 likewise)"
         ),
     ),
 )
