@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -86,6 +86,14 @@ class Spec:
     cap_add: Sequence[str] = ()
     """Added back after dropping ALL; each add is justified where the component sets it."""
     read_only: bool = False
+    """A read-only root filesystem. Docker refuses any upload into such a container (moby
+    daemon/archive.go: the provider extracts its uploads at "/", which is no volume), so a
+    container that takes files by upload keeps a writable one."""
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    """tmpfs mounts (path -> options) for what a read-only container still writes. Read back
+    verbatim (HostConfig.Tmpfs); not ForceNew in the provider's schema, so set once."""
+    user: str | None = None
+    """The user the first process runs as (`uid[:gid]`); None keeps the image's USER."""
     run_once: bool = False
     shm_size: int | None = None
     network_mode: str | None = None
@@ -118,6 +126,8 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         # changed list replaces the container.
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(spec.cap_add) or None),
         read_only=spec.read_only or None,
+        tmpfs=dict(spec.tmpfs) or None,
+        user=spec.user,
         healthcheck=spec.health.args(),
         # Every container is created with `wait`: a service until its healthcheck passes, a
         # run-once job until it marks success (see stack/components/model_pull.py). A job that

@@ -112,7 +112,8 @@ def test_a_new_model_reruns_the_pull_and_replaces_litellm_for_its_config(repo: P
     edit(repo / "Pulumi.dev.yaml", "    - llama3.2:1b\n", "    - llama3.2:1b\n    - qwen2.5:0.5b\n")
     lock_like(repo, "qwen2.5:0.5b", "llama3.2:1b")
     d = run("dev", "main", repo)
-    assert set(ops(d)) == {"ollama-pull", "litellm"}
+    # The key job re-runs too: Open WebUI's virtual key must be allowed the new model.
+    assert set(ops(d)) == {"ollama-pull", "litellm", "litellm-key"}
     assert ops(d)["ollama-pull"] == ("replace", ("envs",))
     litellm = item(d, "litellm")
     assert litellm.op == "replace" and "uploads" in litellm.forcing
@@ -140,8 +141,8 @@ def test_a_regenerated_protected_secret_is_flagged_with_what_it_replaces(repo: P
     salt = item(d, "secrets-litellm-salt-key")
     assert (salt.op, salt.forcing) == ("replace", ("length",))
     assert any("protected" in f for f in salt.flags) and any("regenerates the secret" in f for f in salt.flags)
-    # Its new value is unknown at preview: LiteLLM's env embeds it, and envs force a replacement.
-    assert ops(d)["litellm"] == ("replace", ("envs",))
+    # Its new value is unknown at preview: LiteLLM's config file embeds it; uploads force a replacement.
+    assert ops(d)["litellm"] == ("replace", ("uploads",))
     assert item(d, "litellm").flags == ("gets a new value of the regenerated secrets-litellm-salt-key",)
     md = render.markdown(d)
     assert md.startswith("### 🔴") and "🔴 **secrets-litellm-salt-key" in md
