@@ -45,11 +45,13 @@ def haproxy_cfg(*, port: int = constants.SOCKET_PROXY_PORT, socket: str = consta
     allow = "\n".join(f"    acl {name} path,url_dec -m reg {regex}" for name, regex in ALLOWED)
     names = " || ".join(name for name, _ in ALLOWED)
     return f"""global
-    log stdout format raw daemon warning
+    log stdout format raw daemon info
 defaults
     mode http
     log global
     option httplog
+    # Log each request when it is answered, not when it ends: the event stream never ends.
+    option logasap
     timeout connect 10s
     timeout client 10m
     timeout server 10m

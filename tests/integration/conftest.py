@@ -30,6 +30,7 @@ import pytest
 from stack import constants
 from tests.integration import it_socket_proxy
 from tests.integration.it_stack import (
+    API_ROUTER_LABELS,
     TRAEFIK_API_PORT,
     LitellmProxy,
     RoutedStack,
@@ -256,6 +257,11 @@ def routed_stack(
     }
     tname = f"{engine.prefix}traefik"
     args = ["create", "--name", tname, "--label", engine.session_label]
+    # Its declared labels (the catch-all router) and the test's API router.
+    for key, value in {**label_map(traefik), **API_ROUTER_LABELS}.items():
+        if key == "traefik.docker.network":
+            value = rewrite_network(value, networks)
+        args += ["--label", f"{key}={value}"]
     flags, more = network_flags(engine, traefik, networks)
     args += flags
     inputs = traefik.inputs

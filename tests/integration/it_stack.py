@@ -28,12 +28,20 @@ from tests.integration.it_support import (
 from tests.integration.standins import OllamaStandIn
 
 CONTAINER = "docker:index/container:Container"
-TRAEFIK_API_PORT = 8080  # Traefik's own `traefik` entrypoint (ping + API), published on loopback only
+TRAEFIK_API_PORT = 9090
+"""A test-only entrypoint (`itapi`) for Traefik's API, published on loopback only: the program's
+own `traefik` entrypoint (ping) listens on the container's 127.0.0.1, which no publish reaches."""
+API_ROUTER_LABELS = {
+    "traefik.http.routers.it-api.rule": "PathPrefix(`/api`)",
+    "traefik.http.routers.it-api.entrypoints": "itapi",
+    "traefik.http.routers.it-api.service": "api@internal",
+}
+"""Test-only labels on Traefik's container: its API on the itapi entrypoint."""
 # Inside Traefik's container nothing listens on port 9: ACME fails at once, no packet leaves.
 CLOSED_ACME = "https://127.0.0.1:9/directory"
 ROUTE_PORT_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$")
 ROUTER_RULE_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.rule$")
-HOST_RULE = re.compile(r"^Host\(`([^`]+)`\)$")
+HOST_RULE = re.compile(r"^Host\(`([^`]+)`\)(?: && .+)?$")
 HEALTH_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost):(\d+)(/[^\s'\"|;)]*)?")
 
 
@@ -53,18 +61,17 @@ def traefik_test_command(declared: list[str]) -> list[str]:
 
     - each ACME resolver's caServer points at a closed port on Traefik's own loopback, so
       no certificate is ever requested from outside and Traefik serves its default cert;
-    - the API is enabled on the `traefik` entrypoint (published on 127.0.0.1 only) so the
-      test can list routers.
-    Everything else (entrypoints, redirect, TLS, docker provider, network) is used as is.
+    - the API is enabled and routed (API_ROUTER_LABELS) on a test-only `itapi` entrypoint,
+      published on 127.0.0.1 only, so the test can list routers.
+    Everything else (entrypoints, redirect, TLS, docker provider, network, the `traefik`
+    entrypoint on the container's loopback) is used as is.
     """
     resolvers = sorted(
         {m.group(1) for a in declared if (m := re.match(r"--certificatesresolvers\.([^.=]+)\.acme\.", a))}
     )
     out = [a for a in declared if not re.match(r"--certificatesresolvers\.[^.=]+\.acme\.caserver=", a, re.I)]
     out += [f"--certificatesresolvers.{r}.acme.caserver={CLOSED_ACME}" for r in resolvers]
-    out += ["--api=true", "--api.insecure=true"]
-    if not any(a.startswith("--entrypoints.traefik.address=") for a in declared):
-        out.append(f"--entrypoints.traefik.address=:{TRAEFIK_API_PORT}")
+    out += ["--api=true", f"--entrypoints.itapi.address=:{TRAEFIK_API_PORT}"]
     return out
 
 
@@ -151,6 +158,9 @@ def start_standin(
         args += ["--label", f"{key}={value}"]
     flags, more = network_flags(engine, container, networks)
     args += flags
+    # The declared env too: what `docker inspect` (and the socket proxy's inspect) shows of it.
+    for item in container.inputs.get("envs") or []:
+        args += ["--env", item]
     args += [
         "--env",
         f"SERVICE_NAME={service}",
