@@ -106,6 +106,12 @@ def ensure_key(base: str, master: str, key: str, models: list[str]) -> str:
     return done
 
 
+def _state(path: str) -> str:
+    """The marker files live in /tmp; STATE_DIR moves them (the integration tier runs the job
+    on this machine)."""
+    return os.path.join(os.environ.get("STATE_DIR", os.path.dirname(path)), os.path.basename(path))
+
+
 def main() -> int:
     try:
         base = os.environ["LITELLM_URL"]
@@ -118,13 +124,13 @@ def main() -> int:
     except (JobError, KeyError, OSError, ValueError) as err:
         reason = f"ai-stack: registering Open WebUI's LiteLLM key failed: {err}"
         print(reason, file=sys.stderr, flush=True)
-        with open(FAILED, "w") as f:
+        with open(_state(FAILED), "w") as f:
             f.write(reason + "\n")
         # Held up so that `docker logs litellm-key` still has the reason when `pulumi up` fails.
         time.sleep(float(os.environ.get("FAIL_HOLD_SECONDS", FAIL_HOLD_SECONDS)))
         return 1
     print(f"ai-stack: Open WebUI's LiteLLM key {done}, limited to {', '.join(models)}")
-    with open(MARKER, "w"):
+    with open(_state(MARKER), "w"):
         pass  # an empty marker: its healthcheck reports healthy
     time.sleep(float(os.environ.get("LINGER_SECONDS", LINGER_SECONDS)))
     return 0

@@ -347,8 +347,10 @@ def routed_stack(
 # --------------------------------------------------------------------------- LiteLLM
 
 
-def _litellm_fixture(stack: str, evaluation: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LitellmProxy]:
-    proxy = start_litellm(stack, evaluation, tmp_path_factory.mktemp(f"litellm-{stack}"))
+def _litellm_fixture(
+    stack: str, evaluation: Any, tmp_path_factory: pytest.TempPathFactory, *, key_auth: bool = False
+) -> Iterator[LitellmProxy]:
+    proxy = start_litellm(stack, evaluation, tmp_path_factory.mktemp(f"litellm-{stack}"), key_auth=key_auth)
     try:
         yield proxy
     finally:
@@ -366,6 +368,13 @@ def litellm_dev(dev: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture(scope="session")
 def litellm_prod(prod: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LitellmProxy]:
     yield from _litellm_fixture("prod", prod, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def litellm_keyed(prod: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LitellmProxy]:
+    """The prod LiteLLM that also accepts Open WebUI's virtual key, as the key job registers it
+    (it_stack.KEY_AUTH stands in for the database row), plus one model the stack does not declare."""
+    yield from _litellm_fixture("prod", prod, tmp_path_factory, key_auth=True)
 
 
 @pytest.fixture(params=["dev", "prod"])
