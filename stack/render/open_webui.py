@@ -49,6 +49,7 @@ key, url = os.environ["OPENAI_API_KEY"], os.environ["OPENAI_API_BASE_URL"]
 if os.path.exists(db):
     conn = sqlite3.connect(db)
     try:
+        conn.execute("PRAGMA secure_delete = ON")  # the replaced key's bytes are overwritten
         rows = dict(conn.execute(
             "SELECT key, value FROM config WHERE key IN "
             "('openai.api_base_urls', 'openai.api_keys', 'rag.openai.api_base_url', 'rag.openai.api_key')"

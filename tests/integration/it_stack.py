@@ -33,6 +33,7 @@ TRAEFIK_API_PORT = 9090
 """A test-only entrypoint (`itapi`) for Traefik's API, published on loopback only: the program's
 own `traefik` entrypoint (ping) listens on the container's 127.0.0.1, which no publish reaches."""
 API_ROUTER_LABELS = {
+    "traefik.enable": "true",
     "traefik.http.routers.it-api.rule": "PathPrefix(`/api`)",
     "traefik.http.routers.it-api.entrypoints": "itapi",
     "traefik.http.routers.it-api.service": "api@internal",
