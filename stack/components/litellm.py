@@ -44,11 +44,12 @@ API_PATHS: tuple[PathRule, ...] = (
     PathRule("PathRegexp", "^/v1/audio/(speech|transcriptions|translations)$"),
     PathRule("PathRegexp", "^/v1/images/(generations|edits|variations)$"),
     PathRule("Path", "/v1/responses"),
-    PathRule("PathRegexp", "^/v1/responses/[^/]+(/input_items|/cancel)?$"),
     PathRule("Path", "/health/liveliness"),
 )
 """What `llm…` forwards from anyone: the OpenAI API (each path is in LiteLLM's own
-LiteLLMRoutes.openai_routes, litellm/proxy/_types.py) and the open liveness probe. Not a
+LiteLLMRoutes.openai_routes, litellm/proxy/_types.py, but OpenAI's retrieve-model
+/v1/models/{id}) and the open liveness probe. Stored responses (/v1/responses/{id}) are left
+out: no pattern can tell an id from LiteLLM's own /v1/responses/compact. Not a
 /v1/ prefix: LiteLLM serves management under it too (/v1/mcp/server/register, /v1/agents/
 make_public, /v1/access_group, …). Docs, /routes, /key/*, /ui, /sso, /public, MCP's /register
 and the rest reach LiteLLM only from `litellm.adminSourceRange` (the `-admin` router)."""

@@ -384,6 +384,17 @@ def litellm_proxy(request: pytest.FixtureRequest) -> LitellmProxy:
     return proxy
 
 
+@pytest.fixture
+def litellm_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that imports litellm itself: its import would fetch the model cost map from
+    the internet; the package's own copy instead, and a closed loopback port for anything else."""
+    for name in ("MODEL_COST_MAP", "ANTHROPIC_BETA_HEADERS", "BLOG_POSTS", "POLICY_TEMPLATES", "AUTOROUTER_PRESETS"):
+        monkeypatch.setenv(f"LITELLM_LOCAL_{name}", "True")
+    monkeypatch.setenv("LITELLM_TELEMETRY", "False")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, f"http://{LOOPBACK}:9")
+
+
 @pytest.fixture(autouse=True)
 def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests talk to 127.0.0.1 only: never through a proxy from the environment."""

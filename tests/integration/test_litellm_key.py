@@ -44,7 +44,7 @@ def _call(proxy: LitellmProxy, method: str, path: str, key: str, payload: Any = 
         return reply.status, reply.text
 
 
-def test_the_jobs_requests_are_litellms_request_models(prod: Any) -> None:
+def test_the_jobs_requests_are_litellms_request_models(prod: Any, litellm_offline: None) -> None:
     from litellm.constants import MINIMUM_CUSTOM_KEY_LENGTH
     from litellm.proxy._types import GenerateKeyRequest, KeyRequest, UpdateKeyRequest
 

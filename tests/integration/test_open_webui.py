@@ -19,10 +19,8 @@ Missing prerequisites skip on a laptop and fail under CI=true.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,15 +28,11 @@ from typing import Any
 import pytest
 
 from stack.components.open_webui import CSP as OPEN_WEBUI_CSP
-from stack.constants import DOCKER_SOCKET
-from tests.integration import webui
+from tests.integration import it_edge, webui
 from tests.integration.it_stack import (
-    API_ROUTER_LABELS,
     LitellmProxy,
     env_list,
     label_map,
-    traefik_test_command,
-    wait_health,
 )
 from tests.integration.it_support import LOOPBACK, Engine, free_port, http_request, wait_for
 from tools.offline import ROOT
@@ -209,121 +203,32 @@ def test_cors_allows_the_declared_origin_only(owui: webui.Webui, declared: dict[
 # --------------------------------------------------------------------------- behind Traefik
 
 
-def _traefik_command(declared: list[str], ports: dict[str, int], constraint: str) -> list[str]:
-    out = []
-    for arg in traefik_test_command(declared):
-        m = re.match(r"--entrypoints\.([^.]+)\.address=(?:127\.0\.0\.1)?:(\d+)$", arg)
-        if arg.startswith("--providers.docker.endpoint="):
-            # The stack reads Docker through its socket proxy (proven in test_least_privilege.py);
-            # this host-network Traefik reads the tier's engine socket directly, read-only.
-            arg = f"--providers.docker.endpoint=unix://{DOCKER_SOCKET}"
-        out.append(f"--entrypoints.{m.group(1)}.address={LOOPBACK}:{ports[m.group(1)]}" if m else arg)
-    return [*out, f"--providers.docker.constraints={constraint}"]
-
-
 @pytest.fixture(scope="module")
 def host_traefik(
     owui: webui.Webui, docker_engine: Engine, traefik_image: str, standin_image: str, prod: Any
 ) -> Iterator[dict[str, Any]]:
-    engine = docker_engine
+    """Real Traefik with the program's command and open-webui labels in front of the process
+    (it_edge.py); the carrier's healthcheck is the declared probe of /health (busybox wget
+    instead of curl), so Traefik routes only while the real process is healthy."""
     containers = prod.containers()
-    traefik, declared_webui = containers["traefik"], containers["open-webui"]
-    sid = uuid.uuid4().hex[:8]
-    entrypoints = sorted(
-        {
-            m.group(1)
-            for a in traefik_test_command(traefik.inputs["command"])
-            if (m := re.match(r"--entrypoints\.([^.]+)\.address=", a))
-        }
-    )
-    ports = {e: free_port() for e in entrypoints}
-    ports["websecure"] = owui.traefik_port
-    constraint = f"Label(`ai-stack-it.webui`,`{sid}`)"
-    command = _traefik_command(list(traefik.inputs["command"]), ports, constraint)
-
-    # The label carrier: the declared labels, the service port pointed at the process; its
-    # healthcheck is the declared probe of /health (busybox wget instead of curl), so Traefik
-    # routes only while the real process is healthy.
-    labels = label_map(declared_webui)
+    labels = label_map(containers["open-webui"])
     assert SERVICE_PORT_LABEL in labels
     labels[SERVICE_PORT_LABEL] = str(owui.port)
-    carrier = f"{engine.prefix}open-webui-host-{sid}"
-    args = ["create", "--name", carrier, "--label", engine.session_label, "--label", f"ai-stack-it.webui={sid}"]
-    args += [f for k, v in labels.items() for f in ("--label", f"{k}={v}")]
-    args += ["--network", "host", "--entrypoint", "/bin/busybox"]
-    args += ["--health-cmd", f"wget -q -O /dev/null http://{LOOPBACK}:{owui.port}/health"]
-    args += ["--health-interval", "1s", "--health-timeout", "5s", "--health-retries", "3"]
-    args += [standin_image, "sleep", "3600"]
-    engine.run(*args)
     # The control for the Content-Security-Policy test: the same labels under another router
     # and host, with a policy that forbids the inline scripts the UI starts from.
-    strict = {
-        k.replace("open-webui", "strict"): v.replace("open-webui", "strict")
-        for k, v in labels.items()
-        if k != SERVICE_PORT_LABEL
-    }
-    strict[SERVICE_PORT_LABEL.replace("open-webui", "strict")] = str(owui.port)
+    strict = {k.replace("open-webui", "strict"): v.replace("open-webui", "strict") for k, v in labels.items()}
     strict["traefik.http.routers.strict.rule"] = f"Host(`{STRICT_HOST}`)"
     strict["traefik.http.middlewares.strict-headers.headers.contentSecurityPolicy"] = STRICT_CSP
-    strict_carrier = f"{engine.prefix}open-webui-strict-{sid}"
-    args = ["create", "--name", strict_carrier, "--label", engine.session_label, "--label", f"ai-stack-it.webui={sid}"]
-    args += [f for k, v in strict.items() for f in ("--label", f"{k}={v}")]
-    args += ["--network", "host", "--entrypoint", "/bin/busybox", standin_image, "sleep", "3600"]
-    engine.run(*args)
-
-    tname = f"{engine.prefix}traefik-host-{sid}"
-    inputs = traefik.inputs
-    args = ["create", "--name", tname, "--label", engine.session_label, "--network", "host"]
-    # The test's API router (its labels pass the constraint too). No healthcheck: the image's
-    # pings the `traefik` entrypoint at its declared 127.0.0.1:8080, which moved to a free port
-    # here (host networking), and Traefik ignores the routers of an unhealthy container.
-    # Traefik's docker provider gives a container without a service label a default service,
-    # which needs a port (config.go buildServiceConfiguration): a host-network container has no
-    # exposed port, so name one (nothing routes to it).
-    own = {**API_ROUTER_LABELS, "ai-stack-it.webui": sid, "traefik.http.services.it-none.loadbalancer.server.port": "1"}
-    args += [f for k, v in own.items() for f in ("--label", f"{k}={v}")]
-    args.append("--no-healthcheck")
-    if inputs.get("readOnly"):
-        args.append("--read-only")
-    caps = inputs.get("capabilities") or {}
-    args += [f for cap in caps.get("drops") or [] for f in ("--cap-drop", cap)]
-    args += [f for cap in caps.get("adds") or [] for f in ("--cap-add", cap)]
-    args += [f for opt in inputs.get("securityOpts") or [] for f in ("--security-opt", opt)]
-    volumes = []
-    for vol in inputs.get("volumes") or []:
-        mode = ":ro" if vol.get("readOnly") else ""
-        if vol.get("hostPath", "").endswith("docker.sock"):
-            source = engine.socket_path or "/var/run/docker.sock"
-        else:
-            source = f"{engine.prefix}{vol['volumeName']}-host-{sid}"
-            engine.run("volume", "create", "--label", engine.session_label, source)
-            volumes.append(source)
-        args += ["-v", f"{source}:{vol['containerPath']}{mode}"]
-    args += ["-v", f"{engine.socket_path or DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
-    args += [traefik_image, *command]
-    engine.run(*args)
-    try:
-        engine.run("start", carrier)
-        engine.run("start", strict_carrier)
-        engine.run("start", tname)
-        wait_health(engine, carrier, "healthy", timeout=60)
-        api = ports["itapi"]
-
-        def routed() -> dict[str, Any] | None:
-            reply = http_request(api, "/api/http/services/open-webui@docker", timeout=3)
-            return reply.json() if reply.status == 200 else None
-
-        service = wait_for("Traefik to route open-webui", routed, timeout=60)
-        yield {"ports": ports, "service": service, "command": command, "api": api}
-    except BaseException:
-        logs = engine.run("logs", tname, check=False)
-        text = (logs.stdout + logs.stderr).decode(errors="replace")
-        print("\n".join(line for line in text.splitlines() if '"RequestPath"' not in line)[-6000:])
-        raise
-    finally:
-        engine.run("rm", "-f", "-v", tname, carrier, strict_carrier, check=False)
-        if volumes:
-            engine.run("volume", "rm", *volumes, check=False)
+    carriers = {
+        "open-webui-host": it_edge.Carrier(labels, f"http://{LOOPBACK}:{owui.port}/health"),
+        "open-webui-strict": it_edge.Carrier(strict),
+    }
+    with it_edge.host_traefik(
+        docker_engine, traefik_image, standin_image, containers["traefik"], carriers,
+        fixed_ports={"websecure": owui.traefik_port},
+    ) as edge:  # fmt: skip
+        service = wait_for("Traefik to route open-webui", lambda: edge.service("open-webui"), timeout=60)
+        yield {"ports": edge.ports, "service": service, "command": edge.command, "api": edge.api}
 
 
 def test_traefik_reaches_the_loopback_process(host_traefik: dict[str, Any], owui: webui.Webui) -> None:
