@@ -104,6 +104,9 @@ def _host_problems(
         settings, local_engine=local, fetch=fetch or hostcheck.ollama_version
     )
     warnings += amd_warnings + ollama_warnings
+    from tools import egress  # issue 22: the cloud metadata address, blocked in DOCKER-USER
+
+    warnings += egress.metadata_warnings(run, local_engine=local)
     return [
         *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
         *hostcheck.clash_problems(
