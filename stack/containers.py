@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import canonical, constants
+from stack import canonical, constants, image_lock
 from stack.settings import Limits
 
 CREATE_MARGIN = 600
@@ -189,10 +189,11 @@ IMAGE_PULL_TIMEOUT = "60m"
 
 
 def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
-    """A pinned image kept on the host when the stack goes, so a re-create needs no pull."""
+    """A pinned image kept on the host when the stack goes, so a re-create needs no pull; pulled
+    by the digest images.lock.json recorded for its tag, when there is one (stack/image_lock.py)."""
     return docker.RemoteImage(
         f"{name}-image",
-        name=ref,
+        name=image_lock.pinned(ref, image_lock.load()),
         keep_locally=True,
         opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=pulumi.CustomTimeouts(create=IMAGE_PULL_TIMEOUT)),
     )
