@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.engine_api import EngineAPI, tar_of
 from tests.integration.it_stack import RoutedStack, health_path
 from tests.integration.it_support import Engine, free_port, http_request, wait_for
 
@@ -287,3 +288,32 @@ def test_the_ipv6_binds_route_like_the_ipv4_ones(routed_stack: RoutedStack) -> N
     assert reply.headers.get("strict-transport-security")
     redirect = http_request(routed_stack.v6_ports[8081], "/x", host=host, address="::1")
     assert redirect.status in (301, 308) and redirect.headers["location"].startswith(f"https://{host}/x")
+
+
+# --- read-only root filesystems ----------------------------------------------------------------
+
+
+def test_an_upload_into_a_read_only_container_is_refused(docker_engine: Engine, standin_image: str) -> None:
+    """Why the containers that take their secrets as uploaded files (LiteLLM, Open WebUI, the
+    key job, Postgres, the backup scheduler) keep a writable root filesystem: the provider uploads
+    with PUT /containers/{id}/archive?path=/ (resource_docker_container_funcs.go, v4.5.0), and the
+    engine refuses any extraction to "/" of a read-only container, even of a file whose directory
+    is a volume (moby daemon/archive.go checks the destination, "/", against the mounts)."""
+    if not docker_engine.socket_path:
+        pytest.skip("needs the engine's unix socket")
+    api = EngineAPI(docker_engine.socket_path)
+    body = {
+        "Image": standin_image,
+        "Labels": dict([docker_engine.session_label.split("=", 1)]),
+        "HostConfig": {"ReadonlyRootfs": True},
+        "Volumes": {"/run/secrets": {}},
+    }
+    name = f"{docker_engine.prefix}read-only-upload"
+    cid = api.ok("POST", f"/containers/create?name={name}", body)["Id"]
+    try:
+        status, data = api.call("PUT", f"/containers/{cid}/archive?path=/", raw=tar_of("/run/secrets/key", b"s"))
+        assert status >= 400 and b"read-only" in (data if isinstance(data, bytes) else json.dumps(data).encode()), data
+        # The same file extracted at its volume's own path is accepted: the refusal is the "/".
+        assert api.call("PUT", f"/containers/{cid}/archive?path=/run/secrets", raw=tar_of("key", b"s"))[0] == 200
+    finally:
+        api.call("DELETE", f"/containers/{cid}?force=true&v=true")
