@@ -8,12 +8,12 @@ JSON ?=
 BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv prereqs stack pack-config lock images preview up smoke check diff lint test test-fast bench backup restore
+.PHONY: help venv dev-venv fast-venv prereqs stack pack-config gate-stack lock images preview up smoke check diff lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
 	@echo "make preview STACK=...     pulumi preview with the policy pack"
-	@echo "make check STACK=...       offline policy gate (no CLI, no Docker, no credentials)"
+	@echo "make check [STACK=...]     offline policy gate of every stack, or of STACK (no CLI, no Docker, no credentials)"
 	@echo "make diff STACK=... BASE=ref  offline: what pulumi up would change since a git ref, and its downtime"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
 	@echo "make lock STACK=...        record the stack's models (digest, size, architecture) in models.lock.json"
@@ -53,10 +53,15 @@ lock: venv
 images: venv
 	@$(PY) -m tools.images $(if $(RECORD),--record)
 
-preview: stack policies/venv/.ok pack-config
+# preview and up check the stack file first (the offline gate, which also writes the pack's
+# config), so a broken file gets the gate's message before anything needs the Pulumi CLI.
+gate-stack: venv
+	@$(PY) -m tools.gate --stack $(STACK) --write-pack-config
+
+preview: gate-stack stack policies/venv/.ok
 	pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
 
-up: stack policies/venv/.ok check
+up: gate-stack stack policies/venv/.ok
 	pulumi up --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
 	@echo "Backups are encrypted with the stack's backup passphrase. Keep a copy off this host (a password manager):"
 	@echo "  pulumi stack output --stack $(STACK) --show-secrets backupPassphrase"
@@ -67,8 +72,11 @@ SMOKE_ARGS ?=
 smoke: venv
 	$(PY) -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)
 
-check: venv pack-config
-	$(PY) -m tools.gate --stack $(STACK) $(if $(MARKDOWN),--markdown $(MARKDOWN))
+# Without STACK=, every Pulumi.<stack>.yaml is checked and reported; STACK="dev prod" checks those.
+# The gate regenerates each stack's pack config itself (no separate `make pack-config` process).
+check: venv
+	$(PY) -m tools.gate $(if $(filter command line environment,$(origin STACK)),$(foreach s,$(STACK),--stack $(s))) \
+	  --write-pack-config $(if $(MARKDOWN),--markdown "$(MARKDOWN)")
 
 # Offline: evaluates the stack at BASE (a git ref) and in the working tree; exit 0 when it ran.
 diff: venv
@@ -85,7 +93,11 @@ lint: dev-venv
 test: lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-test-fast: dev-venv
+# No Docker and nothing of the integration tier: a light venv (scripts/bootstrap.sh fast).
+fast-venv:
+	@scripts/bootstrap.sh fast
+
+test-fast: fast-venv
 	$(PY) -m pytest tests --ignore=tests/integration $(PYTEST_ARGS)
 
 bench: dev-venv

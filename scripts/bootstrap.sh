@@ -2,7 +2,9 @@
 # Set up everything the project needs on a fresh machine: the .venv and, for `dev`,
 # the Debian packages the integration tier uses. Safe to run again; it only does what is missing.
 #   scripts/bootstrap.sh runtime   # the program's virtualenv (+ pulumi-policy for the offline gate)
-#   scripts/bootstrap.sh dev       # + tests, gate, integration tier (docker.io, busybox-static,
+#   scripts/bootstrap.sh fast      # + pytest and the schema check: `make test-fast` (no Debian packages,
+#                                  #   no Open WebUI, no LiteLLM: nothing of the integration tier)
+#   scripts/bootstrap.sh dev       # + lint, integration tier (docker.io, busybox-static,
 #                                  #   chromium, restic, postgresql, haproxy, and the real Open WebUI in a cached virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,8 @@ if [ "$mode" = dev ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   # The Docker socket proxy's stand-in: the same software as the pinned image (HAProxy).
   [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  # The sign-in test's provider certificate (tests/integration/test_oidc.py).
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"
@@ -39,12 +43,23 @@ if [ "$mode" = dev ]; then
 fi
 
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
-reqs=(tools/requirements.txt)
-[ "$mode" = dev ] && reqs=(requirements-dev.txt)
-stamp=".venv/.installed-$mode-$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)"
+case "$mode" in
+  runtime) reqs=(tools/requirements.txt) ;;
+  fast) reqs=(requirements-fast.txt) ;;
+  dev) reqs=(requirements-dev.txt) ;;
+  *) echo "bootstrap: unknown mode $mode (runtime, fast or dev)" >&2; exit 2 ;;
+esac
+pins=$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
+stamp=".venv/.installed-$mode-$pins"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
+# Each mode installs everything the one before it does: a dev venv is a fast and a runtime venv too.
+for wider in fast dev; do
+  case "$mode:$wider" in runtime:fast | runtime:dev | fast:dev)
+    [ -f ".venv/.installed-$wider-$pins" ] && stamp=".venv/.installed-$wider-$pins" ;;
+  esac
+done
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages (${reqs[*]})"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
@@ -70,24 +85,54 @@ if [ "$mode" = dev ]; then
   fi
 fi
 
-# dev: Mermaid's real parser for the test of the diff's diagram (tests/tools/mermaid), in a cache
-# directory keyed on its pin, outside the repository.
-if [ "$mode" = dev ]; then
-  pin=$(cat tests/tools/mermaid/PIN)
-  npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
-  if [ ! -f "$npm_dir/.ok" ]; then
+# dev and fast: npm packages the tests run for real, each set in a cache directory keyed on its
+# pin, outside the repository: Mermaid's parser (the diff's diagram, tests/tools/mermaid; a few MB,
+# fast installs it too) and, dev only, for the sign-in test (tests/integration/oidc), the
+# oidc-provider identity provider and playwright-core, which drives Debian's chromium (it
+# downloads no browser of its own).
+if [ "$mode" = dev ] || [ "$mode" = fast ]; then
+  pin_files=(tests/tools/mermaid/PIN)
+  [ "$mode" = dev ] && pin_files+=(tests/integration/oidc/PIN)
+  for pin_file in "${pin_files[@]}"; do
+    pin=$(cat "$pin_file")
+    npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
+    [ -f "$npm_dir/.ok" ] && continue
     if command -v npm >/dev/null; then
       echo "bootstrap: installing $pin into $npm_dir"
       mkdir -p "$npm_dir"
       echo '{"private": true}' >"$npm_dir/package.json"
       # shellcheck disable=SC2086 # the pin is a list of package@version words
-      if (cd "$npm_dir" && npm install --no-audit --no-fund --silent $pin); then
+      if (cd "$npm_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent $pin); then
         touch "$npm_dir/.ok"
       else
-        echo "bootstrap: npm install $pin failed; the Mermaid parser test will skip (and fail under CI)" >&2
+        echo "bootstrap: npm install $pin failed; the tests that use it will skip (and fail under CI)" >&2
       fi
     else
-      echo "bootstrap: npm not found; the Mermaid parser test will skip (and fail under CI)" >&2
+      echo "bootstrap: npm not found; the tests that use $pin will skip (and fail under CI)" >&2
+    fi
+  done
+fi
+
+# dev: Renovate, for the test of the upgrade configuration (.github/renovate.json5): its own
+# renovate-config-validator and a local extraction. 39.x is the last line whose Node engine
+# includes Node 20 (40+ needs Node 22). --ignore-scripts skips re2's native build (a prebuilt
+# download this machine cannot make, then minutes of compiling); Renovate then uses JavaScript's
+# RegExp, which reads the configuration's regexes as RE2 does (they avoid RE2's gaps).
+if [ "$mode" = dev ]; then
+  pin=$(cat tests/tools/renovate/PIN)
+  npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/npm-$(echo "$pin" | tr ' @' '--')"
+  if [ ! -f "$npm_dir/.ok" ]; then
+    if command -v npm >/dev/null; then
+      echo "bootstrap: installing $pin into $npm_dir (about a minute)"
+      mkdir -p "$npm_dir"
+      echo '{"private": true}' >"$npm_dir/package.json"
+      if (cd "$npm_dir" && npm install --no-audit --no-fund --silent --ignore-scripts "$pin"); then
+        touch "$npm_dir/.ok"
+      else
+        echo "bootstrap: npm install $pin failed; the Renovate tests will skip (and fail under CI)" >&2
+      fi
+    else
+      echo "bootstrap: npm not found; the Renovate tests will skip (and fail under CI)" >&2
     fi
   fi
 fi

@@ -58,18 +58,85 @@ def cpus_round_trip(value: float) -> bool:
     return Fraction(parse_cpus(cpus(value)), NANO) == Fraction(str(value))
 
 
-_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": NANO, "m": 60 * NANO, "h": 3600 * NANO}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+# Go's time.ParseDuration (golang/go src/time/format.go, unchanged in substance since Go 1.15;
+# read at go1.23): an optional sign, then one or more decimal numbers, each with an optional
+# fraction and a unit; "0" alone needs no unit; the µ of "µs" may be U+00B5 or U+03BC.
+_UNITS = {
+    "ns": 1,
+    "us": 10**3,
+    "\u00b5s": 10**3,
+    "\u03bcs": 10**3,
+    "ms": 10**6,
+    "s": NANO,
+    "m": 60 * NANO,
+    "h": 3600 * NANO,
+}
+_MAX = 1 << 63
+
+
+class DurationError(ValueError):
+    """Not a Go duration: the message is Go's own (`time: missing unit in duration "300"`)."""
+
+
+def _leading_fraction(digits: str) -> tuple[int, float]:
+    """Go's leadingFraction: digits are kept until the next one would overflow, then ignored."""
+    x, scale = 0, 1.0
+    for c in digits:
+        if x > (_MAX - 1) // 10 or x * 10 + int(c) > _MAX:
+            break
+        x, scale = x * 10 + int(c), scale * 10
+    return x, scale
 
 
 def parse_duration(text: str) -> int:
-    """Go's time.ParseDuration for the non-negative forms we write, in nanoseconds."""
-    if text == "0":
+    """Go's time.ParseDuration, in nanoseconds: the grammar every Go program of the stack reads
+    (Ollama's OLLAMA_KEEP_ALIVE, Traefik's periods, the provider's healthcheck and timeouts)."""
+    orig, s, neg = text, text, False
+    if s[:1] in ("-", "+"):
+        neg, s = s[0] == "-", s[1:]
+    if s == "0":
         return 0
-    parts = _PART.findall(text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        raise ValueError(f"{text!r} is not a Go duration")
-    return sum(int(Fraction(num) * _UNITS[unit]) for num, unit in parts)
+    if not s:
+        raise DurationError(f'time: invalid duration "{orig}"')
+    total = 0
+    while s:
+        if not (s[0] == "." or (s[0].isascii() and s[0].isdigit())):
+            raise DurationError(f'time: invalid duration "{orig}"')
+        digits = re.match(r"[0-9]*", s).group()  # type: ignore[union-attr]  # always matches
+        s = s[len(digits) :]
+        whole = int(digits or "0")
+        if whole > _MAX:
+            raise DurationError(f'time: invalid duration "{orig}"')
+        fraction = ""
+        if s[:1] == ".":
+            fraction = re.match(r"\.([0-9]*)", s).group(1)  # type: ignore[union-attr]
+            s = s[1 + len(fraction) :]
+        if not digits and not fraction:
+            raise DurationError(f'time: invalid duration "{orig}"')
+        unit = re.match(r"[^.0-9]*", s).group()  # type: ignore[union-attr]
+        if not unit:
+            raise DurationError(f'time: missing unit in duration "{orig}"')
+        s = s[len(unit) :]
+        if unit not in _UNITS:
+            raise DurationError(f'time: unknown unit "{unit}" in duration "{orig}"')
+        size = _UNITS[unit]
+        if whole > _MAX // size:
+            raise DurationError(f'time: invalid duration "{orig}"')
+        value = whole * size
+        f, scale = _leading_fraction(fraction)
+        if f > 0:
+            # float64 arithmetic, truncated by the uint64 conversion, as Go does.
+            value += int(float(f) * (float(size) / scale))
+            if value > _MAX:
+                raise DurationError(f'time: invalid duration "{orig}"')
+        total += value
+        if total > _MAX:
+            raise DurationError(f'time: invalid duration "{orig}"')
+    if neg:
+        return -total
+    if total > _MAX - 1:
+        raise DurationError(f'time: invalid duration "{orig}"')
+    return total
 
 
 def duration_string(nanos: int) -> str:

@@ -49,3 +49,10 @@ def backup_s3_keys(settings: Settings) -> tuple[pulumi.Output[str], pulumi.Outpu
         return None
     config = pulumi.Config(NAMESPACE)
     return config.require_secret("backupS3AccessKey"), config.require_secret("backupS3SecretKey")
+
+
+def oidc_client_secret(settings: Settings) -> pulumi.Output[str] | None:
+    """The OIDC client secret (`openWebuiOidcClientSecret`), when the stack signs in through a provider."""
+    if settings.open_webui.oidc is None:
+        return None
+    return pulumi.Config(NAMESPACE).require_secret("openWebuiOidcClientSecret")

@@ -13,8 +13,10 @@ import grp
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stack.settings import Gpu
+if TYPE_CHECKING:
+    from stack.settings import Gpu
 
 GROUP_NAMES = ("video", "render")
 
@@ -52,7 +54,6 @@ def amd_groups(
     gpu: Gpu,
     *,
     docker_host: str | None,
-    stack_file: str,
     probe: Callable[[Sequence[str]], list[int]] = host_groups,
 ) -> list[str]:
     """`group_add` for an AMD Ollama: the setting when given, else read from this machine."""
@@ -61,14 +62,14 @@ def amd_groups(
         return [str(g) for g in sorted(set(gpu.groups))]
     if not is_local_engine(docker_host):
         raise GroupError(
-            f"{stack_file}: {key} is required when Docker is not on this machine (DOCKER_HOST={docker_host}): "
+            f"{key}: required when Docker is not on this machine (DOCKER_HOST={docker_host}): "
             "the device files' groups can only be read on the Docker host; run `getent group video render` "
             "there and set their numeric ids, e.g. [44, 109]"
         )
     found = probe(gpu.devices())
     if not found:
         raise GroupError(
-            f"{stack_file}: {key}: this machine has no video or render group and no {', '.join(gpu.devices())}; "
+            f"{key}: this machine has no video or render group and no {', '.join(gpu.devices())}; "
             "install the amdgpu driver and ROCm (they create both), or set the ids the Docker host uses"
         )
     return [str(g) for g in found]

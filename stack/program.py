@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pulumi
 
-from stack import canonical, constants
+from stack import constants
 from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.litellm_key import LitellmKey, LitellmKeyArgs
@@ -19,14 +18,14 @@ from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.socket_proxy import SocketProxy, SocketProxyArgs
 from stack.components.traefik import Traefik, TraefikArgs
-from stack.config import backup_passphrase, backup_s3_keys, provider_keys
-from stack.hostgroups import GroupError, amd_groups
+from stack.config import backup_passphrase, backup_s3_keys, oidc_client_secret, provider_keys
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
 from stack.render.traefik import tls_entrypoints
-from stack.settings import Settings, SettingsError
+from stack.settings import Settings
 from stack.settings.ollama import HOST_GATEWAY_NAME
+from stack.settings.units import seconds
 
 HOST_GATEWAY = "host-gateway"
 """Docker's special value for an extra host: the host's address as the engine sees it (its
@@ -46,16 +45,12 @@ def routing(settings: Settings) -> Routing | None:
 
 
 def gpu_groups(s: Settings) -> list[str]:
-    """The numeric host groups an AMD Ollama gets; none for any other GPU or the CPU."""
+    """The numeric host groups an AMD Ollama gets (the settings read them from this machine
+    when they were not set); none for any other GPU or the CPU."""
     gpu = s.ollama.gpu
     if gpu is None or gpu.driver != "amd":
         return []
-    # The provider's own setting, then the environment it also reads (pulumi-docker provider config).
-    docker_host = pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST")
-    try:
-        return amd_groups(gpu, docker_host=docker_host, stack_file=f"Pulumi.{pulumi.get_stack()}.yaml")
-    except GroupError as err:
-        raise SettingsError(str(err)) from None
+    return [str(g) for g in sorted(set(gpu.groups or []))]
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -78,6 +73,9 @@ def build(settings: Settings) -> dict[str, Any]:
         pulumi.log.warn(advisory)
     if (unchecked := fit.not_checked(s)) is not None:
         pulumi.log.info(unchecked)
+    if s.backs_up:
+        # Shown in the preview (and by the offline gate): when crond will really start a backup.
+        pulumi.log.info(f"backup schedule {s.backup.next_run()}")
     # host mode through host.docker.internal: every container that calls Ollama maps the name.
     hosts = [(HOST_GATEWAY_NAME, HOST_GATEWAY)] if s.ollama.maps_host_gateway else []
 
@@ -121,7 +119,7 @@ def build(settings: Settings) -> dict[str, Any]:
             # Ollama's network has no gateway: the host's Ollama is reached over one that has.
             network=nets.ollama if s.ollama.in_container else nets.ollama_egress,
             hosts=hosts,
-            timeout_seconds=canonical.parse_duration(s.model_pull.timeout) // canonical.NANO,
+            timeout_seconds=seconds(s.model_pull.timeout),
             digests={display_name(m): lock[m].digest.removeprefix("sha256:") for m in s.all_models if lock[m].digest},
         ),
     )
@@ -181,6 +179,7 @@ def build(settings: Settings) -> dict[str, Any]:
             loopback_port=published.open_webui if published else None,
             embedding_models=s.embedding_models,
             wait_for=[pull, key_job],
+            oidc_client_secret=oidc_client_secret(s),
         ),
     )
 

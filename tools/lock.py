@@ -29,8 +29,15 @@ import gguf  # noqa: E402 - after the dependency check
 import numpy as np  # noqa: E402
 import requests  # noqa: E402
 
-from stack.models.lock import LOCK_FILE, LockedModel, LockError, load_lock, registry_ref, render_lock  # noqa: E402
-from tools.stackfile import ROOT, stack_config  # noqa: E402
+from stack.models.lock import (  # noqa: E402
+    LOCK_FILE,
+    LockedModel,
+    LockError,
+    load_lock,
+    registry_ref,
+    render_lock,
+)
+from tools.stackfile import ROOT, StackFileError, stack_config  # noqa: E402
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 MODEL_LAYER = "application/vnd.ollama.image.model"
@@ -147,8 +154,33 @@ def lock_model(
 
 
 def declared(stack: str, root: Path) -> list[str]:
+    """The models a stack file names (read before they are locked, so not through the settings)."""
     config, _ = stack_config(stack, root)
-    return [*json.loads(config.get("ai-stack:models", "[]")), *json.loads(config.get("ai-stack:embeddingModels", "[]"))]
+    out: list[str] = []
+    for key in ("ai-stack:models", "ai-stack:embeddingModels"):
+        try:
+            listed = json.loads(config.get(key) or "[]")  # "" is a key whose entries are commented out
+        except json.JSONDecodeError:
+            raise LockError(f"Pulumi.{stack}.yaml: {key} must be a list of models, such as [llama3.2:1b]") from None
+        if not isinstance(listed, list):
+            raise LockError(f"Pulumi.{stack}.yaml: {key} must be a list of models, such as [llama3.2:1b]")
+        out += [str(m) for m in listed]
+    return out
+
+
+def offline(ref: str, registry: str | None, err: requests.RequestException) -> str:
+    """A network failure said as what it means: make lock is the one step that needs the network."""
+    base = (registry or registry_ref(ref).base).rstrip("/")
+    reason = type(err).__name__
+    if isinstance(err, requests.ConnectionError):
+        reason = "could not connect (no network, no name resolution, or nothing listening)"
+    elif isinstance(err, requests.Timeout):
+        reason = f"no answer within {TIMEOUT}s"
+    return (
+        f"{ref}: make lock needs the network: it reads the manifest and GGUF header of each model from its "
+        f"registry, {base}, which it could not reach: {reason}. Run it where that registry is reachable, or "
+        "set REGISTRY=<URL> to read every model from a mirror (e.g. make lock STACK=… REGISTRY=http://mirror:5000)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,9 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         models = load_lock(path)
         wanted = declared(args.stack, args.root)
         for ref in wanted:
-            models[ref] = lock_model(ref, args.registry)
+            try:
+                models[ref] = lock_model(ref, args.registry)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                raise LockError(offline(ref, args.registry, err)) from None
             print(f"locked {ref}: {models[ref].digest}, {models[ref].weights_bytes} bytes, {models[ref].architecture}")
-    except (LockError, requests.RequestException) as err:
+    except (LockError, StackFileError, requests.RequestException) as err:
         print(f"make lock: {err}", file=sys.stderr)
         return 1
     others = {p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in args.root.glob("Pulumi.*.yaml")}

@@ -11,6 +11,7 @@ engine does and the mock monitor does not.
 from __future__ import annotations
 
 import hashlib
+import logging
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,8 @@ class Evaluation:
     resources: list[Registered]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    notes: list[str] = field(default_factory=list)
+    """What the program logs at info level (`pulumi.log.info`), as the preview shows it."""
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -140,6 +143,21 @@ def _mocks(exit_codes: Mapping[str, int]) -> Any:
             return {}
 
     return StackMocks()
+
+
+class _Notes(logging.Handler):
+    """The program's info messages (the mock engine's log), kept for the gate; warnings still
+    reach stderr, as they reach the preview's output."""
+
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.notes = notes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.INFO:
+            self.notes.append(record.getMessage())
+        elif logging.lastResort is not None:
+            logging.lastResort.handle(record)
 
 
 def _secret(value: struct_pb2.Value) -> struct_pb2.Value:
@@ -227,7 +245,14 @@ def evaluate(
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=CapturingMonitor(mocks))
+    notes: list[str] = []
+    logger = logging.getLogger(f"ai-stack.offline.{stack}")
+    logger.handlers = [_Notes(notes)]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=CapturingMonitor(mocks), logger=logger
+    )
     pulumi.runtime.set_all_config(config, secret_keys)
 
     outputs: dict[str, Any] = {}
@@ -250,4 +275,4 @@ def evaluate(
         return resolve(build(settings_from_config()))
 
     _sync_await(run_pulumi_func(program))
-    return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs)
+    return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs, notes=notes)

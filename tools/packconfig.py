@@ -19,8 +19,8 @@ require("tools.packconfig", ("pydantic", "yaml", "docker_image"))
 
 from stack import constants  # noqa: E402 - after the dependency check
 from stack.render.traefik import tls_entrypoints  # noqa: E402
-from stack.settings import Settings  # noqa: E402
-from tools.stackfile import ROOT, stack_settings  # noqa: E402
+from stack.settings import Settings, SettingsError  # noqa: E402
+from tools.stackfile import ROOT, StackFileError, stack_settings  # noqa: E402
 
 
 def allowed_devices(s: Settings) -> dict[str, list[str]]:
@@ -62,6 +62,21 @@ def stacks(root: Path = ROOT) -> list[str]:
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
 
 
+def config_path(stack: str, root: Path = ROOT) -> Path:
+    return root / "policies" / "config" / f"{stack}.json"
+
+
+def write(s: Settings, stack: str, root: Path = ROOT) -> bool:
+    """Write the stack's pack config when it changed; True when it did."""
+    path = config_path(stack, root)
+    text = render(s)
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.packconfig", description=__doc__)
     parser.add_argument("--stack", action="append", help="only this stack (repeatable)")
@@ -69,20 +84,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     root: Path = args.root
-    stale = []
+    stale, broken = [], []
     for stack in args.stack or stacks(root):
-        path = root / "policies" / "config" / f"{stack}.json"
-        text = render(stack_settings(stack, root))
-        if path.exists() and path.read_text() == text:
+        path = config_path(stack, root)
+        try:
+            settings = stack_settings(stack, root)
+        except (SettingsError, StackFileError) as err:
+            # The same words as `make check`, and the other stacks still get their config.
+            print(str(err), file=sys.stderr)
+            broken.append(stack)
             continue
         if args.check:
-            stale.append(str(path.relative_to(root)))
-        else:
-            path.write_text(text)
+            if not path.exists() or path.read_text() != render(settings):
+                stale.append(str(path.relative_to(root)))
+        elif write(settings, stack, root):
             print(f"wrote {path.relative_to(root)}")
     for name in stale:
         print(f"{name} is stale: run `make pack-config`", file=sys.stderr)
-    return 1 if stale else 0
+    return 1 if stale or broken else 0
 
 
 if __name__ == "__main__":

@@ -31,10 +31,12 @@ def problems(
     root: Path = ROOT,
     exists: Callable[[str], bool] = os.path.exists,
     fetch: Callable[[str], str | None] | None = None,
+    oidc_fetch: Callable[[str], object] | None = None,
 ) -> list[str]:
     """Everything missing for `pulumi up` of `stack`, each with the fix; `warnings` collects the
     rest of what a user should know. `exists` and `fetch` stand for this machine's device files
-    and HTTP (the AMD and host-Ollama checks)."""
+    and HTTP (the AMD and host-Ollama checks); `oidc_fetch` reads the identity provider's
+    discovery document (tools/oidccheck.py)."""
     env = dict(os.environ if env is None else env)
     warnings = [] if warnings is None else warnings
     found: list[str] = []
@@ -65,6 +67,7 @@ def problems(
                     "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure "
                     "--runtime=docker` (or `nvidia-ctk cdi generate`), then restart Docker"
                 )
+    found += _oidc_problems(stack, root, warnings, oidc_fetch)
     if not (env.get("PULUMI_CONFIG_PASSPHRASE") or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
         found.append(
             "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the passphrase "
@@ -115,6 +118,24 @@ def _host_problems(
         *amd,
         *ollama,
     ]
+
+
+def _oidc_problems(stack: str, root: Path, warnings: list[str], fetch: Callable[[str], object] | None) -> list[str]:
+    """With `openWebui.oidc`: the provider's discovery document, read online (tools/oidccheck.py)."""
+    try:
+        from tools import oidccheck
+        from tools.stackfile import stack_settings
+    except ImportError:  # outside .venv: the gate, run next, says how to set it up
+        return []
+    try:
+        oidc = stack_settings(stack, root).open_webui.oidc
+    except Exception:  # noqa: BLE001 - a broken stack file is the gate's to report, with every key
+        return []
+    if oidc is None:
+        return []
+    found, warned = oidccheck.problems(oidc, fetch=fetch or oidccheck.read_document)
+    warnings += warned
+    return found
 
 
 def _gpu_driver(stack: str, root: Path) -> str | None:

@@ -9,6 +9,7 @@ values beside encrypted ones under a secret key.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -53,6 +54,32 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _flatten_mapping(self: _Loader, node: yaml.MappingNode) -> None:
+    """Merge keys as yaml.v3 reads them (go-yaml decode.go mapping/merge at v3.0.1, f6f7691): the
+    mapping's own keys win wherever `<<` stands, then the first of the merged mappings; only the
+    last `<<` of a mapping counts. (PyYAML lets the last merged mapping win.)"""
+    own: list[tuple[yaml.Node, yaml.Node]] = []
+    sources: list[yaml.MappingNode] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != "tag:yaml.org,2002:merge":
+            own.append((key_node, value_node))
+            continue
+        listed = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if not all(isinstance(n, yaml.MappingNode) for n in listed):
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "expected a mapping or list of mappings for merging"
+            )
+        sources = listed
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for source in reversed(sources):  # construction keeps the last of equal keys: winners go last
+        _flatten_mapping(self, source)
+        pairs += source.value
+    node.value = pairs + own
+
+
+_Loader.flatten_mapping = _flatten_mapping
+
+
 def _int(loader: _Loader, node: yaml.Node) -> int:
     text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
     return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
@@ -71,8 +98,6 @@ def _duplicates(node: yaml.Node, where: str = "") -> list[str]:
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
-            if key.tag == "tag:yaml.org,2002:merge":
-                continue
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else repr(key.value)
             path = f"{where}.{name}" if where and where != "config" else name
             if name in seen:
@@ -111,10 +136,16 @@ def _leaves(value: Any, path: str) -> tuple[list[str], list[str]]:
     return [], [path]
 
 
+def placeholder(ciphertext: Any) -> str:
+    """The offline stand-in for an encrypted value: the same for the same ciphertext, so the offline
+    diff sees a rotated secret (a new ciphertext) as a change, and never the value itself."""
+    return f"{SECRET_PLACEHOLDER}-{hashlib.sha256(str(ciphertext).encode()).hexdigest()[:12]}"
+
+
 def _strip_secure(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER
+            return placeholder(value["secure"])
         return {k: _strip_secure(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_strip_secure(v) for v in value]
@@ -130,6 +161,11 @@ def _read(name: str, text: str) -> tuple[dict[str, Any], list[str]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        # Duplicates are looked for before construction, which rewrites every mapping with a
+        # merge key (`<<: *base`) to hold the merged keys too: an override is no duplicate.
+        # Merging itself is yaml.v3's (decode.go merge, v3.0.1): the mapping's own keys win,
+        # then the first of several merged mappings. PyYAML's flatten_mapping orders them so.
+        problems = _duplicates(node) if node is not None else []
         doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         raise StackFileError(f"{name}: not valid YAML: {err}") from None
@@ -143,7 +179,6 @@ def _read(name: str, text: str) -> tuple[dict[str, Any], list[str]]:
             f"  config:\n    {NAMESPACE}:models:\n      - llama3.2:1b\n"
             f"but this one is {_kind(doc)}"
         )
-    problems = _duplicates(node)
     lines = {str(k.value): _line(k) for k, _ in node.value}
     for key in doc:
         key = str(key)
@@ -165,6 +200,17 @@ def _read(name: str, text: str) -> tuple[dict[str, Any], list[str]]:
 
 
 def stack_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """`read_config`, refusing a file with any shape problem (StackFileError lists them all)."""
+    config, secret_keys, problems = read_config(stack, root, text)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise StackFileError(
+            f"Pulumi.{stack}.yaml (stack {stack!r}) is not a stack file Pulumi reads as written:\n{lines}"
+        )
+    return config, secret_keys
+
+
+def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple[dict[str, str], list[str], list[str]]:
     """Config as the language host hands it to the program: strings, JSON for structures.
 
     Encrypted (`secure:`) values cannot be read offline; they become a placeholder that is
@@ -200,7 +246,7 @@ def stack_config(stack: str, root: Path = ROOT, text: str | None = None) -> tupl
         if secure:
             secret_keys.append(key)
             if isinstance(value, dict) and set(value) == {"secure"} and key == f"{NAMESPACE}:providerKeys":
-                value = {name: SECRET_PLACEHOLDER for name in _api_key_envs(raw)}
+                value = {name: placeholder(f"{value['secure']}/{name}") for name in _api_key_envs(raw)}
             else:
                 value = _strip_secure(value)
         if isinstance(value, (dict, list)):
@@ -209,10 +255,7 @@ def stack_config(stack: str, root: Path = ROOT, text: str | None = None) -> tupl
             config[key] = "true" if value else "false"
         else:
             config[key] = "" if value is None else str(value)
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        raise StackFileError(f"{path.name} (stack {stack!r}) is not a stack file Pulumi reads as written:\n{lines}")
-    return config, secret_keys
+    return config, secret_keys, problems
 
 
 def _api_key_envs(raw: dict[Any, Any]) -> list[str]:
@@ -222,7 +265,8 @@ def _api_key_envs(raw: dict[Any, Any]) -> list[str]:
     return sorted({str(p["apiKeyEnv"]) for p in providers if isinstance(p, dict) and "apiKeyEnv" in p})
 
 
-def stack_settings(stack: str, root: Path = ROOT) -> Settings:
-    """The validated settings of a stack file (secret values are never read)."""
-    config, secret_keys = stack_config(stack, root)
-    return load_settings(config, stack, encrypted=secret_keys)
+def stack_settings(stack: str, root: Path = ROOT, text: str | None = None) -> Settings:
+    """The validated settings of a stack file (secret values are never read): every problem of
+    the file and of its settings in one SettingsError (StackFileError when it is not YAML at all)."""
+    config, secret_keys, problems = read_config(stack, root, text)
+    return load_settings(config, stack, encrypted=secret_keys, file_problems=problems)

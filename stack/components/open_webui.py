@@ -75,7 +75,10 @@ class OpenWebuiArgs:
     routing: Routing | None = None
     loopback_port: int | None = None
     wait_for: Sequence[pulumi.Resource] = field(default=())
-    """Start only after these (the key registration), so the first page lists the models."""
+    """Start only after these (the model pull, the key registration), so the first page lists the models."""
+    oidc_client_secret: pulumi.Output[str] | None = None
+    """OAUTH_CLIENT_SECRET, with settings.oidc (the secret config openWebuiOidcClientSecret): a
+    file the wrapper exports, like the other secrets."""
 
 
 class OpenWebui(pulumi.ComponentResource):
@@ -89,6 +92,8 @@ class OpenWebui(pulumi.ComponentResource):
         ]
         if args.settings.admin_email:
             files.append(containers.secret_file(start.secret_path(start.ADMIN_PASSWORD), args.admin_password))
+        if args.oidc_client_secret is not None:
+            files.append(containers.secret_file(start.secret_path(start.OIDC_SECRET), args.oidc_client_secret))
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
         containers.container(
             containers.Spec(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pulumi
 
+from stack.render.oidc import oidc_env
 from stack.settings import Ollama, OpenWebui
 
 Env = pulumi.Input[str]
@@ -96,4 +97,6 @@ def open_webui_env(
     if w.admin_email:
         pairs["WEBUI_ADMIN_EMAIL"] = w.admin_email
         pairs["WEBUI_ADMIN_NAME"] = WEBUI_ADMIN_NAME
+    if w.oidc is not None:
+        pairs |= oidc_env(w.oidc, webui_url=url)
     return _sorted(pairs)

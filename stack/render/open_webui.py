@@ -25,6 +25,8 @@ from stack import constants
 SECRET_KEY = "webui-secret-key"
 LITELLM_KEY = "litellm-key"
 ADMIN_PASSWORD = "webui-admin-password"
+OIDC_SECRET = "oidc-client-secret"
+"""With ai-stack:openWebui.oidc: OAUTH_CLIENT_SECRET (config.py reads it from the environment)."""
 
 
 def secret_path(name: str) -> str:
@@ -83,6 +85,8 @@ def prelude(python: str = "python3") -> str:
             f'export WEBUI_SECRET_KEY="$(cat {shlex.quote(secret_path(SECRET_KEY))})"',
             f'export OPENAI_API_KEY="$(cat {shlex.quote(secret_path(LITELLM_KEY))})"',
             'export RAG_OPENAI_API_KEY="$OPENAI_API_KEY"',
+            f"if [ -f {shlex.quote(secret_path(OIDC_SECRET))} ]; then "
+            f'export OAUTH_CLIENT_SECRET="$(cat {shlex.quote(secret_path(OIDC_SECRET))})"; fi',
             f"{python} -c {shlex.quote(CONVERGE_KEY)}",
             f"if {python} -c {shlex.quote(HAS_USERS)}; then rm -f {admin}",
             f'elif [ -f {admin} ]; then export WEBUI_ADMIN_PASSWORD="$(cat {admin})"',

@@ -7,14 +7,18 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, field_validator
 
+from stack.settings import cron
 from stack.settings.services import Limits, _Model
 from stack.settings.units import Cpus, MiB
 
-# Five cron fields (minute hour day-of-month month day-of-week) of digits, ranges, lists, steps
-# and names, or one of busybox crond's @-shortcuts. A typo fails here, not in a silent crontab.
-_FIELD = r"(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(/[0-9]+)?(,(\*|[0-9a-zA-Z]+(-[0-9a-zA-Z]+)?)(/[0-9]+)?)*"
-_CRON = re.compile(rf"^{_FIELD}( {_FIELD}){{4}}$|^@(hourly|daily|weekly|monthly|yearly|annually|midnight)$")
-_S3 = re.compile(r"^s3:https?://[^\s/]+/[A-Za-z0-9._-]+(/[A-Za-z0-9._/-]*)?$")
+# restic's S3 repository forms (restic internal/backend/s3/config.go ParseConfig, v0.18.0):
+# s3:http(s)://host[:port]/bucket[/prefix], or s3:host/bucket[/prefix] and s3://host/bucket[/prefix]
+# (HTTPS to that host, e.g. s3:s3.amazonaws.com/bucket). The bucket is required (createConfig
+# accepts an empty one, and the first backup then fails).
+_S3_URL = re.compile(r"^s3:https?://[^\s/@]+/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._/-]*)?$")
+_S3_HOST = re.compile(
+    r"^s3:(?://)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._/-]*)?$"
+)
 
 
 class Retention(_Model):
@@ -55,21 +59,24 @@ class Backup(Limits):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, schedule: str) -> str:
-        if not _CRON.match(schedule.strip()):
-            raise ValueError(
-                f"schedule must be a cron line such as '15 3 * * *' (minute hour day month weekday) "
-                f"or @daily; got {schedule!r}"
-            )
-        return " ".join(schedule.split())
+        try:
+            return cron.parse(schedule).line
+        except cron.CronError as err:
+            raise ValueError(f"{err} (busybox crond's schedule, e.g. '15 3 * * *' or @daily)") from None
 
     @field_validator("s3_repository")
     @classmethod
     def _s3(cls, repo: str | None) -> str | None:
-        if repo is not None and not _S3.match(repo):
+        if repo is not None and not (_S3_URL.match(repo) or (_S3_HOST.match(repo) and not repo.startswith("s3:http"))):
             raise ValueError(
-                f"s3Repository must be restic's S3 form such as s3:https://s3.example.com/bucket/ai-stack; got {repo!r}"
+                "s3Repository must be restic's S3 form with a bucket, such as s3:s3.amazonaws.com/bucket/ai-stack "
+                f"or s3:https://s3.example.com/bucket/ai-stack; got {repo!r}"
             )
         return repo
+
+    def next_run(self) -> str:
+        """When crond starts the next backup, for the preview."""
+        return cron.describe(cron.parse(self.schedule))
 
 
 SCHEDULER_LIMITS = Limits.model_validate({"cpus": 0.1, "memory": "64Mi"})

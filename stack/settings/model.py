@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from stack import constants
-from stack.settings import checks
 from stack.settings.backup import SCHEDULER_LIMITS, Backup
 from stack.settings.ollama import Ollama, rocm_variant
 from stack.settings.services import (
@@ -137,10 +136,3 @@ class Settings(_Model):
         if self.routed and self.litellm.host:
             return f"https://{self.litellm.host}"
         return f"http://127.0.0.1:{self.ports.litellm}"
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Settings:
-        found = checks.problems(self)
-        if found:
-            raise ValueError("\n".join(found))
-        return self

@@ -10,7 +10,7 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 
 from policies.rules import pinning
 from stack.settings.services import Limits, _Model
-from stack.settings.units import Cpus, Duration, MiB
+from stack.settings.units import Cpus, KeepAlive, MiB
 
 HOST_GATEWAY_NAME = "host.docker.internal"
 """The name Docker Desktop resolves to the host; on Linux the stack maps it to `host-gateway`."""
@@ -92,7 +92,7 @@ class Ollama(Limits):
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] = "f16"
     num_parallel: int = Field(default=1, ge=1, le=64)
     max_loaded_models: int = Field(default=1, ge=1, le=32)
-    keep_alive: Duration = "5m"
+    keep_alive: KeepAlive = "5m"
     context_length: int = Field(default=8192, ge=512, le=1_048_576)
     gpu: Gpu | None = None
     allow_cpu_offload: StrictBool = False
@@ -140,4 +140,14 @@ def rocm_variant(ref: str) -> str:
             f"{ref!r} is pinned by digest, which names one variant: write the ROCm image's own "
             "reference (e.g. ollama/ollama:0.32.15-rocm@sha256:…)"
         )
+    if not _RELEASE.match(parsed.tag):
+        # `0.32.15-rc1`, `0.32.15-jetpack6`: Ollama publishes -rocm beside releases only; a
+        # made-up `<variant>-rocm` tag would fail the pull.
+        raise ValueError(
+            f"{ref!r} is not a plain release tag, so its ROCm build cannot be derived: write the "
+            "ROCm image's own reference (e.g. ollama/ollama:0.32.15-rocm)"
+        )
     return f"{ref}-rocm"
+
+
+_RELEASE = re.compile(r"^v?[0-9]+(?:\.[0-9]+)*$")

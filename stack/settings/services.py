@@ -11,9 +11,13 @@ from pydantic.alias_generators import to_camel
 
 from policies.rules import pinning
 from stack import constants
-from stack.settings.units import Cpus, Duration, MiB, format_memory
+from stack.settings.images import check_postgres_image, check_restic_image
+from stack.settings.oidc import Oidc
+from stack.settings.units import MIN_MEMORY, Cpus, MiB, Period, Timeout, format_memory
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# RFC 1123 labels; the top-level label is letters (`com`) or an IDNA A-label (`xn--p1ai`, the
+# punycode of a non-ASCII TLD), never all digits (that would be an IP address).
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _MODEL = re.compile(r"^[a-z0-9][a-z0-9._/-]*(?::[a-zA-Z0-9._-]+)?$")
 _HF_MODEL = re.compile(
     r"^(?:hf\.co|huggingface\.co)/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9._-]+)?$"
@@ -22,8 +26,9 @@ _HF_MODEL = re.compile(
 _PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# No ";": the address goes into a `;`-separated Open WebUI setting list verbatim.
-_ADMIN_EMAIL = re.compile(r"^[^@\s;]+@[^@\s;]+\.[^@\s;]+$")
+# Open WebUI's own rule (utils/misc.py validate_email_format, 0.11.1): `…@localhost`, or
+# something@domain.tld. No ";": the address goes into a `;`-separated setting list verbatim.
+_ADMIN_EMAIL = re.compile(r"^[^@\s;]+@(?:localhost|[^@\s;]+\.[^@\s;]+)$")
 _DOCKER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 _TRAEFIK_NAME = r"^[a-zA-Z0-9_-]+$"
 _MODEL_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$"
@@ -55,6 +60,27 @@ def describe_pattern(pattern: str) -> str:
     return PATTERNS.get(pattern, "is not in the expected form")
 
 
+# LiteLLM providers whose address defaults to the LiteLLM container itself (litellm 1.101.0:
+# llms/ollama/common_utils.py and chat/transformation.py, llms/llamafile, llms/lemonade,
+# llms/docker_model_runner, llms/langgraph, llms/langflow chat/transformation.py).
+LOCAL_PROVIDERS = {
+    "ollama": "http://localhost:11434",
+    "ollama_chat": "http://localhost:11434",
+    "llamafile": "http://127.0.0.1:8080/v1",
+    "lemonade": "http://localhost:8000/api/v1",
+    "docker_model_runner": "http://localhost:22088",
+    "langgraph": "http://localhost:2024",
+    "langflow": "http://localhost:7860",
+}
+# And those with no default address at all (the same tree: llms/hosted_vllm, llms/lm_studio,
+# llms/openai_like chat/transformation.py read only api_base or their environment variable).
+NEEDS_API_BASE = {
+    "hosted_vllm": "HOSTED_VLLM_API_BASE",
+    "lm_studio": "LM_STUDIO_API_BASE",
+    "openai_like": "OPENAI_LIKE_API_BASE",
+}
+
+
 # --- model pieces ------------------------------------------------------------------
 
 
@@ -80,6 +106,14 @@ class Limits(_Model):
                 f"memoryReservation ({format_memory(self.memory_reservation)}) is above "
                 f"memory ({format_memory(self.memory)})"
             )
+        if self.memory_reservation is None and self.reservation < MIN_MEMORY:
+            # The reservation defaults to half the limit, and Docker refuses one below 6 MB too
+            # (moby daemon/daemon_unix.go: "Minimum memory reservation allowed is 6MB").
+            raise ValueError(
+                f"memory {format_memory(self.memory)} makes the default reservation (half of it) "
+                f"{format_memory(self.reservation)}, below Docker's {MIN_MEMORY}Mi minimum: use at least "
+                f"{2 * MIN_MEMORY}Mi, or set memoryReservation to {MIN_MEMORY}Mi or more"
+            )
         return self
 
 
@@ -89,6 +123,14 @@ class Host(_Model):
     cpus: Cpus
     memory: MiB
     gpus: int = Field(default=0, ge=0, le=64)
+
+    @field_validator("cpus")
+    @classmethod
+    def _whole_cpu(cls, cpus: float) -> float:
+        if cpus < 1:
+            raise ValueError(f"cpus must be at least 1 (docker info shows the host's NCPU); got {cpus:g}")
+        return cpus
+
     gpu_memory: MiB | None = None
     """Memory of each GPU (`24Gi`): what the models' fit is checked against. Required with gpus."""
 
@@ -121,23 +163,39 @@ class Images(_Model):
 
     @field_validator("postgres")
     @classmethod
-    def _postgres_16(cls, ref: str) -> str:
-        # A tag beside a digest still says which release is meant; only a bare digest is taken on trust.
-        tag = pinning.parse(ref).tag
-        if (tag is not None or not pinning.parse(ref).digest) and not (tag or "").startswith("16."):
-            raise ValueError(f"Postgres must be pinned to a 16.x tag such as postgres:16.13; got {ref!r}")
-        return ref
+    def _postgres(cls, ref: str) -> str:
+        return check_postgres_image(ref)
+
+    @field_validator("restic")
+    @classmethod
+    def _restic(cls, ref: str) -> str:
+        return check_restic_image(ref)
 
 
 class Network(_Model):
     name: str = Field(default="proxy", pattern=_DOCKER_NAME)
     external: StrictBool = False
 
+    @field_validator("name")
+    @classmethod
+    def _own_network(cls, name: str) -> str:
+        # moby v27.5.1 daemon/network/network_mode_unix.go isPreDefined: the engine's own networks
+        # cannot be created (daemon/network.go PredefinedNetworkError), and adopting them fails
+        # too: `bridge` takes no aliases, `host` and `none` no other network.
+        if name in ("bridge", "host", "none", "default"):
+            raise ValueError(
+                f"{name!r} is one of Docker's own networks, which the stack can neither create nor "
+                "share with its aliases: use a network of its own, such as proxy"
+            )
+        if name in (constants.INTERNAL_NETWORK, constants.SOCKET_NETWORK, constants.OLLAMA_EGRESS_NETWORK):
+            raise ValueError(f"{name!r} is a network the stack creates for itself: choose another name, such as proxy")
+        return name
+
 
 class ModelPull(Limits):
     cpus: Cpus = 0.5
     memory: MiB = 256
-    timeout: Duration = "2h"
+    timeout: Timeout = "2h"
     """How long `pulumi up` waits for every model to be pulled."""
 
 
@@ -147,7 +205,7 @@ class RateLimit(_Model):
 
     average: int = Field(ge=1, le=100_000)
     burst: int = Field(ge=1, le=100_000)
-    period: Duration = "1s"
+    period: Period = "1s"
 
 
 class OpenWebui(Limits):
@@ -163,6 +221,8 @@ class OpenWebui(Limits):
     """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
     session_lifetime: str = Field(default="7d", pattern=_SESSION)
     """JWT_EXPIRES_IN: how long a sign-in lasts (Open WebUI's own default is 4w)."""
+    oidc: Oidc | None = None
+    """Sign-in through the team's OpenID Connect provider (stack/settings/oidc.py)."""
 
     @field_validator("admin_email")
     @classmethod
@@ -224,12 +284,17 @@ class Postgres(Limits):
 
     @field_validator("user")
     @classmethod
-    def _not_superuser(cls, user: str) -> str:
-        if user == "postgres" or user.startswith("pg_"):
-            raise ValueError(
-                f"user must not be {user!r}: that is the superuser's (or a reserved) name; "
-                "LiteLLM's role is an ordinary one, such as litellm"
-            )
+    def _role(cls, user: str) -> str:
+        # initdb refuses the superuser name (postgres src/bin/initdb/initdb.c: "superuser name
+        # \"%s\" is disallowed; role names cannot begin with \"pg_\""), and the grammar reserves
+        # public and none as role names (src/backend/parser/gram.y RoleSpec).
+        if user.startswith("pg_"):
+            raise ValueError(f"role names cannot begin with pg_ (initdb refuses {user!r}): use e.g. litellm")
+        if user in ("public", "none"):
+            raise ValueError(f"{user!r} is reserved by Postgres as a role name: use e.g. litellm")
+        # The superuser is `postgres` (stack/render/postgres.py); LiteLLM's role is an ordinary one.
+        if user == "postgres":
+            raise ValueError("'postgres' is the superuser's name: LiteLLM's role is an ordinary one, such as litellm")
         return user
 
 
@@ -276,11 +341,35 @@ class Provider(_Model):
     model: str = Field(pattern=_LITELLM_MODEL)
     api_key_env: str = Field(pattern=_ENV_NAME.pattern)
 
+    @field_validator("model")
+    @classmethod
+    def _hosted(cls, model: str) -> str:
+        provider = model.split("/", 1)[0]
+        if provider in LOCAL_PROVIDERS:
+            raise ValueError(
+                f"{model!r} would make LiteLLM call {LOCAL_PROVIDERS[provider]}, which inside the litellm "
+                "container is that container itself"
+                + (": list Ollama models in ai-stack:models instead" if provider.startswith("ollama") else "")
+            )
+        if provider in NEEDS_API_BASE:
+            raise ValueError(
+                f"{model!r} needs the address of its server ({NEEDS_API_BASE[provider]}), which "
+                "ai-stack:providers cannot set: use a hosted provider such as openai/… or anthropic/…"
+            )
+        return model
+
 
 def _check_host(host: str | None) -> str | None:
     """DNS names are case-insensitive: `Chat.Example.com` is kept as chat.example.com."""
     if host is None:
         return None
+    if not host.isascii():
+        try:
+            ascii_form = host.encode("idna").decode()
+        except UnicodeError:
+            ascii_form = ""
+        hint = f" ({ascii_form})" if ascii_form else ""
+        raise ValueError(f"host must be written in its ASCII (punycode) form{hint}; got {host!r}")
     if not _HOSTNAME.match(host.lower()):
         raise ValueError(f"host must be a DNS name such as chat.example.com (no scheme, port or path); got {host!r}")
     return host.lower()

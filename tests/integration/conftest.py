@@ -98,6 +98,51 @@ def _short_root(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix="ai-stack-it-"))
 
 
+PRIVATE_RUN = """#!/bin/sh
+# dockerd in a mount namespace of its own, with a tmpfs over /run: Docker creates a missing bind
+# source as a directory (the stack binds /var/run/docker.sock into the socket proxy and the
+# backup scheduler), and here it may only do that on this tmpfs, never on the host. Everything
+# the private engine keeps is under its --exec-root and --data-root, outside /run; the namespace
+# and its tmpfs go when the last process in it (dockerd, containerd, the shims) exits.
+exec unshare --mount --propagation private /bin/sh -c '
+  set -e
+  mount -t tmpfs -o mode=0755,size=16m ai-stack-it /run
+  exec "$0" "$@"' {dockerd} "$@"
+"""
+
+
+def host_paths() -> list[str]:
+    """Every host path a container of either stack binds (the program's hostPath volumes and
+    devices), and the Docker socket's two spellings: what the tier could create on the host."""
+    from tools.offline import evaluate
+
+    found = {constants.DOCKER_SOCKET, "/run/docker.sock"}
+    for stack in ("dev", "prod"):
+        for c in evaluate(stack).containers().values():
+            found |= {str(v["hostPath"]) for v in c.inputs.get("volumes") or [] if v.get("hostPath")}
+            found |= {str(d["hostPath"]) for d in c.inputs.get("devices") or [] if d.get("hostPath")}
+    return sorted(found)
+
+
+def _state(path: str) -> tuple[str, int, int] | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (oct(st.st_mode), st.st_ino, st.st_nlink)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_left_as_found() -> Iterator[None]:
+    """The tier leaves every host path a container binds as it found it (issue 19: a run once left
+    /var/run/docker.sock as an empty directory, and the next real dockerd could not start)."""
+    paths = host_paths()
+    before = {p: _state(p) for p in paths}
+    yield
+    changed = [p for p in paths if _state(p) != before[p]]
+    assert not changed, f"the integration tier changed these host paths: {changed}"
+
+
 @pytest.fixture(scope="session")
 def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """The engine at DOCKER_HOST if it answers, else a private dockerd started (and stopped) here."""
@@ -120,7 +165,7 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             assert not leftovers, leftovers
         return
 
-    daemon = Dockerd.start(_short_root(tmp_path_factory, "dockerd"), env)
+    daemon = _private_dockerd(_short_root(tmp_path_factory, "dockerd"), env, tmp_path_factory.mktemp("dockerd-bin"))
     engine = Engine(
         host=f"unix://{daemon.socket_path}",
         owned=True,
@@ -140,6 +185,28 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             if not problems:
                 daemon.remove_data()
     assert not problems, "the integration tier left processes or objects behind: " + "; ".join(problems)
+
+
+def _private_dockerd(root: Path, env: dict[str, str], bin_dir: Path) -> Dockerd:
+    """Dockerd.start, with `dockerd` resolving to PRIVATE_RUN around the real one."""
+    real = shutil.which("dockerd")
+    if real is None or shutil.which("unshare") is None:
+        return Dockerd.start(root, env)  # it says what is missing
+    (bin_dir / "dockerd").write_text(PRIVATE_RUN.format(dockerd=real))
+    (bin_dir / "dockerd").chmod(0o755)
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{saved}"
+    try:
+        daemon = Dockerd.start(root, env)
+    finally:
+        os.environ["PATH"] = saved
+    # The engine's own view of the mounts: /run must be the tmpfs, or a bind could reach the host.
+    mounts = Path(f"/proc/{daemon.process.proc.pid}/mountinfo").read_text().splitlines()
+    private = [m for m in mounts if m.split()[4] == "/run" and " - tmpfs ai-stack-it " in m]
+    if not private:
+        problems = daemon.stop()
+        pytest.fail(f"dockerd did not start in its own mount namespace with /run on a tmpfs ({problems})")
+    return daemon
 
 
 def _build(engine: Engine, context: Path, tag: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
 from policies.rules.base import Context
 from policies.rules.mounts import check_sensitive_mounts
 from stack import constants
-from stack.components.backup import CRONTAB, SCRIPT, backup_script, database, docker_run, target
+from stack.components.backup import CRONTAB, SCRIPT, backup_script, database, target
 from stack.render import backup as steps
 from stack.render.postgres import CONVERGE, CONVERGE_SQL, WRAPPER
 from stack.settings import SettingsError, load_settings
@@ -25,32 +27,116 @@ def _upload(ev: Evaluation, path: str) -> str:
     return str(up["content"])
 
 
-def test_prod_schedules_the_steps_and_dev_says_none(dev: Evaluation, prod: Evaluation) -> None:
+SHELL = shutil.which("busybox") or shutil.which("sh")
+"""The scheduler runs its script with busybox sh (the docker CLI image is Alpine); Debian's
+busybox-static where bootstrap installed it, else the POSIX sh here."""
+
+FAKE_DOCKER = """#!/bin/sh
+# Records each `docker` call, one argument a line; `snapshots` fails when asked (no repository yet).
+for a in "$@"; do printf '%s\\n' "$a"; done >>"$CALLS"
+printf '%s\\n' "--end--" >>"$CALLS"
+case " $* " in *" snapshots "*) [ -n "${NO_REPO:-}" ] && exit 1;; esac
+exit 0
+"""
+
+
+def run_script(script: str, tmp_path: Path, *, no_repo: bool = False) -> list[list[str]]:
+    """Run the scheduler's script with a real shell and a recording `docker`: what crond would run."""
+    assert SHELL, "no sh on this machine"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    for tool in ("date", "cat"):
+        (bin_dir / tool).symlink_to(str(shutil.which(tool)))
+    calls = tmp_path / "calls"
+    env = {"PATH": str(bin_dir), "CALLS": str(calls), "TOUCHED": str(tmp_path / "touched")}
+    if no_repo:
+        env["NO_REPO"] = "1"
+    # `touch /tmp/ai-stack-backup-ok` must not touch this machine's /tmp: a shell function
+    # records it instead (a function wins over busybox's own touch applet and over PATH).
+    script = 'touch() { printf "%s\\n" "$@" >>"$TOUCHED"; }\n' + script
+    argv = [SHELL, "sh", "-c", script] if SHELL.endswith("busybox") else [SHELL, "-c", script]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "touched").read_text() == "/tmp/ai-stack-backup-ok\n"
+    out: list[list[str]] = []
+    current: list[str] = []
+    for line in calls.read_text().splitlines():
+        if line == "--end--":
+            out.append(current)
+            current = []
+        else:
+            current.append(line)
+    return out
+
+
+def _opt(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+
+
+def test_prod_schedules_the_steps_and_dev_says_none(dev: Evaluation, prod: Evaluation, tmp_path: Path) -> None:
     assert "backup" not in dev.containers() and dev.outputs["backupSchedule"] == "none"
     assert _upload(prod, CRONTAB) == f"15 3 * * * /bin/sh {SCRIPT}\n" and prod.outputs["backupSchedule"] == "15 3 * * *"
     script = _upload(prod, SCRIPT)
-    s = stack_settings("prod")
-    # The scheduler runs exactly what `make backup` runs (same renderer, same network).
-    assert script == backup_script(s, constants.DATASTORE_NETWORK)
-    tokens = shlex.split(script.split("set -eu", 1)[1])
-    starts = [i for i, t in enumerate(tokens) if t == "docker" and tokens[i + 1] == "run"]
-    lines = [tokens[i:j] for i, j in zip(starts, [*starts[1:], len(tokens)], strict=True)]
-    names = [line[line.index("--name") + 1] for line in lines]
-    assert names[:4] == [
-        "backup-job-reset-staging",
-        "backup-job-dump-postgres",
-        "backup-job-copy-open-webui",
-        "backup-job-seal",
+    calls = run_script(script, tmp_path)
+    pg, webui, restic = "postgres:16.13", "ghcr.io/open-webui/open-webui:v0.11.1", "restic/restic:0.18.0"
+    # Hand-written: the prod stack's backup, step by step (its target is the backup-repo volume;
+    # the repository's password is the passphrase the stack generated). No step gets --env: each
+    # reads its secrets from its standard input.
+    expected = [
+        ("backup-job-reset-staging", webui, "none", ["backup-staging:/staging"]),
+        ("backup-job-dump-postgres", pg, "ai-stack-datastore", ["backup-staging:/staging"]),
+        ("backup-job-copy-open-webui", webui, "none", ["backup-staging:/staging", "open-webui-data:/data"]),
+        ("backup-job-seal", webui, "none", ["backup-staging:/staging"]),
+        ("backup-job-init-repository", restic, "none", ["backup-repo:/repo"]),
+        ("backup-job-snapshot", restic, "none", ["backup-repo:/repo", "backup-staging:/staging"]),
+        ("backup-job-prune", restic, "none", ["backup-repo:/repo"]),
+        ("backup-job-clear-staging", webui, "none", ["backup-staging:/staging"]),
     ]
-    assert names[-1] == "backup-job-clear-staging"
-    for line in lines:
-        assert line[line.index("--memory") + 1] == "512m" and line[line.index("--memory-swap") + 1] == "512m"
-        image = line[line.index("--entrypoint") + 2]
-        assert image in {s.images.postgres, s.images.open_webui, s.images.restic}, image
-        assert not any("=" in a and a.split("=")[0] in ("PGPASSWORD", "RESTIC_PASSWORD") for a in line)
-        assert "--env" not in line and "-e" not in line, line  # no secret in a step's configured env
-    dump = next(line for line in lines if "backup-job-dump-postgres" in line)
-    assert any("exec pg_dump --format=custom" in t for t in dump) and dump[dump.index("--host") + 1] == "postgres"
+    got = [
+        (_opt(c, "--name")[0], c[c.index("--entrypoint") + 2], _opt(c, "--network")[0], _opt(c, "--volume"))
+        for c in calls
+    ]
+    assert got == expected
+    for c in calls:
+        assert c[:2] == ["run", "--rm"] and _opt(c, "--memory") == ["512m"] and _opt(c, "--memory-swap") == ["512m"]
+        assert _opt(c, "--cap-drop") == ["ALL"] and _opt(c, "--cpus") == ["0.5"] and "--env" not in c
+        assert not any("=" in a and a.split("=")[0] in ("PGPASSWORD", "RESTIC_PASSWORD") for a in c)
+        assert "--insecure-no-password" not in c
+    dump = calls[1]
+    assert "--interactive" in dump and dump[dump.index("--entrypoint") + 1 : dump.index("--entrypoint") + 4] == [
+        "sh",
+        pg,
+        "-c",
+    ]
+    assert dump[dump.index("--entrypoint") + 4] == 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec "$@"'
+    assert any("exec pg_dump --format=custom" in a for a in dump)
+    assert dump[-8:] == ["--host", "postgres", "--port", "5432", "--username", "litellm", "--dbname", "litellm"]
+    snapshot = calls[5]
+    assert snapshot[snapshot.index("--entrypoint") + 6 :] == [
+        "restic",
+        "--repo",
+        "/repo",
+        "backup",
+        "--tag",
+        "ai-stack",
+        "--host",
+        "ai-stack",
+        "/staging",
+    ]
+    # The scheduler pipes each secret from its file into the step.
+    assert """printf '%s\\n' "$(cat /run/secrets/RESTIC_PASSWORD)" | docker run""" in script
+    prune = calls[6]
+    assert prune[-7:] == ["--prune", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6"]
+
+
+def test_the_first_backup_creates_the_repository(prod: Evaluation, tmp_path: Path) -> None:
+    calls = run_script(_upload(prod, SCRIPT), tmp_path, no_repo=True)
+    names = [_opt(c, "--name")[0] for c in calls]
+    assert names[4:6] == ["backup-job-init-repository", "backup-job-init"]
+    init = calls[5]
+    assert init[-3:] == ["--repo", "/repo", "init"] and "--insecure-no-password" not in init
 
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -135,9 +221,9 @@ def test_s3_needs_its_keys_and_a_passphrase() -> None:
         _load({"ai-stack:backupPassphrase": "plain"})
 
 
-@pytest.mark.parametrize("schedule", ["every night", "61 3 * *", "* * * * * *", ""])
+@pytest.mark.parametrize("schedule", ["every night", "61 3 * *", "* * * * * *", " "])
 def test_a_bad_schedule_is_refused(schedule: str) -> None:
-    with pytest.raises(SettingsError, match=r"ai-stack:backup.schedule: schedule must be a cron line"):
+    with pytest.raises(SettingsError, match=r"ai-stack:backup\.schedule: .*busybox crond"):
         _load({"ai-stack:backup": {"schedule": schedule}})
 
 
@@ -150,22 +236,24 @@ def test_only_the_reviewed_scheduler_may_use_the_socket() -> None:
     assert check_sensitive_mounts(published, cfg, Context("backup", "backup", "urn", "t"))
 
 
-def test_steps_run_with_no_capability_and_only_the_network_each_needs() -> None:
+def test_steps_run_with_no_capability_and_only_the_network_each_needs(tmp_path: Path) -> None:
     s = stack_settings("prod")
     s3 = s.model_copy(
         update={"backup": s.backup.model_copy(update={"target": "s3", "s3_repository": "s3:https://s3.example.com/b"})}
     )
-    t = target(s3)
-    plan = [*steps.backup_steps(database(s3), t, s3.all_models, ()), steps.init_step(t)]
-    runs = [docker_run(s3, constants.DATASTORE_NETWORK).argv(step) for step in plan]
-    script = backup_script(s3, constants.DATASTORE_NETWORK)
-    for argv in runs:
-        assert shlex.join(argv) in script, argv  # the scheduler runs exactly these lines
-        assert argv[argv.index("--cap-drop") + 1] == "ALL" and argv.count("--cap-drop") == 1, argv
-    networks = {(_program(argv), argv[argv.index("--network") + 1]) for argv in runs}
+    calls = run_script(backup_script(s3, constants.DATASTORE_NETWORK), tmp_path)
+    networks = {(_program(c), _opt(c, "--network")[0]) for c in calls}
     # pg_dump reaches Postgres on the datastore network; restic reaches S3 through Docker's bridge
     # (the datastore network has no way out); the file steps need no network at all.
     assert networks == {("sh", constants.DATASTORE_NETWORK), ("restic", "bridge"), ("python3", "none")}
+    for c in calls:
+        assert _opt(c, "--cap-drop") == ["ALL"] and "--cap-add" not in c and "--env" not in c, c
+        if _program(c) == "restic":
+            # Encrypted, to S3: the keys and the passphrase on stdin, never a volume.
+            preamble = c[c.index("--entrypoint") + 4]
+            assert preamble == steps.secret_preamble(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "RESTIC_PASSWORD"))
+            assert c[c.index("--repo") + 1] == "s3:https://s3.example.com/b" and "--insecure-no-password" not in c
+            assert not any(v.startswith("backup-repo:") for v in _opt(c, "--volume"))
 
 
 def _program(argv: list[str]) -> str:

@@ -18,6 +18,7 @@ ALLOWED = {
     "docker_image": "docker-image-py",
     "regex": "docker-image-py",
     "yaml": "PyYAML",
+    "cronsim": "cronsim",
     "policies": "",
 }
 

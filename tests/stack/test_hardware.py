@@ -8,6 +8,7 @@ config tools.packconfig generates for them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ def test_amd_fit_is_against_the_gpus_it_gets() -> None:
 
 def test_amd_render_nodes_above_the_host_gpus_are_refused() -> None:
     nodes = ["renderD128", "renderD129", "renderD130"]
-    with pytest.raises(SettingsError, match=r"ai-stack:ollama\.gpu: 3 GPUs requested but ai-stack:host\.gpus is 2"):
+    refused = r"ai-stack:ollama\.gpu: 3 render nodes requested but ai-stack:host\.gpus is 2"
+    with pytest.raises(SettingsError, match=refused):
         settings("amd", ollama={"gpu": {"driver": "amd", "renderNodes": nodes, "groups": [44]}})
 
 
@@ -125,31 +127,46 @@ def test_groups_come_from_the_setting_or_this_machine_or_an_error() -> None:
         seen.append(list(devices))
         return [44, 992]
 
-    assert amd_groups(gpu, docker_host=None, stack_file="Pulumi.x.yaml", probe=probe) == ["44", "992"]
-    assert amd_groups(gpu, docker_host="unix:///run/docker.sock", stack_file="x", probe=probe) == ["44", "992"]
+    assert amd_groups(gpu, docker_host=None, probe=probe) == ["44", "992"]
+    assert amd_groups(gpu, docker_host="unix:///run/docker.sock", probe=probe) == ["44", "992"]
     assert seen == [["/dev/kfd", "/dev/dri"]] * 2
-    with pytest.raises(GroupError, match=r"Pulumi\.x\.yaml: ai-stack:ollama\.gpu\.groups is required .*ssh://gpu"):
-        amd_groups(gpu, docker_host="ssh://gpu", stack_file="Pulumi.x.yaml", probe=probe)
+    with pytest.raises(
+        GroupError, match=r"ai-stack:ollama\.gpu\.groups: required when Docker is not on this machine .*ssh://gpu"
+    ):
+        amd_groups(gpu, docker_host="ssh://gpu", probe=probe)
     with pytest.raises(GroupError, match=r"no video or render group and no /dev/kfd, /dev/dri"):
-        amd_groups(gpu, docker_host=None, stack_file="Pulumi.x.yaml", probe=lambda _: [])
+        amd_groups(gpu, docker_host=None, probe=lambda _: [])
     given = Gpu(driver="amd", groups=[109, 44, 44])
-    assert amd_groups(given, docker_host="ssh://gpu", stack_file="x", probe=probe) == ["44", "109"]
+    assert amd_groups(given, docker_host="ssh://gpu", probe=probe) == ["44", "109"]
+
+
+def _owner_groups() -> tuple[int, int]:
+    """Two group ids this process may give its own files: any as root; otherwise the groups it
+    is a member of (chown(2) lets an owner pick one of those), the same one twice if it has one."""
+    if os.geteuid() == 0:
+        return 4109, 4044
+    mine = sorted({os.getgid(), *os.getgroups()} - {0})
+    assert mine, "a non-root user always has a group other than root's"
+    return mine[0], mine[-1]
 
 
 def test_host_groups_reads_the_device_files_owners(tmp_path: Path) -> None:
     dri = tmp_path / "dev" / "dri"
     dri.mkdir(parents=True)
-    for name, gid in (("kfd", 4109), ("dri/renderD128", 4109), ("dri/card0", 4044)):
+    kfd_group, card_group = _owner_groups()
+    for name, gid in (("kfd", kfd_group), ("dri/renderD128", kfd_group), ("dri/card0", card_group)):
         (tmp_path / "dev" / name).touch()
         shutil.chown(tmp_path / "dev" / name, group=gid)
     found = host_groups(["/dev/kfd", "/dev/dri"], root=tmp_path)
-    assert {4044, 4109} <= set(found) and 0 not in found
+    # The kernel's own record of each file's group is the oracle: os.stat, not the code under test.
+    assert {os.stat(tmp_path / "dev" / n).st_gid for n in ("kfd", "dri/card0")} == {kfd_group, card_group}
+    assert {kfd_group, card_group} <= set(found) and 0 not in found
 
 
 def test_a_remote_engine_without_groups_stops_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "ssh://gpu-server")
     gpu = {"driver": "amd", "renderNodes": ["renderD128"]}
-    with pytest.raises(SettingsError, match=r"Pulumi\.amd\.yaml: ai-stack:ollama\.gpu\.groups is required"):
+    with pytest.raises(SettingsError, match=r"(?s)Pulumi\.amd\.yaml .*ai-stack:ollama\.gpu\.groups: required"):
         evaluate("amd", root=DATA, config_text=stack_text("amd", ollama={"memory": "64Gi", "cpus": 16, "gpu": gpu}))
 
 

@@ -183,7 +183,7 @@ def test_broken_stack_files_name_the_key_and_the_stack(case: str) -> None:
 
 @pytest.mark.parametrize("key", ["ai-stack:host", "ai-stack:models"])
 def test_host_and_models_are_required(key: str) -> None:
-    with pytest.raises(SettingsError, match=f"{key}: Field required"):
+    with pytest.raises(SettingsError, match=f"{key}: required"):
         load("dev", "config: {}\n", drop=(key,))
 
 

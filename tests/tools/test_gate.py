@@ -104,7 +104,7 @@ def test_a_broken_stack_file_fails_with_its_error(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n")
     (report,) = run_gate(["dev"], root=tmp_path)
     assert isinstance(report, StackReport) and not report.passed
-    assert report.error is not None and "ai-stack:host.memory: Field required" in report.error
+    assert report.error is not None and "ai-stack:host.memory: required" in report.error
 
 
 def test_module_entry_point_exit_code() -> None:
@@ -142,7 +142,7 @@ def test_a_failed_stack_shows_its_first_problem_and_no_empty_table(tmp_path: Pat
     assert "TYPE" not in out, out
     verdict = next(line for line in out.splitlines() if line.startswith("stack dev:"))
     assert verdict.startswith("stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ai-sta")
-    assert verdict.endswith("(and 1 more)") and not verdict.rstrip(")").endswith(":"), verdict
+    assert verdict.endswith("(and 2 more)") and not verdict.rstrip(")").endswith(":"), verdict
     md = render.markdown(reports)
     assert "| type |" not in md and "### ❌ stack dev: FAILED: Pulumi.dev.yaml" in md
 
@@ -221,3 +221,93 @@ def test_route_rules_keep_their_backticks_in_code_spans(both: list[StackReport])
 )
 def test_code_spans_hold_any_backticks(text: str, span: str) -> None:
     assert render.code(text) == span
+
+
+# --- the summary's layout: verdict first, violations by policy, the inventory collapsed --------
+
+
+def test_the_summary_says_the_verdict_first_then_violations_then_the_inventory(both: list[StackReport]) -> None:
+    advisory = sum(len(r.advisory) for r in both)
+    md = render.markdown(both)
+    first = md.splitlines()[0]
+    assert (
+        first == f"## ai-stack offline policy gate: ✅ PASSED (2 stacks): 0 mandatory, {advisory} advisory violations"
+    )
+    dev = md.split("### ✅ stack prod")[0]
+    verdict = dev.index("### ✅ stack dev: PASSED")
+    violations = dev.index("- ⚠️ **advisory**")
+    details = dev.index("<details><summary>Inventory of dev: ")
+    table = dev.index("| type | name |")
+    assert verdict < violations < details < table < dev.index("</details>")
+    for r in both:  # every stack's table is collapsed
+        assert md.count(f"<details><summary>Inventory of {r.stack}: {len(r.rows)} resources") == 1
+    text = render.text(both)
+    for block in text.split("== stack ")[1:]:
+        lines = block.splitlines()
+        assert lines[1].startswith(f"stack {lines[0].split()[0]}: PASSED")  # the verdict right under the heading
+        assert lines.index(next(x for x in lines if x.startswith("inventory: "))) < lines.index(
+            next(x for x in lines if x.startswith("TYPE"))
+        )
+
+
+def test_a_failing_stack_shows_its_verdict_then_its_mandatory_violations(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pulumi_docker.Container
+
+    def without_limits(resource_name: str, **kwargs: Any) -> Any:
+        if resource_name == "litellm":
+            kwargs.pop("memory")
+            kwargs.pop("memory_swap")
+        return real(resource_name, **kwargs)
+
+    monkeypatch.setattr(pulumi_docker, "Container", without_limits)
+    reports = run_gate(["dev"])
+    md = render.markdown(reports)
+    advisory = len(reports[0].advisory)
+    assert md.splitlines()[0] == (
+        f"## ai-stack offline policy gate: ❌ FAILED (1 of 1 stack): 2 mandatory, {advisory} advisory violations"
+    )
+    assert md.index("### ❌ stack dev: FAILED: 2 mandatory") < md.index(
+        "- ❌ **mandatory** `container-resource-limits`"
+    )
+    assert md.index("- ❌ **mandatory** `stack-host-capacity`") < md.index("<details>")
+
+
+def test_a_broken_stack_file_puts_its_problem_at_the_top(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  ai-stack:host: {cpus: 8}\n  ai-stack:models: [a]\n")
+    md = render.markdown(run_gate(["dev"], root=tmp_path))
+    lines = [line for line in md.splitlines() if line]
+    counts = "0 mandatory, 0 advisory violations, 1 not evaluated"
+    assert lines[0] == f"## ai-stack offline policy gate: ❌ FAILED (1 of 1 stack): {counts}"
+    assert lines[1] == "**1 of 1 stacks failed:** `dev`"
+    assert lines[2].startswith("### ❌ stack dev: FAILED: Pulumi.dev.yaml (stack 'dev') has invalid settings: ")
+    assert "ai-stack:host.memory" in lines[2] and "<details>" not in md
+
+
+@pytest.mark.parametrize(
+    ("inputs", "shown"),
+    [
+        ({"deviceRequests": [{"driver": "nvidia", "count": -1.0, "capabilities": ["gpu"]}]}, "nvidia:all"),
+        ({"deviceRequests": [{"driver": "nvidia", "count": 2.0}]}, "nvidia:2"),
+        ({"deviceRequests": [{"driver": "nvidia", "deviceIds": ["0", "1"]}]}, "nvidia:0,1"),
+        ({"deviceRequests": [{"driver": "cdi", "deviceIds": ["nvidia.com/gpu=all"]}]}, "cdi:nvidia.com/gpu=all"),
+        ({"devices": [{"hostPath": "/dev/kfd"}, {"hostPath": "/dev/dri/renderD128"}]}, "amd:renderD128"),
+        ({"devices": [{"hostPath": "/dev/kfd"}, {"hostPath": "/dev/dri"}]}, "amd:all"),
+        ({"devices": [{"hostPath": "/dev/fuse"}]}, ""),
+    ],
+)
+def test_gpus_show_for_every_driver(inputs: dict[str, Any], shown: str) -> None:
+    from tools.gate.run import _gpu
+
+    assert _gpu(inputs) == shown
+
+
+def test_the_amd_example_shows_its_gpus_in_the_inventory() -> None:
+    from tools.gate.run import rows
+    from tools.offline import evaluate
+
+    ev = evaluate("amd", root=ROOT / "tests" / "stack" / "data")
+    report = StackReport("amd", rows(ev))
+    [ollama] = [r for r in report.rows if r.name == "ollama"]
+    assert ollama.gpu == "amd:renderD128,renderD129"  # the example's renderNodes
+    assert "(ollama amd:renderD128,renderD129)" in render.markdown([report])
+    assert "| ollama/ollama:0.32.15-rocm | 16.0 | 65536Mi | amd:renderD128,renderD129 |" in render.markdown([report])

@@ -1,7 +1,9 @@
-"""The tools and the policy pack agree on the engine's wire markers (the pack keeps its own copy)."""
+"""The tools and the policy pack speak the engine's wire markers (the pack keeps its own copy):
+both are checked against the Pulumi SDK's own constants."""
 
 from __future__ import annotations
 
+from pulumi.runtime import rpc
 from pulumi_policy import proxy
 
 import tools.analyzer
@@ -10,13 +12,11 @@ from policies.rules import props
 from tools import wire
 
 
-def test_secret_signature_is_the_packs() -> None:
-    assert (wire.SIG_KEY, wire.SECRET_SIG) == (props.SIG_KEY, props.SECRET_SIG)
-
-
-def test_tools_use_the_one_copy() -> None:
-    for module in (tools.analyzer, tools.offline):
-        assert (module.SIG_KEY, module.SECRET_SIG) == (wire.SIG_KEY, wire.SECRET_SIG), module.__name__
+def test_secret_signature_is_the_engines() -> None:
+    # The SDK's own constants are what the engine sends and reads (pulumi/runtime/rpc.py).
+    sdk = (rpc._special_sig_key, rpc._special_secret_sig)
+    assert sdk == (wire.SIG_KEY, wire.SECRET_SIG)
+    assert sdk == (props.SIG_KEY, props.SECRET_SIG)
 
 
 def test_unknown_sentinels_are_the_sdks() -> None:

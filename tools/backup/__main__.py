@@ -20,10 +20,10 @@ from collections.abc import Sequence
 
 from stack import constants
 from stack.components.backup import database, docker_run, target
-from stack.settings import NAMESPACE, Settings
+from stack.settings import NAMESPACE, Settings, SettingsError
 from tools.backup.flow import Plan, RestoreRefusedError, restore, take_backup
 from tools.backup.runner import DockerRunner, StepFailedError
-from tools.stackfile import stack_settings
+from tools.stackfile import StackFileError, stack_settings
 
 # The password of LiteLLM's role, read where the postgres container has it (a file it names in
 # AI_STACK_PASSWORD_FILE, stack/render/postgres.py; POSTGRES_PASSWORD_FILE is the superuser's).
@@ -38,6 +38,30 @@ def _out(argv: Sequence[str]) -> str | None:
     return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
 
 
+def engine_problem(action: str) -> str | None:
+    """Why no Docker engine can run the steps, in the user's terms; None when one answers."""
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (DOCKER_HOST is not set)"
+    try:
+        done = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        return f"{action}: the docker CLI is not on PATH; install Docker (the steps are `docker run`s)"
+    except subprocess.TimeoutExpired:
+        return f"{action}: no Docker engine answered at {where} within 60s"
+    if done.returncode != 0 or not done.stdout.strip():
+        said = " ".join(done.stderr.split())[:240]
+        return (
+            f"{action}: no Docker engine answers at {where}: start Docker there, or point DOCKER_HOST at the "
+            f"stack's engine (docker said: {said})"
+        )
+    return None
+
+
 def secrets(stack: str, s: Settings) -> dict[str, str]:
     found: dict[str, str] = {}
 
@@ -46,8 +70,10 @@ def secrets(stack: str, s: Settings) -> dict[str, str]:
 
     pg = os.environ.get("PGPASSWORD") or _out(["docker", "exec", constants.POSTGRES, "sh", "-c", PG_PASSWORD])
     if not pg:
+        where = os.environ.get("DOCKER_HOST", "the local Docker engine")
         raise SystemExit(
-            f"backup: cannot read the Postgres password from container {constants.POSTGRES!r}; set PGPASSWORD"
+            f"backup: the engine at {where} has no running container {constants.POSTGRES!r} to read the Postgres "
+            f"password from: is stack {stack!r} up there (`make up STACK={stack}`)? Or set PGPASSWORD"
         )
     found["PGPASSWORD"] = pg
     sources = {"RESTIC_PASSWORD": "backupPassphrase"}
@@ -70,7 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from", dest="snapshot", help="a restic snapshot id from `docker logs backup`, or latest")
     parser.add_argument("--yes", action="store_true", help="do not ask before overwriting")
     args = parser.parse_args(argv)
-    s = stack_settings(args.stack)
+    try:
+        s = stack_settings(args.stack)
+    except (SettingsError, StackFileError) as err:
+        print(f"{args.action}: {err}", file=sys.stderr)
+        return 2
+    if (problem := engine_problem(args.action)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
     found = secrets(args.stack, s)
     plan_target = target(s)
     plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args())

@@ -1,7 +1,9 @@
 """`python -m tools.diff --stack prod --base main [--markdown FILE] [--json FILE]`.
 
 Evaluates the stack at the base ref and in the working tree under mocks (no CLI, state,
-passphrase or Docker) and prints what `pulumi up` would create, update, replace or delete.
+passphrase or Docker) and prints what `pulumi up` would create, update, replace or delete:
+every changed property `old → new` (secrets as `[secret]`), what forces each replacement, what
+it costs, and the changes a container will ignore (`tools/diff/firstboot.py`).
 Exit 0 when the diff ran, whatever it found; 2 when it could not run (unknown ref, a side
 that does not evaluate).
 """

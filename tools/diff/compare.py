@@ -3,7 +3,9 @@
 Resources are matched by URN. The base side is the state the provider would have stored
 (`provider.read_back` of the base's inputs), the head side is the new inputs, and the
 provider model (`tools.provider.diff`, with each resource's replaceOnChanges) classifies each
-change as the real preview would. Resource options (protect, retainOnDelete, …) are not
+change as the real preview would. Each changed property is shown `old → new`, item by item
+(`tools.diff.props`), secrets masked (`tools.diff.secrets`); changes a container will ignore
+are warned about (`tools.diff.firstboot`). Resource options (protect, retainOnDelete, …) are not
 provider properties: changing one alone is a "same" step whose state is rewritten
 (pulumi pkg/backend/snapshot.go, mustWrite: "If the protection attribute of this resource has
 changed"), so they are reported as notes, not as changes.
@@ -17,6 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from tools import provider
+from tools.diff import firstboot
+from tools.diff.costs import container_costs, flags_for, notes
+from tools.diff.props import Detail, details
+from tools.diff.secrets import MIN_TOKEN, Redactor, Secret, mark
+from tools.names import display_name
 from tools.offline import Evaluation, Registered
 
 Op = Literal["create", "update", "replace", "delete"]
@@ -28,7 +35,7 @@ OPTIONS = ("protect", "retain_on_delete", "delete_before_replace", "replace_on_c
 @dataclass(frozen=True)
 class Item:
     name: str
-    """The Pulumi resource name."""
+    """The resource's one name (`tools.names.display_name`): its Docker name where it has one."""
     type: str
     op: Op
     properties: tuple[str, ...] = ()
@@ -38,12 +45,24 @@ class Item:
     costs: tuple[str, ...] = ()
     """What the change means while it runs: downtime, waits, re-runs."""
     flags: tuple[str, ...] = ()
-    """What must not happen unnoticed: protected resources, regenerated secrets, dropped volumes."""
+    """What must not happen unnoticed: protected data replaced or deleted, regenerated secrets."""
     docker_name: str | None = None
+    urn: str = ""
+    details: tuple[Detail, ...] = ()
+    """Every changed property, `old → new`, item by item."""
+    warnings: tuple[str, ...] = ()
+    """Changes that will not take effect, and what to do instead."""
+    reasons: tuple[str, ...] = ()
+    """Why a change happens that the reader did not make here (an uploaded script runs a bumped image)."""
 
     @property
     def short_type(self) -> str:
         return self.type.rsplit(":", 1)[-1]
+
+    @property
+    def forced_by(self) -> tuple[str, ...]:
+        """The changes that force the replacement, by path (`image`, `envs[WEBUI_URL]`)."""
+        return tuple(d.path for d in self.details if d.prop in self.forcing)
 
 
 @dataclass(frozen=True)
@@ -64,11 +83,16 @@ class Diff:
     base_missing: bool = False
     head: Evaluation | None = None
     base_eval: Evaluation | None = None
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
 
     @property
     def flags(self) -> list[tuple[str, str]]:
         out = [(i.name, f) for i in self.items for f in i.flags]
         return out + [(o.name, f) for o in self.options for f in o.flags]
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        return [(i.name, w) for i in self.items for w in i.warnings]
 
     def count(self, op: Op) -> int:
         return sum(1 for i in self.items if i.op == op)
@@ -83,65 +107,10 @@ def _embedded(value: Any, secrets: Mapping[str, str]) -> list[str]:
 def _regenerated(old: Mapping[str, Registered], ops: Mapping[str, provider.Change]) -> dict[str, str]:
     """The current value of every RandomPassword being replaced -> its name."""
     return {
-        str(old[urn].outputs["result"]): old[urn].name
+        str(old[urn].outputs["result"]): display_name(old[urn])
         for urn, change in ops.items()
         if change.op == "replace" and old[urn].type == provider.RANDOM_PASSWORD and old[urn].outputs.get("result")
     }
-
-
-def _seconds(value: Any) -> str:
-    return f"{int(value)}s" if value not in (None, "") else "?"
-
-
-def container_costs(r: Registered, op: Op, properties: tuple[str, ...]) -> tuple[str, ...]:
-    i = r.inputs
-    health = i.get("healthcheck") or {}
-    wait = (
-        f"up to {_seconds(i.get('waitTimeout'))} health wait (checks every {health.get('interval', '?')}, "
-        f"start period {health.get('startPeriod', '?')})"
-        if i.get("wait")
-        else "no health wait"
-    )
-    if i.get("rm"):
-        wait = wait.replace(" health wait (", " until it reports done (")
-    models = next((e.split("=", 1)[1] for e in i.get("envs") or [] if e.startswith("MODELS=")), None)
-    if op == "update":
-        docker_update = [p for p in properties if p in provider.IN_PLACE[provider.CONTAINER]]
-        state_only = [p for p in properties if p not in docker_update]
-        out = [f"no restart: `docker update` of {', '.join(docker_update)}"] if docker_update else []
-        return tuple(out + ([f"state only: {', '.join(state_only)}"] if state_only else []))
-    if op != "replace":
-        return (f"starts, then {wait}",) if op == "create" else ("stopped and removed",)
-    if i.get("rm"):  # a run-once job: nothing is down, it simply runs again
-        job = f"re-runs the model pull: {models}" if models is not None else "the run-once job runs again"
-        return (f"{job}, {wait}",)
-    out = []
-    if r.delete_before_replace:
-        out.append(
-            f"delete-before-replace: down from its stop (≤{_seconds(i.get('destroyGraceSeconds'))} grace) "
-            f"until healthy again, {wait}"
-        )
-    else:
-        out.append(f"create-before-delete, then {wait}")
-    return tuple(out)
-
-
-def flags_for(r: Registered, op: Op, other: Registered | None) -> tuple[str, ...]:
-    """Red flags: protected resources, regenerated secrets, volumes leaving the state."""
-    out = []
-    protected = r.protect or (other is not None and other.protect)
-    if protected:
-        refuse = " (`pulumi up` refuses until protect is lifted)" if op in ("replace", "delete") else ""
-        out.append(f"{op}s protected resource {r.name}{refuse}")
-    if r.type == provider.RANDOM_PASSWORD and op in ("replace", "delete"):
-        out.append(f"regenerates the secret {r.name}: every container using it gets a new value")
-    if r.type == provider.VOLUME and op == "replace":
-        out.append(f"volume {r.docker_name or r.name} is replaced by a new, empty one")
-    if r.type == provider.VOLUME and op == "delete" and r.retain_on_delete:
-        out.append(f"volume {r.docker_name or r.name} leaves the state: kept on the host, no longer managed")
-    elif r.type == provider.VOLUME and op == "delete":
-        out.append(f"deletes volume {r.docker_name or r.name} and its data")
-    return tuple(out)
 
 
 def _options(old: Registered, new: Registered) -> OptionChange | None:
@@ -149,11 +118,12 @@ def _options(old: Registered, new: Registered) -> OptionChange | None:
     if not changes:
         return None
     flags = []
+    name = display_name(new)
     if old.protect and not new.protect:
-        flags.append(f"lifts protect from {new.name}")
+        flags.append(f"lifts protect from {name}")
     if old.retain_on_delete and not new.retain_on_delete:
-        flags.append(f"drops retainOnDelete from {new.name}: deleting it would delete it on the host")
-    return OptionChange(new.name, new.type, changes, tuple(flags))
+        flags.append(f"drops retainOnDelete from {name}: deleting it would delete it on the host")
+    return OptionChange(name, new.type, changes, tuple(flags))
 
 
 def _item(r: Registered, op: Op, change: provider.Change | None, other: Registered | None) -> Item:
@@ -164,15 +134,51 @@ def _item(r: Registered, op: Op, change: provider.Change | None, other: Register
     elif r.type == provider.IMAGE and op in ("create", "replace"):
         costs = (f"pulls {r.inputs.get('name')}",)
     return Item(
-        name=r.name,
+        name=display_name(r),
         type=r.type,
         op=op,
         properties=props,
         forcing=change.forcing if change else (),
-        costs=costs,
+        costs=costs + notes(r, op),
         flags=flags_for(r, op, other),
         docker_name=r.docker_name if r.type == provider.CONTAINER else None,
+        urn=r.urn,
     )
+
+
+def _view(r: Registered, refs: Mapping[str, str]) -> dict[str, Any]:
+    """The state the provider keeps for `r`, secrets wrapped, a container's image id as its reference."""
+    view: dict[str, Any] = mark(provider.read_back(r.type, r.inputs), r.wire_json)
+    if r.type == provider.CONTAINER and isinstance(view.get("image"), str):
+        view["image"] = refs.get(view["image"], view["image"])
+    return view
+
+
+def _upload_text(r: Registered, path: str) -> str:
+    for u in r.inputs.get("uploads") or []:
+        if u.get("file") == path and isinstance(u.get("content"), str):
+            return str(u["content"])
+    return ""
+
+
+def _reasons(old: Registered, new: Registered, found: list[Detail], images: Mapping[str, str]) -> tuple[str, ...]:
+    """An uploaded file changed because it runs an image this change bumps (the backup script)."""
+    out = []
+    for d in found:
+        if d.prop != "uploads" or not d.path.startswith("uploads[") or "]." in d.path:
+            continue
+        path = d.path[len("uploads[") : -1]
+        before, after = _upload_text(old, path), _upload_text(new, path)
+        out += [
+            f"its uploaded {path} runs {b} (was {a}), so it changes with that image"
+            for a, b in images.items()
+            if a in before and b in after
+        ]
+    return tuple(out)
+
+
+def _env_names(found: list[Detail]) -> list[str]:
+    return [d.path[len("envs[") : -1] for d in found if d.prop == "envs" and d.path.startswith("envs[")]
 
 
 def compare(stack: str, base_ref: str, base: Evaluation | None, head: Evaluation) -> Diff:
@@ -199,14 +205,47 @@ def compare(stack: str, base_ref: str, base: Evaluation | None, head: Evaluation
     regenerated = _regenerated(old, ops)
     if regenerated:
         ops = classify(regenerated)
+    redactor = Redactor.of(base, head)
+    tokens = frozenset(t for t in regenerated if len(t) >= MIN_TOKEN)
+    old_refs = base.image_refs() if base else {}
+    new_refs = head.image_refs()
+    images = {
+        str(old[u].inputs.get("name")): str(new[u].inputs.get("name"))
+        for u, c in ops.items()
+        if c.op == "replace" and new[u].type == provider.IMAGE
+    }
+    kept = {
+        old[u].docker_name
+        for u in common
+        if old[u].type == provider.VOLUME and ops[u].op != "replace" and old[u].docker_name
+    }
+
     items = [_item(new[u], "create", None, None) for u in new if u not in old]
     items += [_item(old[u], "delete", None, None) for u in old if u not in new]
     for urn, change in ops.items():
-        if change.op in ("update", "replace"):
-            item = _item(new[urn], cast(Op, change.op), change, old[urn])
-            flags = [f"gets a new value of the regenerated {name}" for name in uses.get(urn, [])]
-            items.append(replace(item, flags=item.flags + tuple(flags)))
+        if change.op not in ("update", "replace"):
+            continue
+        o, n = old[urn], new[urn]
+        item = _item(n, cast(Op, change.op), change, o)
+        found = details(change.properties, _view(o, old_refs), _view(n, new_refs), redactor.text, tokens)
+        flags = [f"gets a new value of the regenerated {name}" for name in uses.get(urn, [])]
+        warns = []
+        if n.type == provider.CONTAINER and n.docker_name:
+            env = {k: v for k, v in firstboot.env_map(n.inputs.get("envs")).items() if not isinstance(v, Secret)}
+            warns = [
+                w.text()
+                for w in firstboot.ineffective(n.docker_name, _env_names(found), env, volume_kept=kept.__contains__)
+            ]
+        items.append(
+            replace(
+                item,
+                flags=item.flags + tuple(flags),
+                details=tuple(found),
+                warnings=tuple(redactor.text(w) for w in warns),
+                reasons=tuple(redactor.text(r) for r in _reasons(o, n, found, images)),
+            )
+        )
     items.sort(key=lambda i: (ORDER.index(i.op), i.type != provider.CONTAINER, i.name))
     options = [oc for u in common if (oc := _options(old[u], new[u])) is not None]
     unchanged = sum(1 for c in ops.values() if c.op == "same")
-    return Diff(stack, base_ref, items, options, unchanged, base is None, head, base)
+    return Diff(stack, base_ref, items, options, unchanged, base is None, head, base, redactor)

@@ -1,7 +1,9 @@
 """A Mermaid flowchart of the stack after the change: networks, containers, routes, volumes.
 
 Changed resources carry their op (`+`, `~`, `+-`, `-`) and a colour; deleted ones come from
-the base. GitHub renders ```mermaid blocks in job summaries and PR comments.
+the base; a legend says what each shape and colour means. Every resource is named as in the
+gate and the diff's table (`tools.names`). GitHub renders ```mermaid blocks in job summaries
+and PR comments.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 
 from tools import provider
 from tools.diff.compare import SYMBOL, Diff
+from tools.names import display_name
 from tools.offline import Evaluation, Registered
 
 STYLES = {
@@ -40,28 +43,54 @@ def _rule(value: str) -> str:
 def _resources(d: Diff) -> list[tuple[Registered, Evaluation]]:
     assert d.head is not None
     out = [(r, d.head) for r in d.head.resources if r.custom]
-    deleted = {i.name for i in d.items if i.op == "delete"}
+    deleted = {i.urn for i in d.items if i.op == "delete"}
     if d.base_eval is not None:
-        out += [(r, d.base_eval) for r in d.base_eval.resources if r.custom and r.name in deleted]
+        out += [(r, d.base_eval) for r in d.base_eval.resources if r.custom and r.urn in deleted]
     return out
 
 
+LEGEND = (
+    ("create", "+ created"),
+    ("update", "~ updated in place"),
+    ("replace", "+- replaced"),
+    ("delete", "- deleted"),
+    ("flagged", "red border: protected data or a secret at stake"),
+)
+
+
+def _legend() -> list[str]:
+    """A legend subgraph: the shapes, then one node per colour."""
+    lines = [
+        '  subgraph legend["legend"]',
+        "    direction LR",
+        f"    lg_ctr[{_label('container')}]",
+        f"    lg_net{{{{{_label('network')}}}}}",
+        f"    lg_vol[({_label('volume')})]",
+        f"    lg_route>{_label('route (Traefik rule)')}]",
+    ]
+    lines += [f"    lg_{cls}[{_label(text)}]" for cls, text in LEGEND]
+    lines.append("  end")
+    return lines
+
+
 def diagram(d: Diff) -> str:
-    ops = {i.name: i.op for i in d.items}
-    flagged = {i.name for i in d.items if i.flags} | {o.name for o in d.options if o.flags}
+    ops = {i.urn: i.op for i in d.items}
+    flagged = {i.urn for i in d.items if i.flags} | {
+        r.urn for r, _ in _resources(d) if display_name(r) in {o.name for o in d.options if o.flags}
+    }
     lines = ["flowchart LR"]
     classes: list[tuple[str, str]] = []
     edges: list[str] = []
     networks: dict[str, str] = {}
 
-    def mark(node: str, name: str) -> None:
-        if name in ops:
-            classes.append((node, ops[name]))
-        if name in flagged:
+    def mark(node: str, urn: str) -> None:
+        if urn in ops:
+            classes.append((node, ops[urn]))
+        if urn in flagged:
             classes.append((node, "flagged"))
 
-    def tag(name: str) -> str:
-        return f"{SYMBOL[ops[name]]} " if name in ops else ""
+    def tag(urn: str) -> str:
+        return f"{SYMBOL[ops[urn]]} " if urn in ops else ""
 
     def network(name: str) -> str:
         if name not in networks:
@@ -72,24 +101,24 @@ def diagram(d: Diff) -> str:
     resources = _resources(d)
     for r, _ in resources:
         if r.type == provider.NETWORK:
-            node = network(str(r.inputs.get("name", r.name)))
-            lines[-1] = f"  {node}{{{{{_label(tag(r.name) + 'network ' + str(r.inputs.get('name')))}}}}}"
-            mark(node, r.name)
+            node = network(display_name(r))
+            lines[-1] = f"  {node}{{{{{_label(tag(r.urn) + 'network ' + display_name(r))}}}}}"
+            mark(node, r.urn)
         elif r.type == provider.VOLUME:
-            node = _id("vol", r.docker_name or r.name)
-            lines.append(f"  {node}[({_label(tag(r.name) + (r.docker_name or r.name))})]")
-            mark(node, r.name)
+            node = _id("vol", display_name(r))
+            lines.append(f"  {node}[({_label(tag(r.urn) + display_name(r))})]")
+            mark(node, r.urn)
     traefik = None
     for r, ev in resources:
         if r.type != provider.CONTAINER:
             continue
-        name = r.docker_name or r.name
+        name = display_name(r)
         node = _id("ctr", name)
         if r.inputs.get("name") == "traefik":
             traefik = node
         image = ev.image_refs().get(str(r.inputs.get("image")), "")
-        lines.append(f"  {node}[{_label(tag(r.name) + name, image)}]")
-        mark(node, r.name)
+        lines.append(f"  {node}[{_label(tag(r.urn) + name, image)}]")
+        mark(node, r.urn)
         edges += _container_edges(r, node, network)
     for n, edge in enumerate(e for e in edges if e.startswith("ROUTE ")):
         _, target, rule = edge.split(" ", 2)
@@ -99,6 +128,8 @@ def diagram(d: Diff) -> str:
         if traefik is None and n == 0:
             lines.append(f"  internet(({_label('clients')}))")
     lines += [e for e in edges if not e.startswith("ROUTE ")]
+    lines += _legend()
+    classes += [(f"lg_{cls}", cls) for cls, _ in LEGEND]
     for cls, style in STYLES.items():
         lines.append(f"  classDef {cls} {style}")
     lines += [f"  class {node} {cls}" for node, cls in classes]

@@ -1,4 +1,8 @@
-"""The gate's three faces: a terminal table, Markdown for a PR comment or job summary, JSON."""
+"""The gate's three faces: a terminal summary, Markdown for a PR comment or job summary, JSON.
+
+Verdict first (one line with counts), then the violations grouped per policy, then the
+inventory (a collapsed `<details>` in Markdown).
+"""
 
 from __future__ import annotations
 
@@ -99,20 +103,33 @@ def _group_markdown(g: Group) -> list[str]:
     return out + (_wrap(f"- fix: {g.fix}", "  ") if g.fix else [])
 
 
+def _table(r: StackReport) -> list[str]:
+    table = [[c.upper() for c in COLUMNS]] + [_cells(row) for row in r.rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
+
+
+def inventory_line(r: StackReport) -> str:
+    """What the stack holds, in one line: resources, containers, and the GPUs they get."""
+    containers = [row for row in r.rows if row.type == "Container"]
+    gpus = ", ".join(f"{row.name} {row.gpu}" for row in containers if row.gpu) or "no GPU"
+    return f"{len(r.rows)} resources, {len(containers)} containers ({gpus})"
+
+
 def text(reports: Sequence[StackReport]) -> str:
+    """Per stack: the verdict, then the violations by policy, then the inventory."""
     out: list[str] = []
     for r in reports:
         out.append(f"== stack {r.stack} ==")
-        if r.rows:  # a stack that failed before registering anything has no table
-            table = [list(c.upper() for c in COLUMNS)] + [_cells(row) for row in r.rows]
-            widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-            for line in table:
-                out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        out.append(_verdict(r))
         if r.error:
             out.append(f"ERROR: {r.error}")
+        out += [line for note in r.notes for line in _wrap(f"note: {note}", "")]
         for g in groups(r.mandatory + r.advisory, r.stack):
             out += _group_text(g)
-        out.append(_verdict(r))
+        if r.rows:  # a stack that failed before registering anything has no table
+            out.append(f"inventory: {inventory_line(r)}")
+            out += _table(r)
         out.append("")
     return "\n".join(out)
 
@@ -151,22 +168,42 @@ def _md_cells(row: Row) -> list[str]:
     return cells
 
 
+def overall(reports: Sequence[StackReport]) -> str:
+    """One line for every stack together: the verdict and the counts."""
+    failed = [r.stack for r in reports if not r.passed]
+    mandatory = sum(len(r.mandatory) for r in reports)
+    advisory = sum(len(r.advisory) for r in reports)
+    stacks = f"{len(reports)} stack{'s' if len(reports) != 1 else ''}"
+    verdict = f"❌ FAILED ({len(failed)} of {stacks})" if failed else f"✅ PASSED ({stacks})"
+    errors = sum(1 for r in reports if r.error)
+    broken = f", {errors} not evaluated" if errors else ""
+    return f"{verdict}: {mandatory} mandatory, {advisory} advisory violations{broken}"
+
+
 def markdown(reports: Sequence[StackReport]) -> str:
-    out = ["## ai-stack offline policy gate", ""]
+    """The verdict first (with the stacks that failed), then per stack its verdict, notes and
+    violations by policy, and the inventory in a collapsed `<details>`."""
+    out = [f"## ai-stack offline policy gate: {overall(reports)}", ""]
+    failed = [r for r in reports if not r.passed]
+    if failed:  # what needs fixing first, before any table
+        out += [f"**{len(failed)} of {len(reports)} stacks failed:** " + ", ".join(f"`{r.stack}`" for r in failed), ""]
     for r in reports:
         icon = "✅" if r.passed else "❌"
         out += [f"### {icon} {_verdict(r)}", ""]
         if r.error:
             out += ["```", r.error, "```", ""]
+        out += [f"- {note}" for note in r.notes] + ([""] if r.notes else [])
+        found = groups(r.mandatory + r.advisory, r.stack)
+        for g in found:
+            out += _group_markdown(g)
+        if found:
+            out.append("")
         if r.rows:
+            out += [f"<details><summary>Inventory of {r.stack}: {_md(inventory_line(r))}</summary>", ""]
             out.append("| " + " | ".join(COLUMNS) + " |")
             out.append("|" + "---|" * len(COLUMNS))
             out += ["| " + " | ".join(_md_cells(row)) + " |" for row in r.rows]
-            out.append("")
-        if r.diagnostics:
-            for g in groups(r.mandatory + r.advisory, r.stack):
-                out += _group_markdown(g)
-            out.append("")
+            out += ["", "</details>", ""]
     return "\n".join(out)
 
 

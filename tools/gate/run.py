@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stack.settings import SettingsError
+from tools import packconfig
 from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Resource
+from tools.names import display_name
 from tools.offline import ROOT, Evaluation, Registered, evaluate
+from tools.stackfile import StackFileError, stack_settings
 
 PACK = ROOT / "policies"
 CONTAINER = "docker:index/container:Container"
@@ -42,6 +46,8 @@ class StackReport:
     rows: list[Row]
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What the program says at preview (the next scheduled backup, an unchecked fit)."""
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -60,15 +66,24 @@ def _short(type_: str) -> str:
     return type_.split(":")[-1]
 
 
+AMD_DEVICE = "/dev/kfd"
+"""ROCm's compute device: a container given it (with /dev/dri or its render nodes) has AMD GPUs."""
+
+
 def _gpu(inputs: dict[str, Any]) -> str:
+    """GPUs by driver: device requests (nvidia, cdi), `gpus`, or AMD's device files."""
     reqs = inputs.get("deviceRequests") or []
     if inputs.get("gpus"):
         return f"gpus={inputs['gpus']}"
     parts = []
     for r in reqs:
         count = r.get("count")
-        which = "all" if count == -1 else str(count) if count else ",".join(r.get("deviceIds", []))
+        which = "all" if count == -1 else str(int(count)) if count else ",".join(r.get("deviceIds", []))
         parts.append(f"{r.get('driver', 'cdi')}:{which}")
+    paths = [str(d.get("hostPath")) for d in inputs.get("devices") or []]
+    if AMD_DEVICE in paths:
+        nodes = [p.removeprefix("/dev/dri/") for p in paths if p.startswith("/dev/dri/")]
+        parts.append("amd:" + (",".join(nodes) if nodes else "all"))
     return " ".join(parts)
 
 
@@ -105,7 +120,7 @@ def rows(ev: Evaluation) -> list[Row]:
             out.append(
                 Row(
                     type=_short(r.type),
-                    name=str(i.get("name", r.name)),
+                    name=display_name(r),
                     image=refs.get(str(i.get("image")), str(i.get("image"))),
                     cpus=str(i.get("cpus") or "UNLIMITED"),
                     memory=memory,
@@ -116,9 +131,9 @@ def rows(ev: Evaluation) -> list[Row]:
             )
         elif r.type == "docker:index/remoteImage:RemoteImage":
             # As in `pulumi preview`: the resource's name, and the reference it pulls as its image.
-            out.append(Row(type=_short(r.type), name=r.name, image=str(i.get("name")), protect=r.protect))
+            out.append(Row(type=_short(r.type), name=display_name(r), image=str(i.get("name")), protect=r.protect))
         else:
-            out.append(Row(type=_short(r.type), name=str(i.get("name") or r.name), protect=r.protect))
+            out.append(Row(type=_short(r.type), name=display_name(r), protect=r.protect))
     out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
     return out
 
@@ -145,13 +160,30 @@ def send(pack: PolicyPackAnalyzer, ev: Evaluation) -> Callable[[], list[Diagnost
     return lambda: [d for wait in waiting for d in wait().diagnostics]
 
 
-def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK) -> list[StackReport]:
+def check_settings(stack: str, root: Path, *, write_config: bool) -> str | None:
+    """Every problem of the stack file and its settings, as the error the report shows (None when
+    there is none). With `write_config`, the stack's pack config is regenerated from the settings
+    here, in the gate's own process (`make pack-config` would be one more Python start)."""
+    try:
+        settings = stack_settings(stack, root)
+    except (SettingsError, StackFileError) as err:
+        return str(err)  # it names the file and every key: the class name would be noise
+    if write_config:
+        packconfig.write(settings, stack, root)
+    return None
+
+
+def run_gate(
+    stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK, write_config: bool = False
+) -> list[StackReport]:
     """Gate every stack with one pack process, started first so it boots while the program runs.
 
-    Per stack the pack gets `ConfigureStack` (the stack's name, as the CLI's policy proxy
-    sends it), `Configure` with `policies/config/<stack>.json`, then `Analyze` per resource and
-    `AnalyzeStack`. One process serves every stack: the rules read nothing from the process
-    environment, and a second Python start would double the gate's cost.
+    Each stack's file and settings are checked first, all of them, and a stack with any
+    problem is reported without running its program. Per stack the pack gets `ConfigureStack`
+    (the stack's name, as the CLI's policy proxy sends it), `Configure` with
+    `policies/config/<stack>.json`, then `Analyze` per resource and `AnalyzeStack`. One process
+    serves every stack: the rules read nothing from the process environment, and a second
+    Python start would double the gate's cost.
     """
     pack = PolicyPackAnalyzer(pack_dir, stack=stacks[0], dry_run=True)
     started: list[BaseException] = []
@@ -176,17 +208,25 @@ def run_gate(stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK)
         nonlocal pending
         if pending is not None:
             stack, ev, wait = pending
-            reports.append(StackReport(stack, rows(ev), wait() + program_advisories(ev)))
+            reports.append(StackReport(stack, rows(ev), wait() + program_advisories(ev), notes=list(ev.notes)))
             pending = None
 
     try:
         for s in stacks:
             # The pack analyses the previous stack while this one is evaluated.
+            problem = check_settings(s, root, write_config=write_config)
+            if problem is not None:
+                finish()
+                reports.append(StackReport(s, [], error=problem))
+                continue
             try:
                 ev = evaluate(s, root=root)
-            except Exception as err:  # noqa: BLE001 - a broken stack is a failed gate, not a crash
+            except Exception as err:  # noqa: BLE001 - reported, never a traceback on a PR
+                # The settings passed, so this is the program's own fault, not the stack file's.
                 finish()
-                reports.append(StackReport(s, [], error=f"{type(err).__name__}: {err}"))
+                reports.append(
+                    StackReport(s, [], error=f"the program failed on settings that passed: {type(err).__name__}: {err}")
+                )
                 continue
             finish()
             booting.join(timeout=pack.start_timeout + 5)
