@@ -60,6 +60,12 @@ class Registered:
         return name if isinstance(name, str) else None
 
     @property
+    def route_summaries(self) -> list[str]:
+        """route_rules with any narrowing after the host cut to " …": the gate's table shows
+        `Host(`llm.example.com`) …` (its path allow-list) rather than the whole Traefik rule."""
+        return [rule.split(" && ", 1)[0] + (" …" if " && " in rule else "") for rule in self.route_rules]
+
+    @property
     def route_rules(self) -> list[str]:
         """The Traefik router rules in a container's labels (`traefik.http.routers.<r>.rule`)."""
         return [

@@ -116,6 +116,9 @@ def _host_problems(
         settings, _host_net(settings, info, run, local, proc), f"Pulumi.{stack}.yaml"
     )
     warnings += net_warnings
+    from tools import egress  # issue 22: the cloud metadata address, blocked in DOCKER-USER
+
+    warnings += egress.metadata_warnings(run, local_engine=local)
     return [
         *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
         *net_problems,

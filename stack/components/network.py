@@ -1,11 +1,15 @@
 """The stack's networks: the routed one (created or adopted), and the ones the stack owns.
 
 - routed (`proxy` by default): Traefik and the services it routes (Open WebUI, LiteLLM), nothing
-  else. Attachable, because a Traefik already on the host may own it (`external: true`). IPv6
-  too when our Traefik publishes on IPv6 (`ai-stack:traefik.ipv6`).
-- internal: every backend hop (Open WebUI -> LiteLLM/Ollama, LiteLLM -> Postgres/Ollama, the
-  model pull -> Ollama). `internal: true`: Docker gives it no gateway, so nothing on it reaches
-  the outside or is reachable from it; not attachable, so no stray `docker run` joins it.
+  else. Not attachable when the stack creates it: a stray `docker run --network proxy` could
+  otherwise reach Open WebUI and LiteLLM around Traefik. (An `external: true` network is the
+  host's own Traefik's, attachable or not as its owner made it.) IPv6 too when our Traefik
+  publishes on IPv6 (`ai-stack:traefik.ipv6`).
+- internal: Open WebUI -> LiteLLM, and the key job -> LiteLLM.
+- datastore: LiteLLM <-> Postgres, and the backup's pg_dump step. Open WebUI is not on it.
+- ollama: Ollama and what must call it (LiteLLM, the model pull).
+  These three are `internal: true`: Docker gives them no gateway, so nothing on them reaches
+  the outside or is reachable from it; not attachable, so no stray `docker run` joins them.
 - socket (deployed Traefik only): Traefik and the Docker socket proxy, internal too.
 - ollama egress: Ollama alone, not internal. The Ollama server itself downloads the models a
   pull asks for, so it needs a way out; and on the laptop Docker publishes its 127.0.0.1 port
@@ -56,6 +60,8 @@ class Networks(pulumi.ComponentResource):
 
     routed: pulumi.Output[str]
     internal: pulumi.Output[str]
+    datastore: pulumi.Output[str]
+    ollama: pulumi.Output[str]
     socket: pulumi.Output[str] | None
     ollama_egress: pulumi.Output[str]
 
@@ -86,12 +92,14 @@ class Networks(pulumi.ComponentResource):
                 name,
                 name=args.name,
                 driver="bridge",
-                attachable=True,
+                attachable=False,
                 ipv6=ipv6,
                 opts=_options(self, ipv6=ipv6),
             )
             self.routed = net.name
         self.internal = _owned("internal", constants.INTERNAL_NETWORK, internal=True, parent=self).name
+        self.datastore = _owned("datastore", constants.DATASTORE_NETWORK, internal=True, parent=self).name
+        self.ollama = _owned("ollama-network", constants.OLLAMA_NETWORK, internal=True, parent=self).name
         self.socket = _owned("socket", constants.SOCKET_NETWORK, internal=True, parent=self).name if socket else None
         self.ollama_egress = _owned("ollama-egress", constants.OLLAMA_EGRESS_NETWORK, internal=False, parent=self).name
         self.register_outputs({"routed": self.routed, "internal": self.internal})

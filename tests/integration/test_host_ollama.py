@@ -172,7 +172,13 @@ def test_the_pull_pulls_into_the_hosts_ollama(
         api.call("DELETE", f"/containers/{cid}?force=true")
 
 
-@pytest.mark.parametrize("name", ["litellm", "open-webui"])
+def test_open_webui_does_not_call_ollama(mac: Evaluation) -> None:
+    """Open WebUI talks to LiteLLM only (issue 22): no host mapping, no Ollama URL."""
+    webui = mac.containers()["open-webui"].inputs
+    assert not webui.get("hosts") and not any(e.startswith("OLLAMA_") for e in webui["envs"])
+
+
+@pytest.mark.parametrize("name", ["litellm"])
 def test_the_callers_reach_the_hosts_ollama_from_their_networks(
     docker_engine: Engine,
     api: EngineAPI,

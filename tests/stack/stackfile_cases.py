@@ -783,6 +783,12 @@ BROKEN += [
         r"ai-stack:postgres\.user: role names cannot begin with pg_",
     ),
     (
+        # The image's superuser is postgres; LiteLLM's role is an ordinary one (issue 22).
+        "postgres role named postgres",
+        stack("ai-stack:postgres: {user: postgres, database: pg_litellm}"),
+        r"ai-stack:postgres\.user: 'postgres' is the superuser's name",
+    ),
+    (
         "postgres role public",
         stack("ai-stack:postgres: {user: public}"),
         r"ai-stack:postgres\.user: 'public' is reserved",
@@ -980,7 +986,7 @@ VALID += [
         ),
     ),
     # names
-    ("postgres role named postgres", stack("ai-stack:postgres: {user: postgres, database: pg_litellm}")),
+    ("postgres role with a database named pg_", stack("ai-stack:postgres: {user: llm_app, database: pg_litellm}")),
     ("network of an existing traefik", stack("ai-stack:network: {name: traefik_proxy, external: true}")),
     # hosted providers
     (
@@ -1024,7 +1030,7 @@ VALID += [
     ),
     (
         "merge keys with overrides",
-        "config:\n" + HOST + MODELS + "  ai-stack:litellm: &small\n    cpus: 1\n    memory: 1Gi\n"
+        "config:\n" + HOST + MODELS + "  ai-stack:litellm: &small\n    cpus: 0.9\n    memory: 1Gi\n"
         "  ai-stack:postgres:\n    <<: *small\n    memory: 512Mi\n",
     ),
     (
