@@ -8,7 +8,7 @@ JSON ?=
 BASE ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv dev-venv fast-venv prereqs stack pack-config gate-stack lock preview up smoke check diff lint test test-fast bench backup restore
+.PHONY: help requirements venv dev-venv fast-venv prereqs stack pack-config gate-stack lock images preview up smoke check diff lint test test-fast bench backup restore
 
 help:
 	@echo "make up STACK=dev|prod     check prerequisites, run the offline gate, then pulumi up (shows the preview first)"
@@ -17,9 +17,11 @@ help:
 	@echo "make diff STACK=... BASE=ref  offline: what pulumi up would change since a git ref, and its downtime"
 	@echo "make smoke STACK=...       after pulumi up: check every service answers"
 	@echo "make lock STACK=...        record the stack's models (digest, size, architecture) in models.lock.json"
+	@echo "make images [RECORD=1]     online: fail when a pinned image tag moved upstream (RECORD=1: record the digests)"
 	@echo "make pack-config           regenerate policies/config/<stack>.json from the stack files"
 	@echo "make test                  lint, type-check and every test, including real Docker/Traefik/LiteLLM"
 	@echo "make bench                 timing figures for the README"
+	@echo "make requirements          rewrite the lock files from requirements*.in (UPGRADE=1: newest allowed)"
 	@echo "make backup STACK=...      take a backup now (restic snapshot of Postgres and Open WebUI)"
 	@echo "make restore STACK=... FROM=<snapshot|latest> [YES=1]   verify, say what is overwritten, ask, restore"
 
@@ -38,7 +40,11 @@ stack: prereqs
 	@pulumi stack select $(STACK) 2>/dev/null || pulumi stack init $(STACK) --secrets-provider passphrase
 
 policies/venv/.ok: policies/requirements.txt
-	@python3 -m venv policies/venv && policies/venv/bin/pip install -q -r policies/requirements.txt && touch $@
+	@python3 -m venv policies/venv && policies/venv/bin/pip install -q --require-hashes -r policies/requirements.txt && touch $@
+
+# Rewrite the lock files (requirements*.txt, exact versions and hashes) from their .in inputs.
+requirements: dev-venv
+	scripts/lock-requirements.sh
 
 # The pack's per-stack config (host capacity, exposure) is derived from the stack file.
 pack-config: venv
@@ -47,6 +53,10 @@ pack-config: venv
 # The one online step: manifests and GGUF headers from the registry (REGISTRY= overrides its URL).
 lock: venv
 	@$(PY) -m tools.lock --stack $(STACK) $(if $(REGISTRY),--registry $(REGISTRY))
+
+# Online too: the digest of every pinned image tag (images.lock.json); the program pulls tag@digest.
+images: venv
+	@$(PY) -m tools.images $(if $(RECORD),--record)
 
 # preview and up check the stack file first (the offline gate, which also writes the pack's
 # config), so a broken file gets the gate's message before anything needs the Pulumi CLI.
@@ -58,6 +68,9 @@ preview: gate-stack stack policies/venv/.ok
 
 up: gate-stack stack policies/venv/.ok
 	pulumi up --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
+	@echo "Backups are encrypted with the stack's backup passphrase. Keep a copy off this host (a password manager):"
+	@echo "  pulumi stack output --stack $(STACK) --show-secrets backupPassphrase"
+	@echo "Without it, and without .state/ and PULUMI_CONFIG_PASSPHRASE, no backup can be read."
 
 SMOKE_ARGS ?=
 

@@ -11,11 +11,11 @@ cd "$(dirname "$0")/.."
 mode=${1:-runtime}
 python=${PYTHON:-python3}
 
-command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.10 or newer" >&2; exit 1; }
+command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.11 or newer" >&2; exit 1; }
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
   echo "bootstrap: $python is on PATH but does not run (set PYTHON=/path/to/python3)" >&2; exit 1; }
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
-  echo "bootstrap: Python $version is too old: Python 3.10 or newer is needed" >&2; exit 1; }
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "bootstrap: Python $version is too old: Python 3.11 or newer is needed (cronsim, the backup schedule check, needs 3.11)" >&2; exit 1; }
 
 if [ "$mode" = dev ]; then
   missing=()
@@ -49,10 +49,12 @@ if [ "$mode" = dev ]; then
 fi
 
 # runtime: the program plus the tooling `make up` runs first (prerequisites, the offline gate).
+# Every mode installs a lock (exact versions, sha256 hashes; scripts/lock-requirements.sh writes
+# them), and the stamp is keyed on the locks: a changed lock installs again.
 case "$mode" in
-  runtime) reqs=(tools/requirements.txt) ;;
-  fast) reqs=(requirements-fast.txt) ;;
-  dev) reqs=(requirements-dev.txt) ;;
+  runtime) lock=tools/requirements.txt ;;
+  fast) lock=requirements-fast.txt ;;
+  dev) lock=requirements-dev.txt ;;
   *) echo "bootstrap: unknown mode $mode (runtime, fast or dev)" >&2; exit 2 ;;
 esac
 pins=$(cat requirements*.txt policies/requirements.txt tools/requirements.txt 2>/dev/null | sha256sum | cut -c1-16)
@@ -67,9 +69,10 @@ for wider in fast dev; do
   esac
 done
 if [ ! -f "$stamp" ]; then
-  echo "bootstrap: installing Python packages (${reqs[*]})"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check "${reqs[@]/#/-r}"
+  echo "bootstrap: installing Python packages ($lock)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+  rm -f ".venv/.installed-$mode-"*
   touch "$stamp"
 fi
 
@@ -88,6 +91,33 @@ if [ "$mode" = dev ]; then
     "$owui_venv/bin/python" -m pip install -q --disable-pip-version-check torch==2.13.0
     "$owui_venv/bin/python" -m pip install -q --disable-pip-version-check "open-webui==$owui_version"
     touch "$owui_venv/.installed"
+  fi
+fi
+
+# dev: a Docker Engine newer than bookworm's 20.10 for the engine tier (tests/integration/engines.py),
+# from Debian: trixie's docker.io (tests/integration/engine/DEBIAN_PACKAGE: suite, package, upstream version).
+# Only its dockerd and docker-proxy are unpacked into a cache keyed on the pin; nothing is installed
+# system-wide (it runs on bookworm's libc, containerd, runc and tini). apt-get reads trixie's package
+# list into the cache too, not into /etc/apt.
+if [ "$mode" = dev ]; then
+  read -r suite package upstream <tests/integration/engine/DEBIAN_PACKAGE
+  engine_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack/dockerd-$suite-$upstream"
+  if [ ! -f "$engine_dir/.ok" ] && command -v apt-get >/dev/null && [ -r /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    echo "bootstrap: fetching Debian $suite's $package $upstream into $engine_dir"
+    rm -rf "$engine_dir" && mkdir -p "$engine_dir/lists/partial" "$engine_dir/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
+      >"$engine_dir/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$engine_dir/sources.list" -o Dir::Etc::sourceparts=- \
+      -o "Dir::State::Lists=$engine_dir/lists" -o "Dir::Cache=$engine_dir" -o APT::Sandbox::User=root)
+    if apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 &&
+      (cd "$engine_dir" && apt-get "${apt_opts[@]}" download -qq "$package" >/dev/null 2>&1) &&
+      dpkg-deb -x "$engine_dir"/"$package"_*.deb "$engine_dir/root" &&
+      "$engine_dir/root/usr/sbin/dockerd" --version | grep -q "version $upstream"; then
+      rm -rf "$engine_dir/lists" "$engine_dir"/*.deb
+      touch "$engine_dir/.ok"
+    else
+      echo "bootstrap: could not fetch $package $upstream from Debian $suite; the engine tier's specs will skip (and fail under CI)" >&2
+    fi
   fi
 fi
 

@@ -38,16 +38,17 @@ def provider_keys(settings: Settings) -> dict[str, pulumi.Output[str]]:
     return {p.api_key_env: pick(p.api_key_env) for p in settings.providers}
 
 
-def backup_secrets(
-    settings: Settings,
-) -> tuple[pulumi.Output[str] | None, tuple[pulumi.Output[str], pulumi.Output[str]] | None]:
-    """The restic passphrase (None: the repository is not encrypted) and, for S3, its keys."""
+def backup_passphrase() -> pulumi.Output[str] | None:
+    """The stack's own restic passphrase, `ai-stack:backupPassphrase` (None: the stack generates one)."""
+    return pulumi.Config(NAMESPACE).get_secret("backupPassphrase")
+
+
+def backup_s3_keys(settings: Settings) -> tuple[pulumi.Output[str], pulumi.Output[str]] | None:
+    """The S3 target's access key id and secret key (None for the volume target)."""
+    if settings.backup.target != "s3":
+        return None
     config = pulumi.Config(NAMESPACE)
-    passphrase = config.get_secret("backupPassphrase")
-    s3 = None
-    if settings.backup.target == "s3":
-        s3 = (config.require_secret("backupS3AccessKey"), config.require_secret("backupS3SecretKey"))
-    return passphrase, s3
+    return config.require_secret("backupS3AccessKey"), config.require_secret("backupS3SecretKey")
 
 
 def oidc_client_secret(settings: Settings) -> pulumi.Output[str] | None:

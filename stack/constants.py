@@ -29,7 +29,13 @@ OLLAMA_EXPORTER: Final = "ollama-exporter"
 
 # Networks the stack owns besides the routed one (settings `network`, `proxy` by default).
 INTERNAL_NETWORK: Final = "ai-stack-internal"
-"""Backend traffic only (`internal: true`, not attachable): nothing on it reaches the outside."""
+"""Open WebUI -> LiteLLM (and the deploy-time key job): `internal: true`, not attachable, so
+nothing on it reaches the outside or is joined by a stray container."""
+DATASTORE_NETWORK: Final = "ai-stack-datastore"
+"""LiteLLM <-> Postgres, and the backup's pg_dump step; Open WebUI is not on it (internal)."""
+OLLAMA_NETWORK: Final = "ai-stack-ollama"
+"""Ollama and what must call it: LiteLLM and the model pull (internal). Open WebUI reaches
+models only through LiteLLM, with a key limited to the stack's models."""
 SOCKET_NETWORK: Final = "ai-stack-socket"
 """Traefik and the Docker socket proxy, nothing else (`internal: true`)."""
 MONITORING_NETWORK: Final = "ai-stack-monitoring"
@@ -80,6 +86,11 @@ DCGM_EXPORTER_PORT: Final = 9400
 """dcgm-exporter's default listen address :9400 (NVIDIA/dcgm-exporter README)."""
 AMD_EXPORTER_PORT: Final = 5000
 """AMD device metrics exporter's default port (ROCm/device-metrics-exporter docs/index.md)."""
+TRAEFIK_ADMIN: Final = "127.0.0.1:8080"
+"""Traefik's own `traefik` entrypoint (ping): on its loopback only, so nothing on the routed
+network reaches it (a bare `:8080` would listen on every interface of the container)."""
+KEY_JOB: Final = "litellm-key"
+"""The run-once job that registers Open WebUI's virtual key in LiteLLM."""
 LOOPBACK: Final = "127.0.0.1"
 
 # Exact versions; `pulumi up` never follows a moving tag. Upgrade by editing these (or the
@@ -94,9 +105,11 @@ IMAGES: Final = {
     # the Docker CLI image's busybox crond runs the steps on schedule.
     "restic": "restic/restic:0.18.0",
     "docker_cli": "docker:27.5.1-cli",
-    # github.com/Tecnativa/docker-socket-proxy v0.4.1 (HAProxy 3.2.4-alpine + haproxy.cfg);
-    # its CI publishes the git tag v0.4.1 as the image tag 0.4.1 (docker-meta {{version}}).
-    "socket_proxy": "tecnativa/docker-socket-proxy:0.4.1",
+    # The Docker socket proxy: HAProxy with the program's own rules (stack/render/socket_proxy.py).
+    # The HAProxy that github.com/Tecnativa/docker-socket-proxy v0.4.1 ships (`FROM
+    # haproxy:3.2.4-alpine`); its section switches cannot tell the container list from a
+    # container's files, so the stack no longer uses its haproxy.cfg.
+    "socket_proxy": "haproxy:3.2.4-alpine",
     # Monitoring. Tags from each project's release list; to confirm against the registry on
     # the first real `pulumi up` (no registry is reachable where this was written). The rendered
     # files stay within what these and Debian 12's prometheus 2.42 / alertmanager 0.25 accept.

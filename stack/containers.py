@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 
-from stack import canonical, constants
+from stack import canonical, constants, image_lock
 from stack.settings import Limits
+
+INIT_ERROR = "#initerror"
+"""pulumi pkg/resource/deploy/step_generator.go initErrorSpecialKey."""
 
 CREATE_MARGIN = 600
 """Seconds the create deadline leaves beyond the health wait, for the image pull and the start."""
@@ -86,6 +89,14 @@ class Spec:
     cap_add: Sequence[str] = ()
     """Added back after dropping ALL; each add is justified where the component sets it."""
     read_only: bool = False
+    """A read-only root filesystem. Docker refuses any upload into such a container (moby
+    daemon/archive.go: the provider extracts its uploads at "/", which is no volume), so a
+    container that takes files by upload keeps a writable one."""
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    """tmpfs mounts (path -> options) for what a read-only container still writes. Read back
+    verbatim (HostConfig.Tmpfs); not ForceNew in the provider's schema, so set once."""
+    user: str | None = None
+    """The user the first process runs as (`uid[:gid]`); None keeps the image's USER."""
     run_once: bool = False
     shm_size: int | None = None
     network_mode: str | None = None
@@ -121,6 +132,8 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         # changed list replaces the container.
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(spec.cap_add) or None),
         read_only=spec.read_only or None,
+        tmpfs=dict(spec.tmpfs) or None,
+        user=spec.user,
         healthcheck=spec.health.args(),
         # Every container is created with `wait`: a service until its healthcheck passes, a
         # run-once job until it marks success (see stack/components/model_pull.py). A job that
@@ -157,9 +170,13 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
             parent=parent,
             depends_on=list(depends_on),
             delete_before_replace=True,
-            # A failed job is stored with an init error; "*" replaces it on the next up, so it
-            # runs again by itself (pulumi step_generator: applyReplaceOnChanges, #initerror).
-            replace_on_changes=["*"] if spec.run_once else ["healthcheck"],
+            # A failed create (a job that failed, a service whose health wait timed out) is stored
+            # with an init error. Without a replaceOnChanges path that contains "#initerror", the
+            # next up sends an empty update that waits for nothing and clears the error (pulumi
+            # step_generator.go continueStepsFromDiff / applyReplaceOnChanges; the bridge's Update
+            # returns the olds for a nil diff). With it, the next up replaces the container and
+            # waits for its health again. "*" also replaces a job on any change.
+            replace_on_changes=["*"] if spec.run_once else ["healthcheck", INIT_ERROR],
             custom_timeouts=pulumi.CustomTimeouts(create=spec.health.create_timeout),
         ),
         shm_size=spec.shm_size,
@@ -182,10 +199,11 @@ IMAGE_PULL_TIMEOUT = "60m"
 
 
 def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
-    """A pinned image kept on the host when the stack goes, so a re-create needs no pull."""
+    """A pinned image kept on the host when the stack goes, so a re-create needs no pull; pulled
+    by the digest images.lock.json recorded for its tag, when there is one (stack/image_lock.py)."""
     return docker.RemoteImage(
         f"{name}-image",
-        name=ref,
+        name=image_lock.pinned(ref, image_lock.load()),
         keep_locally=True,
         opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=pulumi.CustomTimeouts(create=IMAGE_PULL_TIMEOUT)),
     )

@@ -9,6 +9,7 @@ import pulumi
 from stack import constants
 from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
+from stack.components.litellm_key import LitellmKey, LitellmKeyArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
 from stack.components.monitoring import MonitoringBase
 from stack.components.network import Networks
@@ -19,7 +20,7 @@ from stack.components.postgres import Postgres, PostgresArgs
 from stack.components.secrets import Secrets
 from stack.components.socket_proxy import SocketProxy, SocketProxyArgs
 from stack.components.traefik import Traefik, TraefikArgs
-from stack.config import backup_secrets, oidc_client_secret, provider_keys
+from stack.config import backup_passphrase, backup_s3_keys, oidc_client_secret, provider_keys
 from stack.models import fit
 from stack.models.lock import display_name, load_lock
 from stack.render.labels import Routing
@@ -57,8 +58,12 @@ def gpu_groups(s: Settings) -> list[str]:
 def build(settings: Settings) -> dict[str, Any]:
     """Declare every resource; return the stack outputs."""
     s = settings
-    secrets = Secrets("secrets")
-    nets = Networks("proxy", s.network, socket=s.deploys_traefik)
+    # Backups are always encrypted: with the stack's backupPassphrase, or one generated here.
+    own_passphrase = backup_passphrase()
+    secrets = Secrets("secrets", generate_backup_passphrase=own_passphrase is None)
+    passphrase = own_passphrase if own_passphrase is not None else secrets.backup_passphrase
+    assert passphrase is not None
+    nets = Networks("proxy", s.network, socket=s.deploys_traefik, ipv6=s.deploys_traefik and s.traefik.ipv6)
     net, internal = nets.routed, nets.internal
     protect = s.protects_data
     published = s.ports if s.publishes_ports else None
@@ -101,7 +106,7 @@ def build(settings: Settings) -> dict[str, Any]:
             OllamaArgs(
                 s.ollama_image,
                 s.ollama,
-                internal,
+                nets.ollama,
                 protect,
                 loopback_port=published.ollama if published else None,
                 egress=nets.ollama_egress,
@@ -117,15 +122,15 @@ def build(settings: Settings) -> dict[str, Any]:
             s.model_pull,
             ollama.image_id,
             ollama_url=ollama.url,
-            # The internal network has no gateway: the host's Ollama is reached over one that has.
-            network=internal if s.ollama.in_container else nets.ollama_egress,
+            # Ollama's network has no gateway: the host's Ollama is reached over one that has.
+            network=nets.ollama if s.ollama.in_container else nets.ollama_egress,
             hosts=hosts,
             timeout_seconds=seconds(s.model_pull.timeout),
             digests={display_name(m): lock[m].digest.removeprefix("sha256:") for m in s.all_models if lock[m].digest},
         ),
     )
     postgres = Postgres(
-        "postgres", PostgresArgs(s.images.postgres, s.postgres, secrets.postgres_password, internal, protect)
+        "postgres", PostgresArgs(s.images.postgres, s.postgres, secrets.postgres_password, nets.datastore, protect)
     )
     litellm = Litellm(
         "litellm",
@@ -141,11 +146,26 @@ def build(settings: Settings) -> dict[str, Any]:
             salt_key=secrets.litellm_salt_key,
             routed=net,
             internal=internal,
+            datastore=nets.datastore,
+            ollama_network=nets.ollama if s.ollama.in_container else None,
             provider_keys=provider_keys(s),
             routing=routing(s),
             loopback_port=published.litellm if published else None,
             hosts=hosts,
             metrics_network=metrics_network,
+        ),
+    )
+    # Open WebUI's key: a virtual key limited to the stack's models, registered at deploy time.
+    key_job = LitellmKey(
+        "litellm-key",
+        LitellmKeyArgs(
+            s.images.litellm,
+            litellm_url=litellm.url,
+            litellm_id=litellm.id,
+            master_key=secrets.litellm_master_key,
+            key=secrets.webui_litellm_key,
+            models=[*s.models, *s.embedding_models, *(p.model_name for p in s.providers)],
+            network=internal,
         ),
     )
     webui = OpenWebui(
@@ -155,9 +175,8 @@ def build(settings: Settings) -> dict[str, Any]:
             s.open_webui,
             url=s.webui_url(),
             origins=s.webui_origins(),
-            ollama_url=ollama.url,
             litellm_url=litellm.url,
-            litellm_key=secrets.litellm_master_key,
+            litellm_key=secrets.webui_litellm_key,
             secret_key=secrets.webui_secret_key,
             admin_password=secrets.webui_admin_password,
             routed=net,
@@ -166,22 +185,20 @@ def build(settings: Settings) -> dict[str, Any]:
             routing=routing(s),
             loopback_port=published.open_webui if published else None,
             embedding_models=s.embedding_models,
-            wait_for=[pull],
-            hosts=hosts,
+            wait_for=[pull, key_job],
             oidc_client_secret=oidc_client_secret(s),
         ),
     )
 
     if s.backs_up:
-        passphrase, s3_keys = backup_secrets(s)
         Backup(
             "backup",
             BackupArgs(
                 s,
-                network=internal,
+                network=nets.datastore,
                 postgres_password=secrets.postgres_password,
                 passphrase=passphrase,
-                s3_keys=s3_keys,
+                s3_keys=backup_s3_keys(s),
                 protect_data=protect,
                 wait_for=[postgres, webui],
             ),
@@ -191,7 +208,9 @@ def build(settings: Settings) -> dict[str, Any]:
         observe(
             s,
             watch,
-            internal=internal,
+            # The blackbox exporter probes each service on a network the service is on.
+            probe_networks=[internal, nets.datastore, *([nets.ollama] if s.ollama.in_container else [])],
+            ollama_network=nets.ollama,
             gpu_groups=gpu_groups(s),
             litellm=litellm,
             master_key=secrets.litellm_master_key,
@@ -206,6 +225,8 @@ def build(settings: Settings) -> dict[str, Any]:
         "network": net,
         # "none" on a stack that declares no schedule; `make backup` works either way.
         "backupSchedule": s.backup.schedule if s.backs_up else "none",
+        # Every backup (scheduled or `make backup`) is encrypted with it: keep it off this host.
+        "backupPassphrase": passphrase,
     }
     if s.open_webui.admin_email:
         # The first admin's sign-in; valid until changed in Open WebUI (it is used once).

@@ -54,7 +54,7 @@ def test_bootstrap_says_which_python_is_wrong() -> None:
         assert done.returncode == 1
         return done.stderr
 
-    assert "python9 not found: install Python 3.10 or newer" in bootstrap("python9")
+    assert "python9 not found: install Python 3.11 or newer" in bootstrap("python9")
     assert "false is on PATH but does not run" in bootstrap("false")
 
 

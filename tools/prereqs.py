@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
@@ -32,11 +33,13 @@ def problems(
     exists: Callable[[str], bool] = os.path.exists,
     fetch: Callable[[str], str | None] | None = None,
     oidc_fetch: Callable[[str], object] | None = None,
+    proc: Path = Path("/proc"),
 ) -> list[str]:
     """Everything missing for `pulumi up` of `stack`, each with the fix; `warnings` collects the
     rest of what a user should know. `exists` and `fetch` stand for this machine's device files
     and HTTP (the AMD and host-Ollama checks); `oidc_fetch` reads the identity provider's
-    discovery document (tools/oidccheck.py)."""
+    discovery document (tools/oidccheck.py); `proc` stands for this machine's /proc (the local
+    dockerd's command line and daemon.json, the kernel's IPv6)."""
     env = dict(os.environ if env is None else env)
     warnings = [] if warnings is None else warnings
     found: list[str] = []
@@ -57,7 +60,7 @@ def problems(
             )
         else:
             data = json.loads(info.stdout or "{}")
-            found += _host_problems(stack, data, run, env, warnings, is_listening, root, exists, fetch)
+            found += _host_problems(stack, data, run, env, warnings, is_listening, root, exists, fetch, proc)
         if info.returncode == 0 and _gpu_driver(stack, root) in ("nvidia", "cdi"):
             runtimes = set((data.get("Runtimes") or {}).keys())
             cdi = any(any(d.glob("nvidia*.yaml")) for d in cdi_dirs)
@@ -86,10 +89,12 @@ def _host_problems(
     root: Path,
     exists: Callable[[str], bool],
     fetch: Callable[[str], str | None] | None,
+    proc: Path,
 ) -> list[str]:
-    """The engine against the stack file: version, capacity, and names or ports already taken."""
+    """The engine against the stack file: version, capacity, names or ports already taken, and the
+    host's network settings."""
     try:
-        from tools import hostcheck
+        from tools import hostcheck, hostnet
         from tools.stackfile import stack_settings
     except ImportError:  # outside .venv: the gate, run next, says how to set it up
         return []
@@ -107,14 +112,40 @@ def _host_problems(
         settings, local_engine=local, fetch=fetch or hostcheck.ollama_version
     )
     warnings += amd_warnings + ollama_warnings
+    net_problems, net_warnings = hostnet.problems(
+        settings, _host_net(settings, info, run, local, proc), f"Pulumi.{stack}.yaml"
+    )
+    warnings += net_warnings
+    from tools import egress  # issue 22: the cloud metadata address, blocked in DOCKER-USER
+
+    warnings += egress.metadata_warnings(run, local_engine=local)
     return [
         *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
+        *net_problems,
         *hostcheck.clash_problems(
             settings, containers, local_engine=local, is_listening=is_listening or hostcheck.listening
         ),
         *amd,
         *ollama,
     ]
+
+
+def _host_net(settings: Any, info: dict[str, object], run: Runner, local: bool, proc: Path) -> Any:
+    """What `tools.hostnet` checks: the local daemon's settings and kernel, the engine's version and
+    the adopted routed network's IPv6 (`docker network inspect`, which reaches a remote engine too)."""
+    from tools import hostcheck, hostnet
+
+    routed_ipv6 = None
+    if settings.network.external:
+        inspect = run(["docker", "network", "inspect", "--format", "{{.EnableIPv6}}", settings.network.name])
+        if inspect.returncode == 0:
+            routed_ipv6 = inspect.stdout.strip().lower() == "true"
+    return hostnet.HostNet(
+        daemon=hostnet.daemon_config(proc) if local else None,
+        ipv6=hostnet.kernel_ipv6(proc) if local else None,
+        version=hostcheck.release(str(info.get("ServerVersion") or "")),
+        routed_network_ipv6=routed_ipv6,
+    )
 
 
 def _oidc_problems(stack: str, root: Path, warnings: list[str], fetch: Callable[[str], object] | None) -> list[str]:

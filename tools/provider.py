@@ -1,30 +1,50 @@
 """What the real Docker provider does with our inputs, modelled as pure functions.
 
 Source: kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c), the provider that
-pulumi-docker 5.1 bundles; pulumi-docker's provider/resources.go adds DeleteBeforeReplace on
-containers and nothing else. Property names are Pulumi's (camelCase).
+pulumi-docker 5.1.0 bundles (pulumi/pulumi-docker v5.1.0: the `upstream` submodule is at
+5074970c; provider/go.mod: pulumi-terraform-bridge v3.133.0). Its provider/resources.go adds
+DeleteBeforeReplace on containers and nothing else; its two patches (a shim export, registry TLS)
+touch neither containers nor networks. requirements.in pins exactly that release, and the Pulumi
+CLI downloads the plugin of the SDK's version: tests/tools/test_provider_version.py fails when the
+installed release is another. Property names are Pulumi's (camelCase).
 
 - FORCE_NEW: properties whose change replaces the resource (`ForceNew: true` in the schemas
   internal/provider/resource_docker_{container,image,network,volume}.go).
 - IN_PLACE: container properties resourceDockerContainerUpdate applies with `docker update`
   (resource_docker_container_funcs.go, `attrs := []string{"restart", ...}`); every other
   non-ForceNew change is written to the state only.
-- read_back(): what resourceDockerContainerRead stores for the values we send.
+- read_back() (tools/readback.py): what Read stores, for every attribute it reads.
+- diff(): the plan against that state, as terraform-plugin-sdk/v2 and Pulumi's step generator
+  make it (unset Optional non-Computed attributes compared as zero values, replaceOnChanges,
+  ignoreChanges, init errors).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from stack.canonical import duration_string, nano_cpus_string, parse_cpus, parse_duration
+from tools.readback import (
+    CONTAINER,
+    EMPTY_IS_SAME,
+    NETWORK,
+    PLAIN,
+    VOLUME,
+    Host,
+    planned_value,
+    port_defaults,
+    read_back,
+    read_back_all,
+)
 
-CONTAINER = "docker:index/container:Container"
+PULUMI_DOCKER = "5.1.0"
+"""The pulumi-docker release this model describes (the SDK and, through it, the provider plugin)."""
+UPSTREAM = ("kreuzwerker/terraform-provider-docker", "v4.5.0", "5074970c")
+"""The Terraform provider that release bundles: repository, tag, commit."""
+
 IMAGE = "docker:index/remoteImage:RemoteImage"
-NETWORK = "docker:index/network:Network"
-VOLUME = "docker:index/volume:Volume"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 FORCE_NEW: dict[str, frozenset[str]] = {
@@ -135,95 +155,6 @@ IN_PLACE: dict[str, frozenset[str]] = {
         ]
     ),
 }
-DEFAULT_SHM_MB = 64
-"""The daemon's default-shm-size, which Read stores when shmSize is unset."""
-
-
-@dataclass(frozen=True)
-class Host:
-    """What about the Docker host changes what Read stores."""
-
-    swap_limit: bool = True
-    """`docker info` SwapLimit; without swap accounting the engine stores MemorySwap -1."""
-    daemon_log_opts: Mapping[str, str] = field(default_factory=dict)
-    """daemon.json `log-opts`, merged in when the container uses the daemon's default driver."""
-    daemon_log_driver: str = "json-file"
-
-
-def read_back(type_: str, inputs: Mapping[str, Any], host: Host | None = None) -> dict[str, Any]:
-    """The state the provider stores after creating a resource from `inputs` and reading it."""
-    host = host or Host()
-    state = copy.deepcopy(dict(inputs))
-    if type_ != CONTAINER:
-        return state
-    if state.get("cpus"):
-        # helpers.go nanoInt64ToDecimalString(container.HostConfig.NanoCPUs)
-        state["cpus"] = nano_cpus_string(parse_cpus(str(state["cpus"])))
-    health = state.get("healthcheck")
-    if isinstance(health, dict):
-        # funcs.go healthcheck read: Interval.String(), Timeout.String(), StartPeriod.String(), …
-        for key in ("interval", "timeout", "startPeriod", "startInterval"):
-            health[key] = duration_string(parse_duration(str(health.get(key) or "0")))
-    memory = state.get("memory")
-    if memory:
-        swap = state.get("memorySwap")
-        if not swap:
-            swap = 2 * memory  # moby: "MemorySwap is set to twice the size of Memory"
-        if not host.swap_limit and swap != -1:
-            swap = -1  # moby verifyContainerResources: "Memory limited without swap."
-        state["memorySwap"] = swap
-    state.setdefault("shmSize", DEFAULT_SHM_MB)
-    if "logOpts" in state and state.get("logDriver", host.daemon_log_driver) == host.daemon_log_driver:
-        state["logOpts"] = {**host.daemon_log_opts, **state["logOpts"]}
-    if state.get("ports"):
-        state["ports"] = _ports_read_back(state["ports"])
-    if state.get("devices"):
-        state["devices"] = [_device_read_back(d) for d in state["devices"]]
-    if state.get("hosts"):
-        state["hosts"] = [_extra_host_read_back(h) for h in state["hosts"]]
-    return state
-
-
-def _device_read_back(device: dict[str, Any]) -> dict[str, Any]:
-    """resource_docker_container_structures.go flattenDevices: host_path and the engine's
-    CgroupPermissions (the create sent the schema default "rwm" when unset); container_path only
-    when the input set one (the create defaulted it to host_path)."""
-    out = {"hostPath": device["hostPath"], "permissions": device.get("permissions") or "rwm"}
-    if device.get("containerPath"):
-        out["containerPath"] = device["containerPath"]
-    return out
-
-
-def _extra_host_read_back(entry: dict[str, Any]) -> dict[str, Any]:
-    """extraHostsSetToContainerExtraHosts sends "host:ip"; flattenExtraHosts splits it on every
-    ':' and keeps parts 0 and 1, so an IPv6 address comes back cut at its first ':'."""
-    parts = f"{entry['host']}:{entry['ip']}".split(":")
-    return {"host": parts[0], "ip": parts[1]}
-
-
-def _port_defaults(port: dict[str, Any]) -> None:
-    """The schema's `ports.ip` Default "0.0.0.0" (its StateFunc maps "" to it) and `protocol` "tcp"."""
-    port["ip"] = port.get("ip") or "0.0.0.0"
-    port.setdefault("protocol", "tcp")
-
-
-def _ports_read_back(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """resource_docker_container_structures.go flattenContainerPorts: one entry per binding of
-    NetworkSettings.Ports, its keys sorted by port number, HostIP as the engine reports it.
-
-    - ip: schema Default "0.0.0.0" (StateFunc maps "" to it); "::" comes back as "::". A
-      bracketed "[::]" (the kreuzwerker#131 workaround) is not what the engine reports: modelled
-      as "::" [inferred, not run], so it would replace the container on every up.
-    - Several bindings of one container port come back in no fixed order (kreuzwerker#909):
-      modelled as reversed, the order that replaces the container.
-    """
-    by_key: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for port in ports:
-        _port_defaults(port)
-        if port["ip"] == "[::]":
-            port["ip"] = "::"
-        by_key.setdefault((int(port["internal"]), str(port["protocol"])), []).append(port)
-    return [p for key in sorted(by_key) for p in reversed(by_key[key])]
 
 
 def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,10 +162,23 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     planned = copy.deepcopy(dict(inputs))
     if type_ == CONTAINER:
         for port in planned.get("ports") or []:
-            _port_defaults(port)
+            port_defaults(port)
         for device in planned.get("devices") or []:
             device["permissions"] = device.get("permissions") or "rwm"  # schema Default
+    for key in PLAIN.get(type_, {}):
+        planned[key] = planned_value(type_, key, planned)
     return planned
+
+
+def _same(type_: str, key: str, planned: Any, stored: Any) -> bool:
+    if key in EMPTY_IS_SAME and type_ == CONTAINER and planned == "":
+        return True
+    zero = PLAIN.get(type_, {}).get(key)
+    return bool(_empty(planned, zero) == _empty(stored, zero))
+
+
+def _empty(value: Any, zero: Any) -> Any:
+    return zero if value is None else value
 
 
 Op = Literal["create", "update", "replace", "delete", "same"]
@@ -249,6 +193,11 @@ class Change:
     """Those of them that force a replacement."""
 
 
+INIT_ERROR = "#initerror"
+"""pulumi pkg/resource/deploy/step_generator.go initErrorSpecialKey: a replaceOnChanges path that
+contains it (`*`, or this key itself) turns a resource stored with init errors into a replace."""
+
+
 def diff(
     type_: str,
     state: Mapping[str, Any],
@@ -257,19 +206,60 @@ def diff(
     *,
     old_inputs: Mapping[str, Any] | None = None,
     unknown: Iterable[str] = (),
+    init_error: bool = False,
+    ignore_changes: Iterable[str] = (),
 ) -> Change:
     """How the provider (plus our replaceOnChanges) treats new `inputs` against the stored `state`.
 
-    Only the inputs we set are compared: unset Optional+Computed properties keep their state.
-    `old_inputs`, when given, are the inputs the state was made from: one we no longer set
-    counts as changed. `unknown` names inputs whose value is only known at `up` (they embed
-    the output of a resource being replaced), which a preview treats as changed.
+    Set inputs are compared with the state; so are the PLAIN attributes Read stores (an unset one
+    as its zero value); an unset Computed attribute keeps its state. `old_inputs`, when given, are
+    the inputs the state was made from: one we no longer set counts as changed. `unknown` names
+    inputs whose value is only known at `up` (they embed the output of a resource being replaced),
+    which a preview treats as changed. `ignore_changes` drops those keys (the bridge's Diff filters
+    them). `init_error`: the state was stored with an init error (a failed create, e.g. a health
+    wait that timed out): pulumi's applyReplaceOnChanges makes that a replace only when a
+    replaceOnChanges path contains "#initerror"; otherwise continueStepsFromDiff issues an empty
+    update, which the bridge answers without calling the provider (pulumi-terraform-bridge
+    pkg/tfbridge/provider.go Update: a nil diff returns the olds), and the error is cleared.
     """
     planned = _planned(type_, inputs)
+    ignored = set(ignore_changes)
     removed = {k for k in old_inputs or {} if k not in planned}
-    changed = tuple(sorted({k for k in planned if planned[k] != state.get(k)} | removed | set(unknown)))
-    if not changed:
-        return Change("same")
+    changed_keys = {k for k in planned if not _same(type_, k, planned[k], state.get(k))}
+    changed = tuple(sorted((changed_keys | removed | set(unknown)) - ignored))
     roc = set(replace_on_changes)
+    if not changed:
+        if init_error and roc & {"*", INIT_ERROR}:
+            return Change("replace", (INIT_ERROR,), (INIT_ERROR,))
+        return Change("update") if init_error else Change("same")
     forcing = tuple(k for k in changed if k in FORCE_NEW.get(type_, frozenset()) or "*" in roc or k in roc)
+    if init_error and roc & {"*", INIT_ERROR}:
+        forcing = (*forcing, INIT_ERROR)
     return Change("replace" if forcing else "update", changed, forcing)
+
+
+def after_update(type_: str, state: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The state after an in-place update: resourceDockerContainerUpdate ends with `return nil`,
+    no Read (resource_docker_container_funcs.go v4.5.0), so SDKv2 stores the planned values
+    until the next create or refresh reads the engine again."""
+    return {**copy.deepcopy(dict(state)), **_planned(type_, inputs)}
+
+
+__all__ = [
+    "CONTAINER",
+    "FORCE_NEW",
+    "IMAGE",
+    "INIT_ERROR",
+    "IN_PLACE",
+    "NETWORK",
+    "PULUMI_DOCKER",
+    "RANDOM_PASSWORD",
+    "UPSTREAM",
+    "VOLUME",
+    "Change",
+    "Host",
+    "after_update",
+    "diff",
+    "read_back",
+    "read_back_all",
+]

@@ -15,8 +15,8 @@ from pulumi_policy import (
     Severity,
 )
 
-from . import secretness
-from .props import CONTAINER, container_name, plain, with_defaults
+from . import secretness, services
+from .props import CONTAINER, SERVICE, container_name, plain, with_defaults
 
 EXEMPT_CONTAINERS: dict[str, Any] = {
     "type": "array",
@@ -83,12 +83,15 @@ class Rule:
     severity: Severity
     check: Check
     config: dict[str, dict[str, Any]]
-    resource_types: tuple[str, ...] = (CONTAINER,)
+    resource_types: tuple[str, ...] = (CONTAINER, SERVICE)
+    """Types the rule judges (a Service as the container its tasks run); empty for every type."""
     kics: tuple[Kics, ...] = ()
     cis: tuple[str, ...] = ()
     exempt_key: str | None = "exemptContainers"
     needs_raw: bool = False
     """The check reads the raw request properties (secret markers kept), see ``secretness``."""
+    services_as_containers: bool = True
+    """A Service reaches the check as its tasks' container; False: as the Service's own inputs."""
     tags: tuple[str, ...] = field(default=())
 
     def schema(self) -> dict[str, dict[str, Any]]:
@@ -99,15 +102,22 @@ class Rule:
         return props
 
     def run(self, props: Mapping[str, Any], config: Mapping[str, Any], ctx: Context) -> list[str]:
-        """Apply defaults and exemptions, then the check. Pure: used by tests and by the pack."""
-        if ctx.resource_type not in self.resource_types:
+        """Apply defaults and exemptions, then the check. Pure: used by tests and by the pack.
+
+        An empty ``resource_types`` means every type; a swarm Service reaches a container rule
+        as the container its tasks run (``services.as_container``).
+        """
+        if self.resource_types and ctx.resource_type not in self.resource_types:
             return []
         cfg = with_defaults(self.schema(), config)
         if self.exempt_key:
             exempt = set(cfg.get(self.exempt_key) or [])
             if ctx.name in exempt or ctx.resource_name in exempt:
                 return []
-        return self.check(plain(props), cfg, ctx)
+        data = plain(props)
+        if ctx.resource_type == SERVICE and self.services_as_containers:
+            data = services.as_container(data)
+        return self.check(data, cfg, ctx)
 
 
 def context_for(args: ResourceValidationArgs, props: Mapping[str, Any]) -> Context:
@@ -125,7 +135,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy:
     """A ResourceValidationPolicy running ``rule`` on every matching resource."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type not in rule.resource_types:
+        if rule.resource_types and args.resource_type not in rule.resource_types:
             return
         props = plain(args.props)
         ctx = context_for(args, props)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pulumi_policy import Policy
 
 from . import (
+    datastores,
     devices,
     exporters,
     exposure,
@@ -12,10 +13,13 @@ from . import (
     hostdirs,
     images,
     isolation,
+    kinds,
+    lan,
     lifecycle,
     limits,
     mounts,
     network,
+    routes,
     secrets,
     stack,
     volumes,
@@ -31,14 +35,19 @@ RESOURCE_RULES: list[Rule] = [
     *lifecycle.RULES,
     *hardening.RULES,
     *network.RULES,
+    *datastores.RULES,
     *images.RULES,
     *secrets.RULES,
     *volumes.RULES,
+    *kinds.RULES,
 ]
 STACK_RULES: list[StackRule] = [
     *stack.STACK_RULES,
     *hostdirs.STACK_RULES,
     *exposure.STACK_RULES,
+    *datastores.STACK_RULES,
+    *routes.STACK_RULES,
+    *lan.STACK_RULES,
     *exporters.STACK_RULES,
 ]
 PACK_NAME = "ai-stack-guardrails"
@@ -48,8 +57,8 @@ UNANSWERED_KICS: tuple[Kics, ...] = (
         "221e0658",
         "Pids Limit Not Set",
         none=(
-            "pulumi-docker 5.x cannot set it: terraform-provider-docker v4.5.0's docker_container has no "
-            "pids_limit input (CIS 5.29 likewise)"
+            "pulumi-docker 5.2.0 cannot set it: its Container has no pidsLimit input (terraform-provider-docker "
+            "v4.5.0's docker_container has no pids_limit; CIS 5.29 likewise)"
         ),
     ),
 )

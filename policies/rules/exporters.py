@@ -14,11 +14,10 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from .base import ROUTERS
-from .exposure import _containers, _networks, _routed
 from .lifecycle import uses_gpu
-from .mounts import host_mounts
 from .props import as_list, is_true
 from .stackbase import StackResource, StackRule
+from .view import Member, View
 
 EXPORTERS: dict[str, Any] = {
     "type": "array",
@@ -28,24 +27,25 @@ EXPORTERS: dict[str, Any] = {
 }
 
 
-def has_host_access(props: dict[str, Any]) -> bool:
-    return bool(host_mounts(props)) or bool(as_list(props.get("devices"))) or uses_gpu(props)
+def has_host_access(view: View, member: Member) -> bool:
+    props = member.props
+    return bool(view.mounts(member)) or bool(as_list(props.get("devices"))) or uses_gpu(props)
 
 
 def check_exporters_isolated(resources: list[StackResource], cfg: dict[str, Any]) -> list[tuple[str, str | None]]:
-    routers = {str(r) for r in cfg.get("routerContainers") or []}
+    view = View(resources, {str(r) for r in cfg.get("routerContainers") or []})
     exporters = {str(e) for e in cfg.get("exporterContainers") or []}
-    containers = _containers(resources)
     edge: dict[str, set[str]] = {}  # network -> routed containers and routers on it
-    for name, _, props in containers:
-        if _routed(props) or name in routers:
-            for net in _networks(props):
-                edge.setdefault(net, set()).add(name)
+    for member in view.members:
+        if view.routed(member) or view.is_router(member):
+            for net in view.networks(member):
+                edge.setdefault(net, set()).add(member.name)
     out: list[tuple[str, str | None]] = []
-    for name, urn, props in containers:
-        if name not in exporters or not has_host_access(props):
+    for member in view.members:
+        name, urn = member.name, member.urn
+        if name not in exporters or not has_host_access(view, member):
             continue
-        if as_list(props.get("ports")) or is_true(props.get("publishAllPorts")):
+        if view.published(member) or is_true(member.props.get("publishAllPorts")):
             out.append(
                 (
                     f"exporter '{name}' holds host access and publishes ports. Fix: remove its `ports`; "
@@ -53,9 +53,18 @@ def check_exporters_isolated(resources: list[StackResource], cfg: dict[str, Any]
                     urn,
                 )
             )
-        if _routed(props) or name in routers:
+        if view.routed(member) or view.is_router(member):
             out.append((f"exporter '{name}' holds host access and is routed. Fix: remove its Traefik labels.", urn))
-        for net in sorted(_networks(props)):
+        mates = sorted(m.name for m in view.namespace_mates(member))
+        if mates:
+            out.append(
+                (
+                    f"exporter '{name}' holds host access and shares its network namespace with {', '.join(mates)} "
+                    "(`networkMode: container:…`). Fix: give it a network namespace of its own.",
+                    urn,
+                )
+            )
+        for net in sorted(view.networks(member)):
             others = sorted(o for o in edge.get(net, set()) if o != name)
             if others:
                 out.append(

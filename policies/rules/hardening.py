@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import secopts
 from .base import Context, Kics, Rule
-from .props import as_dict, as_list, as_number, image_repository, is_true, is_unknown
+from .props import CONTAINER, as_dict, as_list, as_number, image_repository, is_true, is_unknown
 
 
 def check_no_new_privileges(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -27,6 +27,8 @@ NO_NEW_PRIVILEGES = Rule(
     severity=Severity.MEDIUM,
     check=check_no_new_privileges,
     config={},
+    # pulumi-docker 5.2.0's Service has no security options to set it with.
+    resource_types=(CONTAINER,),
     kics=(Kics("27fcc7d6", "No New Privileges Not Set"), Kics("610e266e", "Security Opt Not Set")),
     cis=("5.26",),
 )

@@ -1,9 +1,12 @@
 """Stack rules over what containers reach on the host: named volumes resolved to the host
-directory they bind, and volumes or host directories shared between containers.
+paths their options mount, mounts inherited with `volumesFrom`, and volumes or host
+directories shared between containers.
 
-A container's inputs name a volume (`volumes[].volumeName`, `mounts[].source`), not what it
-mounts; only AnalyzeStack sees the docker.Volume beside it, so both rules run there. A volume
-the stack does not declare (created outside Pulumi) cannot be resolved and is not judged.
+A container's inputs name a volume (`volumes[].volumeName`, `mounts[].source`) or another
+container (`volumes[].fromContainer`), not what they mount; only AnalyzeStack sees them beside
+it, so both rules run there (``view``). A volume the stack does not declare (created outside
+Pulumi) cannot be resolved and is not judged; a `volumesFrom` container it does not declare is
+a violation, since everything that container mounts comes with it.
 """
 
 from __future__ import annotations
@@ -15,47 +18,38 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from .base import EXEMPT_CONTAINERS, Kics
 from .mounts import NO_SENSITIVE_MOUNTS, HostMount, clean, host_mounts, is_socket, judge, under
-from .props import CONTAINER, VOLUME, as_dict, as_list, container_name, is_unknown
 from .stackbase import StackResource, StackRule
+from .view import View
 
 Finding = tuple[str, str | None]
-
-
-def stack_volumes(resources: list[StackResource]) -> dict[str, dict[str, Any]]:
-    """The stack's docker.Volume resources by docker name (the Pulumi name when not literal)."""
-    return {container_name(r.props, r.name): r.props for r in resources if r.resource_type == VOLUME}
 
 
 def check_volume_binds(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
     proxies = set(cfg.get("socketProxyContainers") or [])
     exempt = set(cfg.get("exemptContainers") or [])
-    volumes = stack_volumes(resources)
+    view = View(resources)
     out: list[Finding] = []
-    for res in resources:
-        name = container_name(res.props, res.name)
-        if res.resource_type != CONTAINER or name in exempt or res.name in exempt:
+    for member in view.members:
+        if member.name in exempt or member.resource_name in exempt:
             continue
-        for mount in host_mounts(res.props, volumes):
-            if mount.volume is None:
-                continue  # a bind mount: container-no-sensitive-mounts judges it on the container
-            finding = judge(f"container '{name}'", mount, cfg, proxy=name in proxies)
+        subject = f"container '{member.name}'"
+        for ref in view.volumes_from(member):
+            if view.lookup(ref) is None:
+                out.append(
+                    (
+                        f"{subject} takes every mount of '{ref}' (`volumesFrom`), a container the stack does not "
+                        "declare, so what it mounts cannot be reviewed. Fix: mount the volumes it needs by name.",
+                        member.urn,
+                    )
+                )
+        own = {(m.host, m.via) for m in host_mounts(member.props)}
+        for mount in view.mounts(member):
+            if (mount.host, mount.via) in own:
+                continue  # its own bind mounts: container-no-sensitive-mounts judges them on the container
+            finding = judge(subject, mount, cfg, proxy=member.name in proxies and mount.volume is None)
             if finding:
-                out.append((finding, res.urn))
+                out.append((finding, member.urn))
     return out
-
-
-def _named_volumes(props: dict[str, Any]) -> set[str]:
-    seen: set[str] = set()
-    for vol in as_list(props.get("volumes")):
-        vname = as_dict(vol).get("volumeName")
-        if isinstance(vname, str) and vname and not is_unknown(vname):
-            seen.add(vname)
-    for mount in as_list(props.get("mounts")):
-        mount = as_dict(mount)
-        source = mount.get("source")
-        if mount.get("type") == "volume" and isinstance(source, str) and source and not is_unknown(source):
-            seen.add(source)
-    return seen
 
 
 def _overlap(a: HostMount, b: HostMount) -> bool:
@@ -67,22 +61,17 @@ def _overlap(a: HostMount, b: HostMount) -> bool:
 def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) -> list[Finding]:
     allowed = {str(v) for v in cfg.get("allowedSharedVolumes") or []}
     allowed_paths = [str(p) for p in cfg.get("allowedSharedHostPaths") or []]
-    volumes = stack_volumes(resources)
+    view = View(resources)
     users: dict[str, list[str]] = {}
     binds: dict[str, list[HostMount]] = {}
-    for res in resources:
-        if res.resource_type != CONTAINER:
-            continue
-        name = container_name(res.props, res.name)
-        for vname in _named_volumes(res.props):
-            users.setdefault(vname, []).append(name)
+    for member in view.members:
+        for vname in view.named_volumes(member):
+            users.setdefault(vname, []).append(member.name)
         # The Docker socket is no directory of state: who may reach it is container-no-sensitive-mounts'.
         mounts = [
-            m
-            for m in host_mounts(res.props, volumes)
-            if not is_socket(m.host) and not any(under(m.host, p) for p in allowed_paths)
+            m for m in view.mounts(member) if not is_socket(m.host) and not any(under(m.host, p) for p in allowed_paths)
         ]
-        binds.setdefault(name, []).extend(mounts)
+        binds.setdefault(member.name, []).extend(mounts)
     out: list[Finding] = [
         (
             f"volume '{vname}' is mounted by several containers ({', '.join(sorted(names))}). "
@@ -111,8 +100,8 @@ def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) ->
 VOLUME_BINDS = StackRule(
     name="container-no-sensitive-volume-binds",
     description=(
-        "A named volume whose driver options bind a host directory is judged like a bind mount of that "
-        "directory for every container that mounts it."
+        "A volume whose options mount a host path, and every mount a container inherits with volumesFrom, "
+        "is judged like a bind mount of that path for each container that gets it."
     ),
     enforcement_level=NO_SENSITIVE_MOUNTS.enforcement_level,
     severity=NO_SENSITIVE_MOUNTS.severity,

@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import secopts
 from .base import Context, Kics, Rule
-from .props import as_list, is_true, is_unknown
+from .props import as_dict, as_list, is_true, is_unknown
 
 
 def check_privileged(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -36,6 +36,19 @@ NO_PRIVILEGED = Rule(
 
 
 NAMESPACE_PROPS = ("networkMode", "pidMode", "ipcMode", "usernsMode", "cgroupnsMode")
+# Joining another container's PID or IPC namespace (moby v28.5.2 api/types/container
+# `PidMode.IsContainer`/`IpcMode.IsContainer`: the `container:<name|id>` prefix) shows that
+# container's processes (their environment, and /proc/<pid>/root: its files, a socket it
+# mounts included) or its shared memory. Joining a network namespace is judged with the
+# stack, by the network rules (`view`).
+JOINABLE = ("pidMode", "ipcMode")
+
+
+def joined(value: object) -> str | None:
+    """The container named by a `container:<name|id>` mode, or None."""
+    if isinstance(value, str) and value.lower().startswith("container:"):
+        return value.split(":", 1)[1]
+    return None
 
 
 def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
@@ -47,6 +60,24 @@ def check_host_namespaces(props: dict[str, Any], cfg: dict[str, Any], ctx: Conte
                 f"container '{ctx.name}' shares the host's namespace via `{prop}: host`. "
                 f"Fix: remove `{prop}` (use a user-defined network for `networkMode`)."
             )
+    return out
+
+
+def check_namespace_joins(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
+    out = []
+    allowed = as_dict(cfg.get("allowedNamespaceJoins"))
+    for prop in JOINABLE:
+        target = joined(props.get(prop))
+        if target is None or is_unknown(props.get(prop)):
+            continue
+        reviewed = {str(t) for t in as_list(allowed.get(ctx.name)) + as_list(allowed.get(ctx.resource_name))}
+        if target in reviewed:
+            continue
+        out.append(
+            f"container '{ctx.name}' joins the {prop.removesuffix('Mode').upper()} namespace of container "
+            f"'{target}' (`{prop}: {props[prop]}`), which exposes that container's processes and memory. "
+            f"Fix: remove `{prop}`, or list '{target}' for '{ctx.name}' in `allowedNamespaceJoins` after review."
+        )
     return out
 
 
@@ -66,6 +97,24 @@ NO_HOST_NAMESPACES = Rule(
     cis=("5.10", "5.16", "5.17", "5.31"),
 )
 
+# KICS's host-namespace queries take `pid: container:<x>` as a negative (not the host's); joining
+# a container is a rule of its own, so those fixtures stay clean.
+NO_NAMESPACE_JOINS = Rule(
+    name="container-no-namespace-joins",
+    description="Containers join another container's PID or IPC namespace only when reviewed.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    check=check_namespace_joins,
+    config={
+        "allowedNamespaceJoins": {
+            "type": "object",
+            "default": {},
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Reviewed `container:<name>` PID/IPC joins: {container: [containers it may join]}.",
+        }
+    },
+)
+
 
 def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     return [
@@ -78,8 +127,8 @@ def check_security_profiles(props: dict[str, Any], cfg: dict[str, Any], ctx: Con
 SECURITY_PROFILES_ENABLED = Rule(
     name="container-security-profiles-enabled",
     description=(
-        "Containers keep Docker's default confinement: seccomp, AppArmor, SELinux, masked system paths, "
-        "read-only cgroups."
+        "Containers keep Docker's default confinement: seccomp (no unconfined or allow-all inline profile), "
+        "AppArmor, SELinux, masked system paths, read-only cgroups."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -98,4 +147,4 @@ SECURITY_PROFILES_ENABLED = Rule(
     cis=("5.2", "5.3", "5.22"),
 )
 
-RULES: list[Rule] = [NO_PRIVILEGED, NO_HOST_NAMESPACES, SECURITY_PROFILES_ENABLED]
+RULES: list[Rule] = [NO_PRIVILEGED, NO_HOST_NAMESPACES, NO_NAMESPACE_JOINS, SECURITY_PROFILES_ENABLED]

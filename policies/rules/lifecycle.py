@@ -9,25 +9,43 @@ from pulumi_policy import EnforcementLevel, Severity
 from .base import Context, Kics, Rule
 from .props import as_dict, as_list, as_number, is_run_once, is_unknown
 
+# moby v28.5.2 daemon/health.go `getProbe`: the first word of `Test` picks the probe, compared
+# case-sensitively; "CMD" and "CMD-SHELL" run one, "NONE" and any other word run none (the
+# daemon only logs "Unknown healthcheck type"). An empty list inherits the image's healthcheck,
+# which the stack cannot review.
+PROBES = ("CMD", "CMD-SHELL")
+
 
 def check_healthcheck(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     health = props.get("healthcheck")
     if is_unknown(health):
         return []
-    tests = [t for t in as_list(as_dict(health).get("tests")) if isinstance(t, str)]
-    if not tests or tests[0].upper() == "NONE":
+    tests = as_list(as_dict(health).get("tests"))
+    if any(is_unknown(t) for t in tests):
+        return []
+    words = [t for t in tests if isinstance(t, str)]
+    example = '["CMD", "curl", "-f", "http://localhost:PORT/health"]'
+    if not words or words[0] == "NONE":
         return [
-            (
-                f"container '{ctx.name}' has no healthcheck. Fix: set `healthcheck.tests` "
-                '(e.g. ["CMD", "curl", "-f", "http://localhost:PORT/health"]) with interval, timeout and retries.'
-            )
+            f"container '{ctx.name}' has no healthcheck. Fix: set `healthcheck.tests` "
+            f"(e.g. {example}) with interval, timeout and retries."
+        ]
+    if words[0] not in PROBES:
+        return [
+            f"container '{ctx.name}' has a healthcheck Docker never runs: its first word {words[0]!r} is not "
+            f'"CMD" or "CMD-SHELL" (upper case). Fix: start `healthcheck.tests` with "CMD" (e.g. {example}).'
+        ]
+    if len(words) == 1:
+        return [
+            f"container '{ctx.name}' has a healthcheck with no command after {words[0]!r}, which always fails. "
+            f"Fix: add the command (e.g. {example})."
         ]
     return []
 
 
 HEALTHCHECK_REQUIRED = Rule(
     name="container-healthcheck-required",
-    description="Every container, run-once jobs included, has a healthcheck.",
+    description="Every container, run-once jobs included, has a healthcheck Docker runs (CMD or CMD-SHELL).",
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
     check=check_healthcheck,

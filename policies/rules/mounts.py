@@ -8,8 +8,9 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
+from . import volopts
 from .base import SOCKET_PROXIES, Context, Kics, Rule
-from .props import CONTAINER, VOLUME, as_dict, as_list, is_true, is_unknown
+from .props import CONTAINER, SERVICE, VOLUME, as_dict, as_list, is_true, is_unknown
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 # KICS common.rego isOSDir and CIS Docker 5.6.
@@ -34,13 +35,11 @@ SENSITIVE_PATHS = [
     "/usr",
     "/var",
 ]
-# Driver options of volume plugins that name the host directory they bind (local-persist).
-BIND_OPTION_KEYS = ("mountpoint",)
 
 
 @dataclass(frozen=True)
 class HostMount:
-    """A host path a container reaches: a bind mount, or a named volume that binds it."""
+    """A host path a container reaches: a bind mount, or a volume whose options mount it."""
 
     host: str
     read_only: bool
@@ -65,56 +64,59 @@ def under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
-def volume_bind(props: dict[str, Any]) -> tuple[str, str] | None:
-    """(host path, how) when a docker.Volume's driver options bind a host directory.
+def volume_reaches(props: dict[str, Any]) -> list[volopts.Reach]:
+    """The host paths a docker.Volume's driver and driver options mount (see ``volopts``)."""
+    return volopts.reaches(props.get("driver"), props.get("driverOpts"))
 
-    The local driver mounts ``device`` on the volume with ``mount -t <type> -o <o>`` (moby
-    volume/local/local_unix.go `localVolume.mount`), so ``o`` holding ``bind``/``rbind`` makes
-    ``device`` a host directory. Plugins such as local-persist take the host directory as a
-    ``mountpoint`` option. A path that is not literal and absolute (``${VAR}/x``) is not judged.
-    """
-    driver = props.get("driver")
-    driver = driver if isinstance(driver, str) and driver and not is_unknown(driver) else "local"
-    opts = {str(k): v for k, v in as_dict(props.get("driverOpts")).items()}
-    candidates: list[tuple[object, str]] = []
-    flags = opts.get("o")
-    if driver == "local" and isinstance(flags, str) and {"bind", "rbind"} & {f.strip() for f in flags.split(",")}:
-        candidates.append((opts.get("device"), f"local driver, o={flags}, device"))
-    for key in BIND_OPTION_KEYS:
-        candidates.append((opts.get(key), f"{driver} driver, {key}"))
-    for value, how in candidates:
-        if isinstance(value, str) and value.startswith("/") and not is_unknown(value):
-            return value, how
+
+def _literal_path(value: object) -> str | None:
+    """An absolute host path (what Docker binds), else None (a name, or not known yet)."""
+    if isinstance(value, str) and value.startswith("/") and not is_unknown(value):
+        return value
     return None
 
 
 def host_mounts(props: dict[str, Any], volumes: dict[str, dict[str, Any]] | None = None) -> list[HostMount]:
-    """Every literal host path a container reaches: its bind mounts and, given the stack's
-    volumes by docker name, the named volumes that bind a host directory."""
+    """Every literal host path a container reaches by its own inputs and, given the stack's
+    volumes by docker name, through the named volumes it mounts.
+
+    - `volumes[].hostPath`, and a `volumeName` that is an absolute path: kreuzwerker v4.5.0
+      `volumeSetToDockerVolumes` writes `<volumeName or hostPath>:<containerPath>:<mode>` into
+      `Binds` (hostPath wins), and moby's linux_parser makes an absolute source a bind mount.
+    - `mounts[]` of type bind (Docker refuses a relative source), and of type volume with
+      inline `volumeOptions` (Docker creates that volume on the fly with those options).
+    - `volumesFrom` (`volumes[].fromContainer`) is the stack's to resolve (``view``).
+    """
     volumes = volumes or {}
     found: list[HostMount] = []
 
     def named(name: object, read_only: bool) -> None:
         if isinstance(name, str) and name in volumes:
-            bind = volume_bind(volumes[name])
-            if bind is not None:
-                found.append(HostMount(bind[0], read_only, f"volume '{name}' ({bind[1]})", name))
+            for reach in volume_reaches(volumes[name]):
+                found.append(HostMount(reach.host, read_only, f"volume '{name}' ({reach.how})", name))
 
     for vol in as_list(props.get("volumes")):
         vol = as_dict(vol)
-        host = vol.get("hostPath")
-        if isinstance(host, str) and host and not is_unknown(host):
-            found.append(HostMount(host, is_true(vol.get("readOnly")), "`volumes`"))
-        named(vol.get("volumeName"), is_true(vol.get("readOnly")))
+        read_only = is_true(vol.get("readOnly"))
+        host, name = vol.get("hostPath"), vol.get("volumeName")
+        if isinstance(host, str) and host:
+            if _literal_path(host):
+                found.append(HostMount(host, read_only, "`volumes`"))
+        elif _literal_path(name):
+            found.append(HostMount(str(name), read_only, "`volumes` (a volumeName that is a host path)"))
+        else:
+            named(name, read_only)
     for mount in as_list(props.get("mounts")):
         mount = as_dict(mount)
-        source = mount.get("source")
-        if not isinstance(source, str) or is_unknown(source):
-            continue
+        source, read_only = mount.get("source"), is_true(mount.get("readOnly"))
         if mount.get("type") == "bind":
-            found.append(HostMount(source, is_true(mount.get("readOnly")), "`mounts`"))
+            if _literal_path(source):
+                found.append(HostMount(str(source), read_only, "`mounts`"))
         elif mount.get("type") == "volume":
-            named(source, is_true(mount.get("readOnly")))
+            options = as_dict(mount.get("volumeOptions"))
+            for reach in volopts.reaches(options.get("driverName"), options.get("driverOptions")):
+                found.append(HostMount(reach.host, read_only, f"`mounts` volume options ({reach.how})"))
+            named(source, read_only)
     return found
 
 
@@ -149,12 +151,13 @@ def judge(subject: str, mount: HostMount, cfg: dict[str, Any], *, proxy: bool) -
 
 def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Context) -> list[str]:
     if ctx.resource_type == VOLUME:
-        bind = volume_bind(props)
-        if bind is None:
-            return []
-        mount = HostMount(bind[0], False, f"its driver options ({bind[1]})", ctx.name)
-        finding = judge(f"volume '{ctx.name}'", mount, cfg, proxy=False)
-        return [finding.replace(" mounts ", " binds ", 1)] if finding else []
+        out = []
+        for reach in volume_reaches(props):
+            mount = HostMount(reach.host, False, f"its driver options ({reach.how})", ctx.name)
+            finding = judge(f"volume '{ctx.name}'", mount, cfg, proxy=False)
+            if finding:
+                out.append(finding.replace(" mounts ", " binds ", 1))
+        return out
     # Only the socket proxy may bind the socket, read-only; where it sits is docker-socket-isolated's.
     proxy = ctx.name in set(cfg.get("socketProxyContainers") or [])
     # The backup scheduler starts its steps through the Docker API (a read-only socket mount
@@ -173,12 +176,13 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 NO_SENSITIVE_MOUNTS = Rule(
     name="container-no-sensitive-mounts",
     description=(
-        "Neither containers nor the volumes they mount reach the Docker socket or a sensitive host directory."
+        "Neither containers (bind mounts, host-path volume names, inline volume options) nor volumes (bind, "
+        "block device, overlay, kernel filesystem options) reach the Docker socket or a sensitive host directory."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     check=check_sensitive_mounts,
-    resource_types=(CONTAINER, VOLUME),
+    resource_types=(CONTAINER, SERVICE, VOLUME),
     config={
         "socketProxyContainers": SOCKET_PROXIES,
         "schedulerContainers": {

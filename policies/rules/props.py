@@ -17,9 +17,21 @@ from pulumi_policy.proxy import (
 
 from .pinning import ImageRefError, parse
 
+# pulumi-docker 5.2.0's resource types (pulumi_docker/__init__.py `resource_modules`); `kinds`
+# says which rules judge each, and refuses any other docker type.
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
+SERVICE = "docker:index/service:Service"
+PLUGIN = "docker:index/plugin:Plugin"
+SECRET = "docker:index/secret:Secret"
+SERVICE_CONFIG = "docker:index/serviceConfig:ServiceConfig"
+REGISTRY_IMAGE = "docker:index/registryImage:RegistryImage"
+IMAGE = "docker:index/image:Image"
+TAG = "docker:index/tag:Tag"
+NETWORK = "docker:index/network:Network"
+BUILDX_BUILDER = "docker:index/buildxBuilder:BuildxBuilder"
+PROVIDER = "pulumi:providers:docker"
 
 UNKNOWN_SENTINELS = frozenset(
     {
@@ -36,8 +48,6 @@ UNKNOWN_SENTINELS = frozenset(
 # The engine's marker for secrets inside a protobuf Struct (sdk/go/common/resource/properties.go).
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-ALL_INTERFACES = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 
 def is_unknown(value: Any) -> bool:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import seccomp as profiles
+
 UNCONFINED = "unconfined"
 # SELinux process types that run a container without SELinux confinement: spc_t is the
 # "super privileged container" type, unconfined_t the unconfined user domain
@@ -122,6 +124,9 @@ def unconfined(opts: SecurityOpts) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if opts.seccomp == UNCONFINED:
         out.append(("the seccomp profile", opts.sources["seccomp"]))
+    elif opts.seccomp and (why := profiles.weakness(opts.seccomp)):
+        # The option's text is the whole profile: name it, do not quote it.
+        out.append((f"the seccomp profile with {why}", f"seccomp={profiles.INLINE}"))
     if opts.apparmor == UNCONFINED:
         out.append(("the AppArmor profile", opts.sources["apparmor"]))
     for value in opts.labels:

@@ -1,4 +1,11 @@
-"""Data volumes are protected from deletion."""
+"""Data volumes are protected, so Pulumi refuses to delete or replace them.
+
+The Analyzer protocol sends a resource's `protect` option but not `retainOnDelete`
+(pulumi/pulumi proto/pulumi/analyzer.proto `AnalyzerResourceOptions`, 1b59498), so the rule can
+only say what `protect` guards: without it, `pulumi destroy` or a replace goes ahead without
+asking; whether the Docker volume and its data survive is up to `retain_on_delete` (which
+ai-stack sets on every stack: README "What must never be rotated").
+"""
 
 from __future__ import annotations
 
@@ -15,8 +22,9 @@ def check_volume_protected(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
         return []
     return [
         (
-            f"volume '{ctx.name}' is not protected; `pulumi destroy` or a replace would delete its data. "
-            "Fix: create it with `opts=ResourceOptions(protect=True, retain_on_delete=True)`."
+            f"volume '{ctx.name}' is not protected, so `pulumi destroy` or a replace goes ahead without asking; "
+            "its data stays on the Docker host only if the volume is also retain_on_delete (which the policy "
+            "analyzer is not told). Fix: create it with `opts=ResourceOptions(protect=True, retain_on_delete=True)`."
         )
     ]
 
@@ -24,7 +32,9 @@ def check_volume_protected(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
 RULES: list[Rule] = [
     Rule(
         name="volume-protected",
-        description="Docker volumes that hold data are created with protect so they cannot be deleted by accident.",
+        description=(
+            "Docker volumes that hold data are created with protect, so Pulumi refuses to delete or replace them."
+        ),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.MEDIUM,
         check=check_volume_protected,

@@ -5,6 +5,10 @@ image, Python's sqlite3 from the Open WebUI image, restic from the restic image)
 limits of `ai-stack:backup`; the steps and their order are stack/render/backup.py, the same
 lines `make backup` runs. The scheduler needs the Docker API to start them: the pack lists it
 by name (policies/rules/mounts.py, schedulerContainers) and it publishes nothing.
+
+Its secrets (the Postgres password, the repository's passphrase, S3 keys) are files under
+/run/secrets, not env vars, and each step gets the ones it needs on its standard input
+(stack/render/backup.py): nothing that can inspect containers reads them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import pulumi_docker as docker
 
 from stack import canonical, constants, containers
 from stack.render import backup as steps
-from stack.render.env import secret_env
 from stack.settings import Settings
 from stack.settings.backup import SCHEDULER_LIMITS
 
@@ -55,12 +58,12 @@ def database(s: Settings) -> steps.Database:
     )
 
 
-def target(s: Settings, *, encrypted: bool) -> steps.Target:
-    return steps.Target(s3_repository=s.backup.s3_repository if s.backup.target == "s3" else None, encrypted=encrypted)
+def target(s: Settings) -> steps.Target:
+    return steps.Target(s3_repository=s.backup.s3_repository if s.backup.target == "s3" else None)
 
 
-def backup_script(s: Settings, network: str, *, encrypted: bool) -> str:
-    t = target(s, encrypted=encrypted)
+def backup_script(s: Settings, network: str) -> str:
+    t = target(s)
     plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     return steps.script(docker_run(s, network), plan, steps.init_step(t))
 
@@ -71,8 +74,10 @@ class BackupArgs:
     network: pulumi.Input[str]
     """The network Postgres is on (pg_dump connects to it there)."""
     postgres_password: pulumi.Output[str]
-    passphrase: pulumi.Output[str] | None
-    """ai-stack:backupPassphrase; without it the repository is not encrypted."""
+    passphrase: pulumi.Output[str]
+    """The repository's password: ai-stack:backupPassphrase, or the one the stack generated.
+    restic encrypts every snapshot with a key it protects (restic's repository format), so
+    what lands on the volume or in S3 is unreadable without it."""
     s3_keys: tuple[pulumi.Output[str], pulumi.Output[str]] | None = None
     protect_data: bool = False
     wait_for: Sequence[pulumi.Resource] = ()
@@ -82,7 +87,6 @@ class Backup(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Backup", name, None, opts)
         s = args.settings
-        encrypted = args.passphrase is not None
         cli = containers.image(name, s.images.docker_cli, parent=self)
         # Pulled with the stack, so the first scheduled run does not depend on the registry.
         containers.image(f"{name}-restic", s.images.restic, parent=self)
@@ -93,17 +97,11 @@ class Backup(pulumi.ComponentResource):
             repo = containers.data_volume(VOLUMES[steps.REPO_VOLUME], protect=args.protect_data, parent=self)
             # Mounted read-only here so the volume is in use (docker volume prune keeps it).
             volumes.append(docker.ContainerVolumeArgs(volume_name=repo.name, container_path="/repo", read_only=True))
-        envs: list[pulumi.Input[str]] = [secret_env("PGPASSWORD", args.postgres_password)]
-        if args.passphrase is not None:
-            envs.append(secret_env("RESTIC_PASSWORD", args.passphrase))
+        secrets = {"PGPASSWORD": args.postgres_password, "RESTIC_PASSWORD": args.passphrase}
         if args.s3_keys is not None:
-            envs += [
-                secret_env("AWS_ACCESS_KEY_ID", args.s3_keys[0]),
-                secret_env("AWS_SECRET_ACCESS_KEY", args.s3_keys[1]),
-            ]
-        script = pulumi.Output.from_input(args.network).apply(
-            lambda net: backup_script(s, str(net), encrypted=encrypted)
-        )
+            secrets |= {"AWS_ACCESS_KEY_ID": args.s3_keys[0], "AWS_SECRET_ACCESS_KEY": args.s3_keys[1]}
+        files = [containers.secret_file(steps.secret_file(name), value) for name, value in sorted(secrets.items())]
+        script = pulumi.Output.from_input(args.network).apply(lambda net: backup_script(s, str(net)))
         containers.container(
             containers.Spec(
                 name=constants.BACKUP,
@@ -121,11 +119,11 @@ class Backup(pulumi.ComponentResource):
                 # root: SETGID and SETUID (busybox libbb/change_identity.c, called by crond.c for
                 # each job), nothing else. Not run in the real image here.
                 cap_add=["SETGID", "SETUID"],
-                envs=envs,
                 entrypoints=["crond"],
                 # -f foreground, -d 6: log to stderr (busybox crond), which is the container log.
                 command=["-f", "-d", "6", "-c", "/etc/crontabs"],
                 uploads=[
+                    *files,
                     docker.ContainerUploadArgs(file=SCRIPT, content=script, executable=True),
                     docker.ContainerUploadArgs(file=CRONTAB, content=f"{s.backup.schedule} /bin/sh {SCRIPT}\n"),
                 ],

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
-from stack.render.env import env, secret_env
-from stack.render.labels import Routing, route_labels
+from stack.render.env import env
+from stack.render.labels import PathRule, Routing, route_labels
 from stack.render.litellm_config import render_litellm_config
 from stack.settings import Litellm as LitellmSettings
 from stack.settings import Provider
@@ -34,6 +34,39 @@ HEALTH = containers.Health(
     wait_timeout=600,
 )
 
+API_PATHS: tuple[PathRule, ...] = (
+    PathRule("Path", "/v1/chat/completions"),
+    PathRule("Path", "/v1/completions"),
+    PathRule("Path", "/v1/embeddings"),
+    PathRule("Path", "/v1/models"),
+    PathRule("PathRegexp", "^/v1/models/[^/]+$"),
+    PathRule("Path", "/v1/moderations"),
+    PathRule("PathRegexp", "^/v1/audio/(speech|transcriptions|translations)$"),
+    PathRule("PathRegexp", "^/v1/images/(generations|edits|variations)$"),
+    PathRule("Path", "/v1/responses"),
+    PathRule("Path", "/health/liveliness"),
+)
+"""What `llm…` forwards from anyone: the OpenAI API (each path is in LiteLLM's own
+LiteLLMRoutes.openai_routes, litellm/proxy/_types.py, but OpenAI's retrieve-model
+/v1/models/{id}) and the open liveness probe. Stored responses (/v1/responses/{id}) are left
+out: no pattern can tell an id from LiteLLM's own /v1/responses/compact. Not a
+/v1/ prefix: LiteLLM serves management under it too (/v1/mcp/server/register, /v1/agents/
+make_public, /v1/access_group, …). Docs, /routes, /key/*, /ui, /sso, /public, MCP's /register
+and the rest reach LiteLLM only from `litellm.adminSourceRange` (the `-admin` router)."""
+
+SWITCHES = {
+    "LITELLM_MODE": "PRODUCTION",
+    # litellm/proxy/utils.py _get_docs_url, _get_redoc_url, _get_openapi_url: None turns
+    # FastAPI's Swagger UI at /, ReDoc at /redoc and /openapi.json off (read at import).
+    "NO_DOCS": "True",
+    "NO_REDOC": "True",
+    "NO_OPENAPI": "True",
+    # management_endpoints/ui_sso.py: the admin UI's sign-in (/sso/key/generate) answers
+    # "Admin UI is disabled"; the UI's static files stay mounted at /ui (proxy_server.py), which
+    # is why Traefik forwards only API_PATHS.
+    "DISABLE_ADMIN_UI": "True",
+}
+
 
 @dataclass(frozen=True)
 class LitellmArgs:
@@ -48,6 +81,10 @@ class LitellmArgs:
     salt_key: pulumi.Output[str]
     routed: pulumi.Input[str]
     internal: pulumi.Input[str]
+    """Open WebUI's and the key job's way in (the .internal alias)."""
+    datastore: pulumi.Input[str]
+    ollama_network: pulumi.Input[str] | None
+    """Ollama's network; None in host mode (the host's Ollama is reached over the routed one)."""
     provider_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     routing: Routing | None = None
     loopback_port: int | None = None
@@ -57,9 +94,35 @@ class LitellmArgs:
     """With monitoring: the prometheus callback on, and Prometheus reaches /metrics over this network."""
 
 
+def config_file(args: LitellmArgs) -> pulumi.Output[str]:
+    """config.yaml with its secrets (master key, database URL, salt key, providers' keys)."""
+    names = sorted(args.provider_keys)
+    secrets = pulumi.Output.all(
+        args.ollama_url, args.master_key, args.database_url, args.salt_key, *(args.provider_keys[n] for n in names)
+    )
+
+    def render(values: list[str]) -> str:
+        ollama, master, database, salt, *keys = values
+        return render_litellm_config(
+            models=args.models,
+            embedding_models=args.embedding_models,
+            providers=args.providers,
+            ollama_base=ollama,
+            master_key=master,
+            database_url=database,
+            # Encrypts credentials stored in the DB; must never change once models are stored.
+            environment={"LITELLM_SALT_KEY": salt, **dict(zip(names, keys, strict=True))},
+            metrics=args.metrics_network is not None,
+        )
+
+    return pulumi.Output.secret(secrets.apply(render))
+
+
 class Litellm(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """The proxy on the internal network, e.g. http://litellm.internal:4000."""
+    id: pulumi.Output[str]
+    """The container's id: changes whenever LiteLLM is re-created."""
     image_id: pulumi.Output[str]
     """LiteLLM's pinned image, for jobs that run its Python (the metrics key)."""
     container_name: pulumi.Output[str]
@@ -68,39 +131,32 @@ class Litellm(pulumi.ComponentResource):
     def __init__(self, name: str, args: LitellmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Litellm", name, None, opts)
         image = containers.image(name, args.image, parent=self)
+        # No secret here: `docker inspect` (and so anything the socket proxy lets read
+        # containers) shows env. The secrets are in the uploaded config.yaml.
         envs: list[pulumi.Input[str]] = [
-            secret_env("LITELLM_MASTER_KEY", args.master_key),
-            # Encrypts credentials stored in the DB; must never change once models are stored.
-            secret_env("LITELLM_SALT_KEY", args.salt_key),
-            secret_env("DATABASE_URL", args.database_url),
-            env("STORE_MODEL_IN_DB", "True" if args.settings.store_model_in_db else "False"),
-            env("LITELLM_MODE", "PRODUCTION"),
-        ]
-        for provider in args.providers:
-            envs.append(secret_env(provider.api_key_env, args.provider_keys[provider.api_key_env]))
-        config = pulumi.Output.from_input(args.ollama_url).apply(
-            lambda ollama: render_litellm_config(
-                models=args.models,
-                embedding_models=args.embedding_models,
-                providers=args.providers,
-                ollama_base=ollama,
-                metrics=args.metrics_network is not None,
+            env(k, v)
+            for k, v in sorted(
+                {**SWITCHES, "STORE_MODEL_IN_DB": "True" if args.settings.store_model_in_db else "False"}.items()
             )
-        )
+        ]
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
+        networks = [
+            # Routed network: Traefik, and the way out to hosted providers.
+            containers.Attach(args.routed),
+            containers.Attach(args.internal, [constants.LITELLM + containers.INTERNAL_SUFFIX]),
+            containers.Attach(args.datastore),
+        ]
+        if args.ollama_network is not None:
+            networks.append(containers.Attach(args.ollama_network))
+        if args.metrics_network is not None:
+            networks.append(containers.Attach(args.metrics_network))
         container = containers.container(
             containers.Spec(
                 name=constants.LITELLM,
                 image=image.image_id,
                 limits=args.settings,
                 health=HEALTH,
-                # Routed network: Traefik, and the way out to hosted providers. Internal network:
-                # Postgres and Ollama, and Open WebUI's calls (the .internal alias).
-                networks=[
-                    containers.Attach(args.routed),
-                    containers.Attach(args.internal, [constants.LITELLM + containers.INTERNAL_SUFFIX]),
-                    *([containers.Attach(args.metrics_network)] if args.metrics_network is not None else []),
-                ],
+                networks=networks,
                 envs=envs,
                 ports=ports,
                 hosts=args.hosts,
@@ -110,10 +166,13 @@ class Litellm(pulumi.ComponentResource):
                     host=args.settings.host,
                     port=PORT,
                     rate_limit=args.settings.rate_limit,
+                    paths=API_PATHS,
+                    admin_ranges=args.settings.admin_source_range,
+                    csp="default-src 'none'; frame-ancestors 'none'",
                 ),
                 command=["--config", constants.LITELLM_CONFIG, "--port", str(PORT)],
                 # Uploaded, not bind-mounted: works against a remote Docker host too.
-                uploads=[docker.ContainerUploadArgs(file=constants.LITELLM_CONFIG, content=config)],
+                uploads=[docker.ContainerUploadArgs(file=constants.LITELLM_CONFIG, content=config_file(args))],
                 # No capability added back: Dockerfile.database runs as root (`USER root`) and its
                 # ENTRYPOINT docker/prod_entrypoint.sh only `exec litellm "$@"` (BerriAI/litellm);
                 # root owns the files it writes. [Not run against the real image here.]
@@ -121,6 +180,7 @@ class Litellm(pulumi.ComponentResource):
             parent=self,
         )
         self.url = containers.service_url(container, PORT, suffix=containers.INTERNAL_SUFFIX)
+        self.id = container.id
         self.image_id = image.image_id
         self.container_name = container.name
         self.register_outputs({"url": self.url})

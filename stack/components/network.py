@@ -1,10 +1,15 @@
 """The stack's networks: the routed one (created or adopted), and the ones the stack owns.
 
 - routed (`proxy` by default): Traefik and the services it routes (Open WebUI, LiteLLM), nothing
-  else. Attachable, because a Traefik already on the host may own it (`external: true`).
-- internal: every backend hop (Open WebUI -> LiteLLM/Ollama, LiteLLM -> Postgres/Ollama, the
-  model pull -> Ollama). `internal: true`: Docker gives it no gateway, so nothing on it reaches
-  the outside or is reachable from it; not attachable, so no stray `docker run` joins it.
+  else. Not attachable when the stack creates it: a stray `docker run --network proxy` could
+  otherwise reach Open WebUI and LiteLLM around Traefik. (An `external: true` network is the
+  host's own Traefik's, attachable or not as its owner made it.) IPv6 too when our Traefik
+  publishes on IPv6 (`ai-stack:traefik.ipv6`).
+- internal: Open WebUI -> LiteLLM, and the key job -> LiteLLM.
+- datastore: LiteLLM <-> Postgres, and the backup's pg_dump step. Open WebUI is not on it.
+- ollama: Ollama and what must call it (LiteLLM, the model pull).
+  These three are `internal: true`: Docker gives them no gateway, so nothing on them reaches
+  the outside or is reachable from it; not attachable, so no stray `docker run` joins them.
 - socket (deployed Traefik only): Traefik and the Docker socket proxy, internal too.
 - ollama egress: Ollama alone, not internal. The Ollama server itself downloads the models a
   pull asks for, so it needs a way out; and on the laptop Docker publishes its 127.0.0.1 port
@@ -21,6 +26,23 @@ from stack import constants
 from stack.settings import Network
 
 
+def _options(parent: pulumi.Resource, *, ipv6: bool) -> pulumi.ResourceOptions:
+    """Every network is replaced delete-first, and an IPv4-only one tolerates a daemon that turns
+    IPv6 on by itself.
+
+    - Every network input is ForceNew (resource_docker_network.go has no Update) and the name is
+      fixed: created first, the new network would clash with the old name (libnetwork
+      NetworkNameError). pulumi-docker sets DeleteBeforeReplace on containers only (resources.go
+      v5.1.0), so we set it here. Pulumi then deletes first whatever would be replaced with the
+      network (step_generator.go calculateDependentReplacements: every container naming it in
+      networks_advanced, which is ForceNew), in reverse dependency order.
+    - `ipv6` is Optional and not Computed, and Read stores EnableIPv6. The create sends no
+      EnableIPv6 for false (GetOk), so a daemon.json `default-network-opts` that enables IPv6
+      gives the network IPv6 anyway, and every `up` would replace it: ignored where we send false.
+    """
+    return pulumi.ResourceOptions(parent=parent, delete_before_replace=True, ignore_changes=[] if ipv6 else ["ipv6"])
+
+
 def _owned(name: str, docker_name: str, *, internal: bool, parent: pulumi.Resource) -> docker.Network:
     return docker.Network(
         name,
@@ -28,7 +50,8 @@ def _owned(name: str, docker_name: str, *, internal: bool, parent: pulumi.Resour
         driver="bridge",
         internal=internal,
         attachable=False,
-        opts=pulumi.ResourceOptions(parent=parent),
+        ipv6=False,
+        opts=_options(parent, ipv6=False),
     )
 
 
@@ -37,6 +60,8 @@ class Networks(pulumi.ComponentResource):
 
     routed: pulumi.Output[str]
     internal: pulumi.Output[str]
+    datastore: pulumi.Output[str]
+    ollama: pulumi.Output[str]
     socket: pulumi.Output[str] | None
     ollama_egress: pulumi.Output[str]
 
@@ -46,6 +71,7 @@ class Networks(pulumi.ComponentResource):
         args: Network,
         *,
         socket: bool,
+        ipv6: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # The type and the routed network's resource name predate the other networks: changing
@@ -57,15 +83,23 @@ class Networks(pulumi.ComponentResource):
             found = docker.get_network_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
             self.routed = found.name
         else:
+            # `ipv6`: Traefik publishes 80/443 on `::` too. An IPv6 address of its own on this network
+            # lets the engine map IPv6 clients straight to it: their real addresses reach Traefik's
+            # rate limits and access log, and the binding survives `userland-proxy: false` (without
+            # docker-proxy an IPv6 bind to an IPv4-only container is dropped). No subnet is sent:
+            # Docker 27+ allocates a ULA /64 (moby#47853), and ipam_config is Computed.
             net = docker.Network(
                 name,
                 name=args.name,
                 driver="bridge",
-                attachable=True,
-                opts=pulumi.ResourceOptions(parent=self),
+                attachable=False,
+                ipv6=ipv6,
+                opts=_options(self, ipv6=ipv6),
             )
             self.routed = net.name
         self.internal = _owned("internal", constants.INTERNAL_NETWORK, internal=True, parent=self).name
+        self.datastore = _owned("datastore", constants.DATASTORE_NETWORK, internal=True, parent=self).name
+        self.ollama = _owned("ollama-network", constants.OLLAMA_NETWORK, internal=True, parent=self).name
         self.socket = _owned("socket", constants.SOCKET_NETWORK, internal=True, parent=self).name if socket else None
         self.ollama_egress = _owned("ollama-egress", constants.OLLAMA_EGRESS_NETWORK, internal=False, parent=self).name
         self.register_outputs({"routed": self.routed, "internal": self.internal})

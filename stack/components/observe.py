@@ -54,7 +54,8 @@ def observe(
     s: Settings,
     base: MonitoringBase,
     *,
-    internal: pulumi.Input[str],
+    probe_networks: Sequence[pulumi.Input[str]],
+    ollama_network: pulumi.Input[str],
     gpu_groups: Sequence[str],
     litellm: Litellm,
     master_key: pulumi.Output[str],
@@ -88,7 +89,7 @@ def observe(
             ollama_url=f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}"
             if s.ollama.in_container
             else None,
-            ollama_network=internal if s.ollama.in_container else None,
+            ollama_network=ollama_network if s.ollama.in_container else None,
             textfile_volume=base.textfile,
         ),
     )
@@ -100,7 +101,7 @@ def observe(
             base=base,
             hosts=[exporters.targets],
             probes=probes(s),
-            probe_networks=[internal],
+            probe_networks=probe_networks,
             receiver_secrets=alert_receiver_secrets(s),
             litellm_metrics_key=base.litellm_metrics_key,
             traefik=s.deploys_traefik,

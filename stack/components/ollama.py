@@ -39,7 +39,8 @@ def device_requests(gpu: Gpu | None) -> list[docker.ContainerDeviceRequestArgs]:
 class OllamaArgs:
     image: str
     settings: OllamaSettings
-    internal: pulumi.Input[str]
+    network: pulumi.Input[str]
+    """Ollama's own internal network: LiteLLM and the model pull, nothing else."""
     protect_data: bool
     loopback_port: int | None = None
     """Publish the API on 127.0.0.1:<port> (laptop only: Ollama has no auth)."""
@@ -54,7 +55,7 @@ class Ollama(pulumi.ComponentResource):
     """The Ollama container, its pinned image and its models volume."""
 
     url: pulumi.Output[str]
-    """The API on the stack's network, e.g. http://ollama:11434."""
+    """The API on Ollama's network, e.g. http://ollama:11434."""
     image_id: pulumi.Output[str]
     """The pinned image, for other containers that run the Ollama CLI."""
 
@@ -63,7 +64,7 @@ class Ollama(pulumi.ComponentResource):
         image = containers.image(name, args.image, parent=self)
         volume = containers.data_volume(f"{name}-models", protect=args.protect_data, parent=self)
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
-        networks = [containers.Attach(args.internal)]
+        networks = [containers.Attach(args.network)]
         if args.egress is not None:
             networks.append(containers.Attach(args.egress))
         elif args.loopback_port is not None:

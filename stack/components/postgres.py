@@ -8,20 +8,20 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
+from stack.render import postgres as start
 from stack.render.env import env
-from stack.render.postgres import WRAPPER
 from stack.settings import Postgres as PostgresSettings
 
 PORT = constants.PORTS[constants.POSTGRES]
 PASSWORD_FILE = f"{constants.SECRETS_DIR}/postgres-password"
 
-# docker-library/postgres docker-entrypoint.sh (16/bookworm), run as root first:
-# docker_create_db_directories does `mkdir -p "$PGDATA"`, `chmod 00700 "$PGDATA"`,
-# `chmod 03775 /var/run/postgresql` on directories the postgres user owns (FOWNER),
-# `find "$PGDATA" \! -user postgres -exec chown postgres '{}' +` (CHOWN; the find walks the
-# 0700 data directory of another user, DAC_OVERRIDE), then `exec gosu postgres "$BASH_SOURCE"`
-# (SETUID, SETGID). Without them the entrypoint stops before Postgres starts.
-CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+# docker-library/postgres 16/bookworm: the Dockerfile makes PGDATA (`chown -R postgres:postgres
+# "$PGDATA" && chmod 1777 "$PGDATA"`, copied into a new volume) and /var/run/postgresql
+# postgres's, and docker-entrypoint.sh, when not started as root, skips the chown and `gosu`
+# (docker_create_db_directories: `if [ "$(id -u)" = '0' ]`): running as the postgres user needs
+# no capability (the image documents `--user` under "Arbitrary --user Notes"). A volume first
+# initialised by the root entrypoint is postgres's already (its `find … -exec chown postgres`).
+USER = "postgres"
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class PostgresArgs:
     image: str
     settings: PostgresSettings
     password: pulumi.Output[str]
-    internal: pulumi.Input[str]
+    network: pulumi.Input[str]
+    """The datastore network: LiteLLM and the backup's pg_dump step, nothing else."""
     protect_data: bool
 
 
@@ -53,22 +54,28 @@ class Postgres(pulumi.ComponentResource):
                     retries=10,
                     wait_timeout=180,
                 ),
-                networks=[containers.Attach(args.internal)],
-                # POSTGRES_* only apply when the data directory is first initialised. The
-                # entrypoint's file_env reads POSTGRES_PASSWORD_FILE (after gosu, as postgres).
+                networks=[containers.Attach(args.network)],
+                # POSTGRES_* only apply when the data directory is first initialised: the
+                # superuser is `postgres`, with a throwaway password (stack/render/postgres.py).
+                # LiteLLM's role, an ordinary one, and its password (a file) converge every start.
                 envs=[
+                    env(start.PASSWORD_FILE_ENV, PASSWORD_FILE),
+                    env(start.ROLE_ENV, pg.user),
                     env("POSTGRES_DB", pg.database),
-                    env("POSTGRES_PASSWORD_FILE", PASSWORD_FILE),
-                    env("POSTGRES_USER", pg.user),
+                    env("POSTGRES_PASSWORD_FILE", start.SUPERUSER_PASSWORD),
+                    env("POSTGRES_USER", start.SUPERUSER),
                 ],
-                uploads=[containers.secret_file(PASSWORD_FILE, args.password)],
-                cap_add=CAPABILITIES,
+                uploads=[
+                    containers.secret_file(PASSWORD_FILE, args.password),
+                    docker.ContainerUploadArgs(file=start.INIT_SCRIPT_PATH, content=start.INIT_SCRIPT),
+                ],
+                user=USER,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.POSTGRES_DATA)],
                 shm_size=128,
                 # ai-stack:password-converges (issue 15): the role's password is set to the
                 # stack's before every start, so a re-created stack opens retained data.
                 entrypoints=["bash", "-c"],
-                command=[WRAPPER],
+                command=[start.WRAPPER],
             ),
             parent=self,
         )

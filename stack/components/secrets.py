@@ -18,6 +18,15 @@ class Secrets(pulumi.ComponentResource):
     WEBUI_ADMIN_PASSWORD is frozen like the salt key: Open WebUI uses it once, when its
     database has no user yet; a new value would change nothing inside Open WebUI but make the
     exported `webuiAdminPassword` wrong, so it is protected. None has keepers, so nothing rotates them by accident.
+
+    Open WebUI's LiteLLM key is a virtual key, not the master key (stack/components/litellm_key.py
+    registers it): it may call the stack's models and nothing else. It is not protected:
+    a new value is registered and handed to Open WebUI by the same `up`.
+
+    The backup passphrase is generated unless the stack sets `backupPassphrase`: restic encrypts
+    every snapshot with it, and a new value could not open the repository the old one made, so
+    it is protected. It is exported (`pulumi stack output --show-secrets backupPassphrase`): keep
+    it outside this host, because without it and without the state no backup can be read.
     """
 
     webui_secret_key: pulumi.Output[str]
@@ -25,8 +34,13 @@ class Secrets(pulumi.ComponentResource):
     litellm_master_key: pulumi.Output[str]
     litellm_salt_key: pulumi.Output[str]
     postgres_password: pulumi.Output[str]
+    webui_litellm_key: pulumi.Output[str]
+    backup_passphrase: pulumi.Output[str] | None
+    """None when the stack sets its own `backupPassphrase`."""
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, *, generate_backup_passphrase: bool = True, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("ai-stack:services:Secrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         frozen = pulumi.ResourceOptions(parent=self, protect=True)
@@ -36,10 +50,17 @@ class Secrets(pulumi.ComponentResource):
         master = random.RandomPassword(f"{name}-litellm-master-key", length=40, special=False, opts=child)
         salt = random.RandomPassword(f"{name}-litellm-salt-key", length=48, special=False, opts=frozen)
         pg = random.RandomPassword(f"{name}-postgres-password", length=32, special=False, opts=child)
+        webui_key = random.RandomPassword(f"{name}-webui-litellm-key", length=40, special=False, opts=child)
         self.webui_secret_key = pulumi.Output.secret(webui.result)
         self.webui_admin_password = pulumi.Output.secret(admin.result)
         # LiteLLM expects keys to start with sk-.
         self.litellm_master_key = pulumi.Output.secret(pulumi.Output.concat("sk-", master.result))
         self.litellm_salt_key = pulumi.Output.secret(salt.result)
         self.postgres_password = pulumi.Output.secret(pg.result)
+        # A virtual key chosen by the caller must start with sk- (key_management_endpoints.py).
+        self.webui_litellm_key = pulumi.Output.secret(pulumi.Output.concat("sk-", webui_key.result))
+        self.backup_passphrase = None
+        if generate_backup_passphrase:
+            passphrase = random.RandomPassword(f"{name}-backup-passphrase", length=48, special=False, opts=frozen)
+            self.backup_passphrase = pulumi.Output.secret(passphrase.result)
         self.register_outputs({})

@@ -1,10 +1,10 @@
 """The Docker socket proxy: the one container that mounts the socket, for Traefik to read through.
 
-Image: github.com/Tecnativa/docker-socket-proxy v0.4.1 (Dockerfile: `FROM haproxy:3.2.4-alpine`,
-`USER root`, haproxy.cfg rendered by docker-entrypoint.sh). Its haproxy.cfg denies every method
-but GET/HEAD unless POST=1, then allows a path only when its section's variable is 1, and
-denies the rest with 403. `:ro` on the socket restricts nothing (the API is a socket, not a
-file); the proxy is what makes Traefik's access read-only.
+Image: the official haproxy:3.2.4-alpine (the HAProxy Tecnativa's docker-socket-proxy 0.4.1 is
+built on), run with the program's own configuration (stack/render/socket_proxy.py): GET/HEAD on
+the five calls Traefik's docker provider makes, 403 for anything else. `:ro` on the socket
+restricts nothing (the API is a socket, not a file); the proxy is what makes Traefik's access
+read-only and narrow.
 """
 
 from __future__ import annotations
@@ -15,20 +15,12 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
-from stack.render.env import env
+from stack.render.socket_proxy import haproxy_cfg, start_command
 from stack.settings import SocketProxy as SocketProxySettings
 
 PORT = constants.SOCKET_PROXY_PORT
 ENDPOINT = f"tcp://{constants.SOCKET_PROXY}:{PORT}"
 """Traefik's `--providers.docker.endpoint`."""
-
-# What Traefik's docker provider calls (traefik pkg/provider/docker): HEAD /_ping and /version
-# (API version negotiation), /containers/json and /containers/{id}/json (the labels), /events
-# (watch). Every other section keeps the image's default 0, and POST stays 0: read-only.
-ALLOWED = {"CONTAINERS": "1", "EVENTS": "1", "PING": "1", "VERSION": "1", "POST": "0"}
-# The entrypoint binds `[::]:2375 v4v6` unless DISABLE_IPV6; the socket network is IPv4 and a
-# container may have IPv6 disabled, where that bind fails.
-ENV = {**ALLOWED, "DISABLE_IPV6": "1", "LOG_LEVEL": "warning"}
 
 # Alpine's busybox wget is in the image. /_ping goes through the proxy to the daemon, so
 # healthy means the socket answers too.
@@ -36,6 +28,11 @@ HEALTH = containers.Health(
     tests=["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{PORT}/_ping || exit 1"],
     start_period="10s",
 )
+ROOT = "0:0"
+"""The socket is root's (0660 root:docker on the host, a group id the image cannot know), and
+the haproxy image runs as its `haproxy` user (docker-library/haproxy Dockerfile `USER haproxy`),
+so the proxy runs as root, as Tecnativa's image does (`USER root`), with every capability
+dropped: root opens the socket as its owner, which needs no DAC_OVERRIDE."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +57,19 @@ class SocketProxy(pulumi.ComponentResource):
                 limits=args.settings,
                 health=HEALTH,
                 networks=[containers.Attach(args.network)],
-                envs=[env(k, v) for k, v in sorted(ENV.items())],
                 volumes=[
                     docker.ContainerVolumeArgs(
                         host_path=constants.DOCKER_SOCKET, container_path=constants.DOCKER_SOCKET, read_only=True
                     )
                 ],
-                # No capability added back: the image runs as root (`USER root`), the socket
-                # belongs to root, haproxy.cfg sets no user/chroot and binds 2375 (> 1024).
-                # The entrypoint's `ulimit -n 10000 ... || true` tolerates a refusal.
+                # The configuration is in the command, not an upload: an upload into a read-only
+                # container is refused, and nothing in it is secret. HAProxy binds 2375 (> 1024)
+                # and writes nothing but the configuration, into the tmpfs.
+                entrypoints=["/bin/sh", "-c"],
+                command=[start_command(haproxy_cfg())],
+                user=ROOT,
+                read_only=True,
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=1m"},
             ),
             parent=self,
         )

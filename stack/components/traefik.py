@@ -10,7 +10,8 @@ import pulumi_docker as docker
 
 from stack import constants, containers
 from stack.components.socket_proxy import ENDPOINT
-from stack.render.traefik import traefik_command
+from stack.render.labels import catch_all_labels
+from stack.render.traefik import healthcheck_command, tls_entrypoints, traefik_command
 from stack.settings import Traefik as TraefikSettings
 
 
@@ -64,7 +65,7 @@ class Traefik(pulumi.ComponentResource):
                 name=constants.TRAEFIK,
                 image=image.image_id,
                 limits=args.settings,
-                health=containers.Health(tests=["CMD", "traefik", "healthcheck", "--ping"]),
+                health=containers.Health(tests=healthcheck_command()),
                 networks=[
                     containers.Attach(args.network),
                     containers.Attach(args.socket_network),
@@ -82,6 +83,13 @@ class Traefik(pulumi.ComponentResource):
                 # No Docker socket: the docker provider reads through the socket proxy.
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.TRAEFIK_CERTS)],
                 read_only=True,
+                # Its own router for whatever no service router takes: a 404 with the headers.
+                labels=catch_all_labels(
+                    network=args.network_name,
+                    entrypoints=tls_entrypoints(args.settings, deployed=True),
+                    cert_resolver=args.settings.cert_resolver,
+                    hsts_seconds=args.settings.hsts_seconds,
+                ),
             ),
             parent=self,
             depends_on=args.wait_for,

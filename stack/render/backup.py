@@ -3,8 +3,11 @@
 One list serves three runners: the scheduler's script (`docker run` on the host's engine, see
 stack/components/backup.py), `make backup` / `make restore` (the same `docker run` lines
 against DOCKER_HOST, tools/backup) and the integration drill (the same commands on local
-directories, with the volumes mapped to paths). Secrets are passed by name (`-e NAME`): the
-value is in the runner's environment, never in a command line.
+directories, with the volumes mapped to paths). Secrets reach a step on its standard input
+(`docker run -i`), one line each, and its shell reads them into its own environment
+(`SECRET_PREAMBLE`): never `--env`, so no step container's configuration holds one (anything
+that may inspect containers, such as Traefik through the socket proxy, would read it there),
+and never a command line.
 """
 
 from __future__ import annotations
@@ -48,21 +51,31 @@ class Step:
     argv: tuple[str, ...]
     mounts: tuple[tuple[str, str], ...] = ()
     """(volume role, path inside the container)."""
-    env: tuple[str, ...] = ()
-    """Names passed through from the runner's environment (secrets among them)."""
+    secrets: tuple[str, ...] = ()
+    """Secrets the step needs, by environment name, sent on its standard input in this order."""
     network: bool = False
     """On the stack's network (to reach Postgres)."""
     egress: bool = False
     """On Docker's default bridge, to reach an S3 target (the stack's backend network is internal)."""
 
 
+def secret_preamble(names: Sequence[str]) -> str:
+    """`sh -c` text that reads one line per secret from stdin into the step's own environment,
+    then runs the step's command ("$@"). The values never enter `docker run`'s arguments or the
+    container's configured env; busybox and dash `read -r` keep backslashes, `IFS=` the blanks."""
+    reads = "".join(f"IFS= read -r {n} && export {n} && " for n in names)
+    return f'{reads}exec "$@"'
+
+
 @dataclass(frozen=True)
 class Target:
-    """Where snapshots go: the stack's backup volume, or an S3 bucket (restic's s3: form)."""
+    """Where snapshots go: the stack's backup volume, or an S3 bucket (restic's s3: form).
+
+    Always encrypted: restic keeps a repository only with a password, and the stack always has
+    one (`backupPassphrase`, or the one it generates). No step runs --insecure-no-password.
+    """
 
     s3_repository: str | None = None
-    encrypted: bool = True
-    """False: no passphrase is set; restic >= 0.17 then keeps the repository without one."""
 
     @property
     def repo(self) -> str:
@@ -73,14 +86,13 @@ class Target:
         return () if self.s3_repository else ((REPO_VOLUME, REPO),)
 
     @property
-    def env(self) -> tuple[str, ...]:
+    def secrets(self) -> tuple[str, ...]:
         keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if self.s3_repository else ()
-        return (*keys, "RESTIC_PASSWORD") if self.encrypted else keys
+        return (*keys, "RESTIC_PASSWORD")
 
     def restic(self, name: str, *args: str, mounts: tuple[tuple[str, str], ...] = ()) -> Step:
-        nopass = () if self.encrypted else ("--insecure-no-password",)
-        argv = ("restic", "--repo", self.repo, *nopass, *args)
-        return Step(name, "restic", argv, (*self.mounts, *mounts), self.env, egress=self.s3_repository is not None)
+        argv = ("restic", "--repo", self.repo, *args)
+        return Step(name, "restic", argv, (*self.mounts, *mounts), self.secrets, egress=self.s3_repository is not None)
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ def backup_steps(
                 *db.conn(),
             ),
             staging,
-            ("PGPASSWORD",),
+            secrets=("PGPASSWORD",),
             network=True,
         ),
         _payload(
@@ -143,7 +155,8 @@ def backup_steps(
         ),
         target.restic("snapshot", "backup", "--tag", TAG, "--host", TAG, STAGING, mounts=staging),
         target.restic("prune", "forget", "--tag", TAG, "--prune", *keep),
-        # No plain copy of the data outlives the run (the snapshot is the encrypted one).
+        # No plain copy of the data outlives the run: the snapshot is restic's, encrypted with the
+        # repository's password (always set, see Target).
         _payload("clear-staging", "reset", STAGING, mounts=staging),
         *last,
     ]
@@ -175,7 +188,7 @@ def apply_steps(db: Database) -> list[Step]:
             "postgres",
             ("pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error", *db.conn(), dump),
             restore,
-            ("PGPASSWORD",),
+            secrets=("PGPASSWORD",),
             network=True,
         ),
         _payload(
@@ -214,18 +227,43 @@ class DockerRun:
         args += ["--network", self.network if step.network else "bridge" if step.egress else "none"]
         for role, path in step.mounts:
             args += ["--volume", f"{self.volumes[role]}:{path}"]
-        for name in step.env:
-            args += ["--env", name]
+        if step.secrets:
+            # The secrets come on stdin; the image's sh reads them (see secret_preamble).
+            return [
+                *args,
+                "--interactive",
+                "--entrypoint",
+                "sh",
+                self.images[step.image],
+                "-c",
+                secret_preamble(step.secrets),
+                "sh",
+                *step.argv,
+            ]
         return [*args, "--entrypoint", step.argv[0], self.images[step.image], *step.argv[1:]]
+
+
+def secret_file(name: str) -> str:
+    """Where the scheduler keeps a secret (an uploaded file, not an env var)."""
+    return f"{constants.SECRETS_DIR}/{name}"
+
+
+def command(run: DockerRun, step: Step) -> str:
+    """One step as a shell line; its secrets piped in from the scheduler's files."""
+    line = shlex.join(run.argv(step))
+    if not step.secrets:
+        return line
+    values = " ".join(f'"$(cat {secret_file(n)})"' for n in step.secrets)
+    return f"printf '%s\\n' {values} | {line}"
 
 
 def script(run: DockerRun, steps: Sequence[Step], init: Step) -> str:
     """The scheduler's shell script: the same `docker run` lines `make backup` runs."""
     lines = ["#!/bin/sh", "set -eu", 'echo "ai-stack backup: start $(date -u +%FT%TZ)"']
     for step in steps:
-        line = shlex.join(run.argv(step))
+        line = command(run, step)
         if step.name == "init-repository":
-            line = f"{line} >/dev/null 2>&1 || {shlex.join(run.argv(init))}"
+            line = f"{line} >/dev/null 2>&1 || {command(run, init)}"
         lines.append(line)
     lines += ["touch /tmp/ai-stack-backup-ok", 'echo "ai-stack backup: done $(date -u +%FT%TZ)"', ""]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ The key may reach `/metrics` and nothing else (litellm 1.101.0):
   _check_allowed_routes_caller_permission), which the job has;
 - `models: ["no-default-models"]`: no model at all (proxy/_types.py SpecialModelNames), so even
   an LLM route would refuse it (an empty list would mean every model).
-Idempotent: GET /key/info?key=<sha256 of the key> (404 when absent); absent: POST /key/delete by
+Idempotent: GET /key/info with the key's sha256 as its `key` parameter (404 when absent); absent: POST /key/delete by
 alias first (a previous key, rotated since: aliases are unique), then POST /key/generate with
 the caller-chosen key; present with other routes or models: POST /key/update. Any other answer
 fails the job (exit 1) with the route, status and LiteLLM's words, never the keys.
@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -78,8 +79,8 @@ def _scoped(row: dict[str, Any]) -> bool:
 
 def ensure_key(base: str, master: str, key: str) -> str:
     """Make LiteLLM hold `key`, limited to /metrics; what was done."""
-    token = token_of(key)
-    status, info = call(base, master, "GET", f"/key/info?key={token}")
+    info_path = "/key/info?" + urllib.parse.urlencode({"key": token_of(key)})
+    status, info = call(base, master, "GET", info_path)
     if status == 404:
         status, out = call(base, master, "POST", "/key/delete", {"key_aliases": [ALIAS]})
         if status not in (200, 400, 404):
@@ -98,7 +99,7 @@ def ensure_key(base: str, master: str, key: str) -> str:
             done = "updated"
     else:
         raise JobError(f"GET /key/info answered {status}: {info}")
-    status, info = call(base, master, "GET", f"/key/info?key={token}")
+    status, info = call(base, master, "GET", info_path)
     if status != 200 or not isinstance(info, dict) or not _scoped(info.get("info") or {}):
         raise JobError(f"after {done}, GET /key/info answered {status} without the /metrics-only scope")
     return done

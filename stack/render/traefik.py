@@ -30,6 +30,12 @@ def _ipv6_entrypoints(t: Traefik) -> list[str]:
     ]
 
 
+def healthcheck_command() -> list[str]:
+    """`traefik healthcheck` reads its own static configuration: it needs the ping entrypoint's
+    address to call HEAD http://<address>/ping (cmd/healthcheck/healthcheck.go, Do)."""
+    return ["CMD", "traefik", "healthcheck", "--ping", f"--entrypoints.traefik.address={constants.TRAEFIK_ADMIN}"]
+
+
 def metrics_flags() -> list[str]:
     """Prometheus metrics on an entrypoint of their own (traefik pkg/types/metrics.go, v3):
     `metrics.prometheus.entryPoint` serves /metrics there through an internal router; no
@@ -56,11 +62,17 @@ def traefik_command(t: Traefik, *, network: str, endpoint: str, metrics: bool = 
         "--global.checknewversion=false",
         "--global.sendanonymoususage=false",
         "--log.level=INFO",
+        # Ping (the healthcheck) on Traefik's own `traefik` entrypoint, bound to the container's
+        # loopback: nothing on the routed network reaches it.
         "--ping=true",
+        f"--entrypoints.traefik.address={constants.TRAEFIK_ADMIN}",
         # One line per request, JSON, on stdout (Docker's json-file log, rotated). Request
-        # headers are dropped by default (accesslog.fields.headers.defaultmode=drop): no keys.
+        # headers are dropped by default (accesslog.fields.headers.defaultmode=drop), and so are
+        # query strings (`?key=…` routes): RequestPath is logged without its query
+        # (pkg/middlewares/accesslog/logger.go, KeepQueryParameters).
         "--accesslog=true",
         "--accesslog.format=json",
+        "--accesslog.fields.queryparameters.defaultmode=drop",
         "--providers.docker=true",
         f"--providers.docker.endpoint={endpoint}",
         "--providers.docker.exposedbydefault=false",

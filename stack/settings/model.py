@@ -12,6 +12,7 @@ from stack.settings.backup import SCHEDULER_LIMITS, Backup
 from stack.settings.monitoring import METRICS_KEY_JOB_LIMITS, Monitoring
 from stack.settings.ollama import Ollama, rocm_variant
 from stack.settings.services import (
+    KEY_JOB_LIMITS,
     Host,
     Images,
     Limits,
@@ -138,6 +139,7 @@ class Settings(_Model):
             constants.OPEN_WEBUI: self.open_webui,
             constants.LITELLM: self.litellm,
             constants.POSTGRES: self.postgres,
+            constants.KEY_JOB: KEY_JOB_LIMITS,
         }
         if self.deploys_traefik:
             budgets[constants.TRAEFIK] = self.traefik

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 
@@ -32,6 +33,7 @@ _DOCKER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 _TRAEFIK_NAME = r"^[a-zA-Z0-9_-]+$"
 _MODEL_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$"
 _LITELLM_MODEL = r"^[a-z0-9_-]+/\S+$"
+_SESSION = r"^([1-9][0-9]*(ms|s|m|h|d|w))+$"
 
 PATTERNS: dict[str, str] = {
     _EMAIL: "must be an email address such as ops@example.com",
@@ -49,6 +51,7 @@ PATTERNS: dict[str, str] = {
     ),
     _MODEL_NAME: "must be a model name such as gpt-4o or claude/sonnet: no spaces, starting with a letter or digit",
     _LITELLM_MODEL: "must be a LiteLLM model such as openai/gpt-4o: provider/model, lower-case provider",
+    _SESSION: "must be an Open WebUI duration such as 8h, 7d or 4w (units ms, s, m, h, d, w); sessions always expire",
 }
 """What a value matching each pattern looks like, for messages (never the raw regex)."""
 
@@ -230,6 +233,8 @@ class OpenWebui(Limits):
     default_user_role: Literal["pending", "user", "admin"] = "pending"
     admin_email: str | None = None
     """The first admin, created at the first boot (WEBUI_ADMIN_EMAIL); required without signup."""
+    session_lifetime: str = Field(default="7d", pattern=_SESSION)
+    """JWT_EXPIRES_IN: how long a sign-in lasts (Open WebUI's own default is 4w)."""
     oidc: Oidc | None = None
     """Sign-in through the team's OpenID Connect provider (stack/settings/oidc.py)."""
 
@@ -260,17 +265,35 @@ class Litellm(Limits):
     rate_limit: RateLimit = RateLimit(average=10, burst=30)
     host: str | None = None
     store_model_in_db: StrictBool = True
+    admin_source_range: list[str] = Field(default_factory=list)
+    """Client address ranges (CIDR) allowed LiteLLM's management API through Traefik; everyone
+    else gets only the OpenAI API and the liveness probe."""
 
     @field_validator("host")
     @classmethod
     def _host(cls, host: str | None) -> str | None:
         return _check_host(host)
 
+    @field_validator("admin_source_range")
+    @classmethod
+    def _ranges(cls, ranges: list[str]) -> list[str]:
+        out = []
+        for cidr in ranges:
+            try:
+                out.append(str(ipaddress.ip_network(cidr, strict=True)))
+            except ValueError:
+                raise ValueError(
+                    f"adminSourceRange entries must be address ranges such as 203.0.113.0/24 or 2001:db8::/48 "
+                    f"(host bits clear); got {cidr!r}"
+                ) from None
+        return out
+
 
 class Postgres(Limits):
     cpus: Cpus = 0.5
     memory: MiB = 512
     user: str = Field(default="litellm", pattern=_PG_IDENT.pattern)
+    """LiteLLM's role: an ordinary role owning `database` (the superuser is `postgres`)."""
     database: str = Field(default="litellm", pattern=_PG_IDENT.pattern)
 
     @field_validator("user")
@@ -283,6 +306,9 @@ class Postgres(Limits):
             raise ValueError(f"role names cannot begin with pg_ (initdb refuses {user!r}): use e.g. litellm")
         if user in ("public", "none"):
             raise ValueError(f"{user!r} is reserved by Postgres as a role name: use e.g. litellm")
+        # The superuser is `postgres` (stack/render/postgres.py); LiteLLM's role is an ordinary one.
+        if user == "postgres":
+            raise ValueError("'postgres' is the superuser's name: LiteLLM's role is an ordinary one, such as litellm")
         return user
 
 
@@ -295,8 +321,9 @@ class Traefik(Limits):
     entrypoint: str = Field(default="websecure", pattern=_TRAEFIK_NAME)
     cert_resolver: str = Field(default="letsencrypt", pattern=_TRAEFIK_NAME)
     acme_email: str | None = Field(default=None, pattern=_EMAIL)
-    ipv6: StrictBool = True
-    """Also bind 80/443 on `::` (the provider's `0.0.0.0` default is IPv4 only, kreuzwerker#131)."""
+    ipv6: StrictBool = False
+    """Also bind 80/443 on `::` (the provider's `0.0.0.0` default is IPv4 only, kreuzwerker#131), on
+    an IPv6-enabled routed network; needs IPv6 on the Docker host and Docker 27+ (`make up` checks)."""
     hsts_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
 
 
@@ -375,5 +402,8 @@ def _check_models(models: list[str]) -> list[str]:
         raise ValueError(f"models are listed twice: {sorted(m for m in models if models.count(m) > 1)}")
     return models
 
+
+KEY_JOB_LIMITS = Limits.model_validate({"cpus": 0.1, "memory": "64Mi"})
+"""The run-once job that registers Open WebUI's LiteLLM key (a few HTTP calls)."""
 
 # --- the settings --------------------------------------------------------------------

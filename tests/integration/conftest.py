@@ -30,6 +30,7 @@ import pytest
 from stack import constants
 from tests.integration import it_socket_proxy
 from tests.integration.it_stack import (
+    API_ROUTER_LABELS,
     TRAEFIK_API_PORT,
     LitellmProxy,
     RoutedStack,
@@ -324,6 +325,11 @@ def routed_stack(
     }
     tname = f"{engine.prefix}traefik"
     args = ["create", "--name", tname, "--label", engine.session_label]
+    # Its declared labels (the catch-all router) and the test's API router.
+    for key, value in {**label_map(traefik), **API_ROUTER_LABELS}.items():
+        if key == "traefik.docker.network":
+            value = rewrite_network(value, networks)
+        args += ["--label", f"{key}={value}"]
     flags, more = network_flags(engine, traefik, networks)
     args += flags
     inputs = traefik.inputs
@@ -414,8 +420,10 @@ def routed_stack(
 # --------------------------------------------------------------------------- LiteLLM
 
 
-def _litellm_fixture(stack: str, evaluation: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LitellmProxy]:
-    proxy = start_litellm(stack, evaluation, tmp_path_factory.mktemp(f"litellm-{stack}"))
+def _litellm_fixture(
+    stack: str, evaluation: Any, tmp_path_factory: pytest.TempPathFactory, *, key_auth: bool = False
+) -> Iterator[LitellmProxy]:
+    proxy = start_litellm(stack, evaluation, tmp_path_factory.mktemp(f"litellm-{stack}"), key_auth=key_auth)
     try:
         yield proxy
     finally:
@@ -435,11 +443,29 @@ def litellm_prod(prod: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     yield from _litellm_fixture("prod", prod, tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def litellm_keyed(prod: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LitellmProxy]:
+    """The prod LiteLLM that also accepts Open WebUI's virtual key, as the key job registers it
+    (it_stack.KEY_AUTH stands in for the database row), plus one model the stack does not declare."""
+    yield from _litellm_fixture("prod", prod, tmp_path_factory, key_auth=True)
+
+
 @pytest.fixture(params=["dev", "prod"])
 def litellm_proxy(request: pytest.FixtureRequest) -> LitellmProxy:
     proxy: LitellmProxy = request.getfixturevalue(f"litellm_{request.param}")
     proxy.ollama.requests.clear()
     return proxy
+
+
+@pytest.fixture
+def litellm_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that imports litellm itself: its import would fetch the model cost map from
+    the internet; the package's own copy instead, and a closed loopback port for anything else."""
+    for name in ("MODEL_COST_MAP", "ANTHROPIC_BETA_HEADERS", "BLOG_POSTS", "POLICY_TEMPLATES", "AUTOROUTER_PRESETS"):
+        monkeypatch.setenv(f"LITELLM_LOCAL_{name}", "True")
+    monkeypatch.setenv("LITELLM_TELEMETRY", "False")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, f"http://{LOOPBACK}:9")
 
 
 @pytest.fixture(autouse=True)

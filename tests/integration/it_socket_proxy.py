@@ -1,17 +1,12 @@
-"""A stand-in for tecnativa/docker-socket-proxy:0.4.1, which cannot be pulled here.
+"""The Docker socket proxy with the program's own HAProxy rules, on the real engine.
 
-Same software: HAProxy (Debian's `haproxy` package binary, 2.6 LTS; the image ships 3.2.4 from
-`FROM haproxy:3.2.4-alpine`) in a FROM-scratch image with its shared libraries and
-busybox-static (sh, wget for the declared healthcheck). Same configuration rules: the image's
-haproxy.cfg (github.com/Tecnativa/docker-socket-proxy v0.4.1) is restated here, not copied:
-
-- `http-request deny unless METH_GET || { env(POST) -m bool }` (GET and HEAD pass; any other
-  method only with POST=1),
-- one `http-request allow if { path,url_dec -m reg -i ^(/v[\\d\\.]+)?/<section> } { env(VAR) -m bool }`
-  per API section, the variable read from the container's env at run time,
-- then `http-request deny` (403) for everything else.
-The env the container gets is the program's own (the mock evaluation), with the image's
-Dockerfile defaults (`ENV ... EVENTS=1 PING=1 VERSION=1`, everything else 0) underneath.
+The image (haproxy:3.2.4-alpine) cannot be pulled here. The stand-in is the same software,
+Debian's `haproxy` package binary (2.6 LTS), in a FROM-scratch image with its shared libraries
+and busybox-static (sh and cat for the declared start command, wget for the declared
+healthcheck). Nothing of the configuration is restated: the container runs the program's
+declared entrypoint and command (which write stack/render/socket_proxy.py's haproxy.cfg into the
+tmpfs and exec haproxy), user, read-only root filesystem, tmpfs, capabilities, security options,
+limits, networks and socket mount.
 """
 
 from __future__ import annotations
@@ -24,67 +19,7 @@ from typing import Any
 from tests.integration.it_stack import network_flags
 from tests.integration.it_support import Engine, unavailable
 
-# section path -> variable, in the order of the image's haproxy.cfg (v0.4.1).
-SECTIONS = [
-    ("/containers/[a-zA-Z0-9_.-]+/((stop)|(restart)|(kill))", "ALLOW_RESTARTS"),
-    ("/containers/[a-zA-Z0-9_.-]+/start", "ALLOW_START"),
-    ("/containers/[a-zA-Z0-9_.-]+/stop", "ALLOW_STOP"),
-    ("/auth", "AUTH"),
-    ("/build", "BUILD"),
-    ("/commit", "COMMIT"),
-    ("/configs", "CONFIGS"),
-    ("/containers", "CONTAINERS"),
-    ("/distribution", "DISTRIBUTION"),
-    ("/events", "EVENTS"),
-    ("/exec", "EXEC"),
-    ("/grpc", "GRPC"),
-    ("/images", "IMAGES"),
-    ("/info", "INFO"),
-    ("/networks", "NETWORKS"),
-    ("/nodes", "NODES"),
-    ("/_ping", "PING"),
-    ("/plugins", "PLUGINS"),
-    ("/secrets", "SECRETS"),
-    ("/services", "SERVICES"),
-    ("/session", "SESSION"),
-    ("/swarm", "SWARM"),
-    ("/system", "SYSTEM"),
-    ("/tasks", "TASKS"),
-    ("/version", "VERSION"),
-    ("/volumes", "VOLUMES"),
-]
-# The image's Dockerfile ENV: what a section is when the stack does not set it.
-IMAGE_DEFAULTS = {var: "0" for _, var in SECTIONS} | {"EVENTS": "1", "PING": "1", "VERSION": "1", "POST": "0"}
 SOCKET_IN_CONTAINER = "/var/run/docker.sock"
-
-
-def haproxy_cfg() -> str:
-    allow = "\n".join(
-        f"    http-request allow if {{ path,url_dec -m reg -i ^(/v[\\d\\.]+)?{path} }} {{ env({var}) -m bool }}"
-        for path, var in SECTIONS
-    )
-    return f"""global
-    log stdout format raw daemon info
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 10s
-    timeout client 10m
-    timeout server 10m
-backend dockerbackend
-    server dockersocket {SOCKET_IN_CONTAINER}
-backend docker-events
-    server dockersocket {SOCKET_IN_CONTAINER}
-    timeout server 0
-frontend dockerfrontend
-    bind :2375
-    http-request deny unless METH_GET || {{ env(POST) -m bool }}
-{allow}
-    http-request deny
-    default_backend dockerbackend
-    use_backend docker-events if {{ path,url_dec -m reg -i ^(/v[\\d\\.]+)?/events }}
-"""
 
 
 def _libraries(binary: str) -> list[str]:
@@ -109,17 +44,12 @@ def build_image(engine: Engine, busybox: str, ctx: Path) -> str:
         shutil.copy2(Path(src).resolve(), dest)
     (root / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy(busybox, root / "bin" / "busybox")
-    for applet in ("sh", "wget"):
+    for applet in ("sh", "cat", "wget"):
         (root / "bin" / applet).symlink_to("busybox")
-    for d in ("tmp", "run", "var/run", "var/lib/haproxy"):
+    for d in ("tmp", "etc"):
         (root / d).mkdir(parents=True, exist_ok=True)
-    (root / "etc").mkdir(exist_ok=True)
-    (root / "etc" / "haproxy.cfg").write_text(haproxy_cfg())
-    env = " ".join(f"{k}={v}" for k, v in sorted(IMAGE_DEFAULTS.items()))
     (ctx / "Dockerfile").write_text(
-        "FROM scratch\nCOPY rootfs/ /\n"
-        f"ENV PATH=/bin:/usr/sbin {env}\n"
-        'ENTRYPOINT ["/usr/sbin/haproxy", "-W", "-db", "-f", "/etc/haproxy.cfg"]\n'
+        'FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin:/usr/sbin\nENTRYPOINT ["/usr/sbin/haproxy"]\n'
     )
     tag = f"ai-stack-it/socket-proxy:{engine.prefix.strip('-')}"
     engine.run("build", "-q", "--label", engine.session_label, "-t", tag, str(ctx), timeout=300)
@@ -127,8 +57,9 @@ def build_image(engine: Engine, busybox: str, ctx: Path) -> str:
 
 
 def start(engine: Engine, image: str, declared: Any, networks: dict[str, str]) -> str:
-    """The proxy as the program declares it: env, networks and aliases, capabilities, security
-    options, limits, the socket read-only; no ports. Its healthcheck is the declared one."""
+    """The proxy as the program declares it: entrypoint and command, user, read-only root and
+    tmpfs, env, networks and aliases, capabilities, security options, limits, the socket
+    read-only; no ports. Its healthcheck is the declared one, every second."""
     inputs = declared.inputs
     name = f"{engine.prefix}{inputs['name']}"
     args = ["create", "--name", name, "--label", engine.session_label]
@@ -141,14 +72,22 @@ def start(engine: Engine, image: str, declared: Any, networks: dict[str, str]) -
     args += [f for cap in caps.get("adds") or [] for f in ("--cap-add", cap)]
     args += [f for opt in inputs.get("securityOpts") or [] for f in ("--security-opt", opt)]
     args += ["--memory", f"{int(inputs['memory'])}m", "--memory-swap", f"{int(inputs['memorySwap'])}m"]
+    if inputs.get("user"):
+        args += ["--user", inputs["user"]]
+    if inputs.get("readOnly"):
+        args.append("--read-only")
+    for path, options in (inputs.get("tmpfs") or {}).items():
+        args += ["--tmpfs", f"{path}:{options}"]
     assert not inputs.get("ports"), "the socket proxy publishes nothing"
+    assert not inputs.get("uploads"), "an upload into a read-only container is refused"
     (socket_mount,) = inputs["volumes"]
     assert socket_mount["readOnly"] is True
     args += ["-v", f"{engine.socket_path or SOCKET_IN_CONTAINER}:{socket_mount['containerPath']}:ro"]
     hc = inputs["healthcheck"]
     assert hc["tests"][0] == "CMD-SHELL"
     args += ["--health-cmd", hc["tests"][1], "--health-interval", "1s", "--health-retries", str(int(hc["retries"]))]
-    args.append(image)
+    entrypoint, *rest = inputs["entrypoints"]
+    args += ["--entrypoint", entrypoint, image, *rest, *inputs["command"]]
     engine.run(*args)
     for net, aliases in more:
         engine.run("network", "connect", *[a for al in aliases for a in ("--alias", al)], net, name)

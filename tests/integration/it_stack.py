@@ -6,6 +6,7 @@ test files never import `conftest`, which is ambiguous next to tests/policy/conf
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,12 +29,21 @@ from tests.integration.it_support import (
 from tests.integration.standins import OllamaStandIn
 
 CONTAINER = "docker:index/container:Container"
-TRAEFIK_API_PORT = 8080  # Traefik's own `traefik` entrypoint (ping + API), published on loopback only
+TRAEFIK_API_PORT = 9090
+"""A test-only entrypoint (`itapi`) for Traefik's API, published on loopback only: the program's
+own `traefik` entrypoint (ping) listens on the container's 127.0.0.1, which no publish reaches."""
+API_ROUTER_LABELS = {
+    "traefik.enable": "true",
+    "traefik.http.routers.it-api.rule": "PathPrefix(`/api`)",
+    "traefik.http.routers.it-api.entrypoints": "itapi",
+    "traefik.http.routers.it-api.service": "api@internal",
+}
+"""Test-only labels on Traefik's container: its API on the itapi entrypoint."""
 # Inside Traefik's container nothing listens on port 9: ACME fails at once, no packet leaves.
 CLOSED_ACME = "https://127.0.0.1:9/directory"
 ROUTE_PORT_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$")
 ROUTER_RULE_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.rule$")
-HOST_RULE = re.compile(r"^Host\(`([^`]+)`\)$")
+HOST_RULE = re.compile(r"^Host\(`([^`]+)`\)(?: && .+)?$")
 HEALTH_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost):(\d+)(/[^\s'\"|;)]*)?")
 
 
@@ -53,18 +63,17 @@ def traefik_test_command(declared: list[str]) -> list[str]:
 
     - each ACME resolver's caServer points at a closed port on Traefik's own loopback, so
       no certificate is ever requested from outside and Traefik serves its default cert;
-    - the API is enabled on the `traefik` entrypoint (published on 127.0.0.1 only) so the
-      test can list routers.
-    Everything else (entrypoints, redirect, TLS, docker provider, network) is used as is.
+    - the API is enabled and routed (API_ROUTER_LABELS) on a test-only `itapi` entrypoint,
+      published on 127.0.0.1 only, so the test can list routers.
+    Everything else (entrypoints, redirect, TLS, docker provider, network, the `traefik`
+    entrypoint on the container's loopback) is used as is.
     """
     resolvers = sorted(
         {m.group(1) for a in declared if (m := re.match(r"--certificatesresolvers\.([^.=]+)\.acme\.", a))}
     )
     out = [a for a in declared if not re.match(r"--certificatesresolvers\.[^.=]+\.acme\.caserver=", a, re.I)]
     out += [f"--certificatesresolvers.{r}.acme.caserver={CLOSED_ACME}" for r in resolvers]
-    out += ["--api=true", "--api.insecure=true"]
-    if not any(a.startswith("--entrypoints.traefik.address=") for a in declared):
-        out.append(f"--entrypoints.traefik.address=:{TRAEFIK_API_PORT}")
+    out += ["--api=true", f"--entrypoints.itapi.address=:{TRAEFIK_API_PORT}"]
     return out
 
 
@@ -152,6 +161,9 @@ def start_standin(
         args += ["--label", f"{key}={value}"]
     flags, more = network_flags(engine, container, networks)
     args += flags
+    # The declared env too: what `docker inspect` (and the socket proxy's inspect) shows of it.
+    for item in container.inputs.get("envs") or []:
+        args += ["--env", item]
     args += [
         "--env",
         f"SERVICE_NAME={service}",
@@ -229,6 +241,10 @@ class LitellmProxy:
     env: dict[str, str]
     evaluation: Any
     process: Background
+    virtual_key: str | None = None
+    """With key_auth: Open WebUI's declared virtual key, which this LiteLLM accepts."""
+    key_models: list[str] = field(default_factory=list)
+    """The models the key job registers the virtual key for (its declared MODELS)."""
 
 
 def env_list(items: list[str]) -> dict[str, str]:
@@ -247,7 +263,32 @@ def litellm_config_for_test(content: str, ollama_base_declared: str, ollama_url:
     return config
 
 
-def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
+UNDECLARED_MODEL = "not-a-stack-model"
+"""key_auth only: a model the stack does not declare, standing for one added later in LiteLLM's
+UI or API (STORE_MODEL_IN_DB): the master key may call it, the virtual key may not."""
+
+KEY_AUTH = """# Test-only stand-in for the database row /key/generate writes (this machine cannot run LiteLLM
+# with Postgres): the same fields the key job sends (stack/render/litellm_key.py), as LiteLLM's
+# own UserAPIKeyAuth. LiteLLM's common_checks then enforce them (custom_auth_run_common_checks).
+import json, os
+from fastapi import HTTPException
+from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
+
+_KEYS = json.loads(open(os.path.join(os.path.dirname(__file__), "keys.json")).read())
+
+
+async def user_api_key_auth(request, api_key):
+    key = api_key.removeprefix("Bearer ").strip()
+    if key == _KEYS["master"]:
+        return UserAPIKeyAuth(api_key=key, user_role=LitellmUserRoles.PROXY_ADMIN)
+    if key == _KEYS["virtual"]["key"]:
+        v = _KEYS["virtual"]
+        return UserAPIKeyAuth(api_key=key, models=v["models"], key_alias=v["key_alias"], metadata=v["metadata"])
+    raise HTTPException(status_code=401, detail="unknown key")
+"""
+
+
+def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = False) -> LitellmProxy:
     binary = venv_script("litellm")
     if not binary:
         unavailable("litellm is not installed (pip install 'litellm[proxy]')")
@@ -259,9 +300,10 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
     config_path = command[command.index("--config") + 1]
     assert config_path in uploads, f"litellm's --config {config_path} is not among its uploads {list(uploads)}"
 
-    # Ollama as LiteLLM reaches it on the proxy network: alias + port of the ollama container.
+    # Ollama as LiteLLM reaches it on its network: alias + port of the ollama container.
     aliases = [a for n in ollama.inputs["networksAdvanced"] for a in n.get("aliases") or []]
     from stack import constants
+    from stack.render import litellm_key
 
     ollama_base = f"http://{aliases[0]}:{constants.PORTS['ollama']}"
     config_raw = yaml.safe_load(uploads[config_path])
@@ -273,15 +315,40 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
     bases = {e["litellm_params"].get("api_base") for e in config_raw["model_list"] if e["model_name"] in ollama_entries}
     assert bases == {ollama_base}, f"Ollama models must use {ollama_base} (the ollama alias), got {bases}"
 
-    standin = OllamaStandIn(list(ollama_entries.values()))
+    standin = OllamaStandIn([*ollama_entries.values(), *([UNDECLARED_MODEL] if key_auth else [])])
     config = litellm_config_for_test(uploads[config_path], ollama_base, standin.url)
+    master_key = config["general_settings"]["master_key"]
+    virtual_key, key_models = None, []
+    if key_auth:
+        job = containers["litellm-key"]
+        job_files = {u["file"]: u["content"] for u in job.inputs["uploads"]}
+        job_env = env_list(job.inputs["envs"])
+        virtual_key = job_files[job_env["KEY_FILE"]]
+        assert job_files[job_env["MASTER_KEY_FILE"]] == master_key
+        key_models = json.loads(job_env["MODELS"])
+        payload = litellm_key.generate_payload(virtual_key, key_models)
+        (tmp / "keys.json").write_text(json.dumps({"master": master_key, "virtual": payload}))
+        (tmp / "it_key_auth.py").write_text(KEY_AUTH)
+        # The key's model access is then checked by _enforce_key_and_fallback_model_access
+        # (auth/user_api_key_auth.py), the function a key from the database goes through.
+        config["general_settings"] |= {
+            "custom_auth": "it_key_auth.user_api_key_auth",
+            "custom_auth_run_common_checks": True,
+        }
+        config.setdefault("litellm_settings", {})["enable_post_custom_auth_checks"] = True
+        config["model_list"].append(
+            {
+                "model_name": UNDECLARED_MODEL,
+                "litellm_params": {"model": f"ollama_chat/{UNDECLARED_MODEL}", "api_base": standin.url},
+            }
+        )
     cfg_file = tmp / "config.yaml"
     cfg_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
     declared_env = env_list(litellm.inputs.get("envs") or [])
-    # No Postgres here: DATABASE_URL and STORE_MODEL_IN_DB are left out on purpose. Without a
-    # DB, LiteLLM answers a wrong (non-master) key with 400 "No connected db." instead of 401.
-    env_from_stack = {k: v for k, v in declared_env.items() if k not in {"DATABASE_URL", "STORE_MODEL_IN_DB"}}
+    # No Postgres here: STORE_MODEL_IN_DB is left out on purpose. Without a DB, LiteLLM answers
+    # a wrong (non-master) key with 400 "No connected db." instead of 401.
+    env_from_stack = {k: v for k, v in declared_env.items() if k != "STORE_MODEL_IN_DB"}
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and k not in declared_env}
     env.update(env_from_stack)
     env.update(
@@ -315,11 +382,12 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
             argv.append(arg)
             i += 1
     argv += ["--host", LOOPBACK]
-    proc = Background.start(f"litellm ({stack})", argv, log=tmp / "litellm.log", env=env, cwd=tmp)
+    name = f"litellm ({stack}{', key auth' if key_auth else ''})"
+    proc = Background.start(name, argv, log=tmp / "litellm.log", env=env, cwd=tmp)
     url = f"http://{LOOPBACK}:{port}"
     try:
         wait_for(
-            f"LiteLLM ({stack}) /health/liveliness",
+            f"{name} /health/liveliness",
             lambda: http_request(port, "/health/liveliness", timeout=3).status == 200,
             timeout=180,
             interval=0.5,
@@ -336,8 +404,8 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
         stack=stack,
         url=url,
         port=port,
-        master_key=declared_env["LITELLM_MASTER_KEY"],
-        models=[e["model_name"] for e in config["model_list"]],
+        master_key=master_key,
+        models=[e["model_name"] for e in config["model_list"] if e["model_name"] != UNDECLARED_MODEL],
         ollama_models=ollama_entries,
         embedding_models=embedding,
         ollama=standin,
@@ -345,6 +413,8 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path) -> LitellmProxy:
         env=env_from_stack,
         evaluation=evaluation,
         process=proc,
+        virtual_key=virtual_key,
+        key_models=key_models,
     )
 
 

@@ -422,8 +422,21 @@ class Dockerd:
         return str(self.root / "docker.sock")
 
     @classmethod
-    def start(cls, root: Path, env: dict[str, str], timeout: float = 60) -> Dockerd:
-        dockerd = shutil.which("dockerd")
+    def start(
+        cls,
+        root: Path,
+        env: dict[str, str],
+        timeout: float = 60,
+        *,
+        binary: str | None = None,
+        extra: Sequence[str] = (),
+        pool: str | None = None,
+        iptables: bool = True,
+    ) -> Dockerd:
+        """`binary`, `extra`, `pool` (an address-pool base, else this process's own) and `iptables`
+        (False: the daemon leaves the host firewall alone, so there is nothing to put back) serve
+        the engine tier's other dockerds (tests/integration/engines.py)."""
+        dockerd = binary or shutil.which("dockerd")
         if not dockerd:
             unavailable(
                 "no Docker engine answers at DOCKER_HOST and `dockerd` is not installed (apt-get install docker.io)"
@@ -449,15 +462,18 @@ class Dockerd:
             # Its own address pool: two private engines on one machine (parallel runs) would
             # otherwise both take 172.18.0.0/16, and the host would route one's traffic into the
             # other's bridge (seen as Traefik requests timing out).
-            f"--default-address-pool=base=10.{128 + os.getpid() % 120}.0.0/16,size=24",
+            f"--default-address-pool=base={pool or f'10.{128 + os.getpid() % 120}.0.0/16'},size=24",
             # Without docker0 the engine has no address for `host-gateway` (an extra host the
             # host-mode stack declares): give it one of this pool's, which the host-mode test
             # puts on this machine by creating the network whose gateway it is.
             f"--host-gateway-ip={host_gateway_ip()}",
+            *extra,
         ]
         # dockerd adds its chains to the host firewall and leaves them when it stops: keep the
         # rules as they were, to put them back at the end.
-        firewall = _firewall_rules()
+        firewall = _firewall_rules() if iptables else None
+        if not iptables:
+            argv += ["--iptables=false", "--ip6tables=false"]
         proc = Background.start("dockerd", argv, log=root / "dockerd.log", env=env)
         daemon = cls(root, proc, firewall)
         host = f"unix://{daemon.socket_path}"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from stack.render import backup as steps
-from stack.render.postgres import CONVERGE_SQL
+from stack.render.postgres import CONVERGE_SQL, SUPERUSER
 from tests.integration.it_support import free_port, unavailable
 from tools.backup.flow import Plan, RestoreRefusedError, restore, take_backup
 from tools.backup.runner import LocalRunner
@@ -45,6 +45,14 @@ class Postgres:
     def as_postgres(self, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         cmd = ["runuser", "-u", "postgres", "--", *argv]
         return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+
+    def converge(self, password: str) -> subprocess.CompletedProcess[str]:
+        """CONVERGE_SQL as the container runs it: psql over the local socket as the superuser,
+        the role, password and database as psql variables (stack/render/postgres.py)."""
+        psql = [str(self.bin / "psql"), "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password"]
+        local = ["--host", str(self.sock), "--port", str(self.port), "--username", SUPERUSER, "--dbname", "postgres"]
+        variables = ["--set", f"role={USER}", "--set", f"password={password}", "--set", f"db={DB}"]
+        return self.as_postgres(*psql, *local, *variables, stdin=CONVERGE_SQL)
 
     def sql(self, query: str, password: str) -> str:
         """Over TCP with a password, as LiteLLM connects."""
@@ -74,9 +82,10 @@ def postgres() -> Iterator[Postgres]:
     pwfile = root / "pw"
     pwfile.write_text(OLD + "\n")
     shutil.chown(pwfile, "postgres", "postgres")
-    # As the image initialises: the user is the superuser, local socket trusted, TCP by password.
+    # As the image initialises with the stack's env: the superuser is `postgres`, local socket
+    # trusted, TCP by password (its throwaway password here is OLD's file, used by nobody).
     init = pg.as_postgres(
-        str(pg.bin / "initdb"), "-D", str(pg.data), "-U", USER, f"--pwfile={pwfile}", "--auth-local=trust",
+        str(pg.bin / "initdb"), "-D", str(pg.data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth-local=trust",
         "--auth-host=scram-sha-256",
     )  # fmt: skip
     assert init.returncode == 0, init.stderr
@@ -86,7 +95,10 @@ def postgres() -> Iterator[Postgres]:
     start = pg.as_postgres(str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-l", log, "-o", opts, "-w", "-t", "60", "start")
     assert start.returncode == 0, start.stderr + start.stdout
     try:
-        pg.as_postgres(str(pg.bin / "createdb"), "-h", str(root), "-p", str(pg.port), "-U", USER, DB)
+        pg.as_postgres(str(pg.bin / "createdb"), "-h", str(root), "-p", str(pg.port), "-U", SUPERUSER, DB)
+        # The image's first start then sources the stack's init script: LiteLLM's ordinary role.
+        done = pg.converge(OLD)
+        assert done.returncode == 0, done.stderr
         yield pg
     finally:
         pg.as_postgres(str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-m", "immediate", "-w", "-t", "60", "stop")
@@ -199,11 +211,42 @@ def test_a_recreated_stack_reaches_data_initialised_with_the_old_password(postgr
     with pytest.raises(RuntimeError, match="password authentication failed"):
         postgres.sql("SELECT 1", NEW)
     began = time.monotonic()
-    psql = [str(postgres.bin / "psql"), "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--no-password"]
-    local = ["--host", str(postgres.sock), "--port", str(postgres.port), "--username", USER, "--dbname", "postgres"]
-    done = postgres.as_postgres(*psql, *local, "--set", f"role={USER}", "--set", f"password={NEW}", stdin=CONVERGE_SQL)
+    done = postgres.converge(NEW)
     assert done.returncode == 0, done.stderr
     assert postgres.sql("SELECT current_user", NEW) == USER
     with pytest.raises(RuntimeError, match="password authentication failed"):
         postgres.sql("SELECT 1", OLD)
     assert time.monotonic() - began < 10
+
+
+MIGRATIONS = sorted(Path(sys.prefix).glob("lib/python3*/site-packages/litellm_proxy_extras/migrations/*/migration.sql"))
+
+
+def test_litellms_role_is_ordinary_and_runs_every_migration(postgres: Postgres) -> None:
+    """On Debian's real PostgreSQL: after the converge (twice: it is idempotent), LiteLLM's role
+    is no superuser and can create no role or database, yet owns its database, and applies every
+    migration LiteLLM ships (litellm-proxy-extras, the package `litellm[proxy]` brings, whose
+    migrations `prisma migrate deploy` runs at LiteLLM's start) in order, as itself."""
+    assert postgres.converge(OLD).returncode == 0
+    attrs = postgres.sql(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles "
+        "WHERE rolname = current_user",
+        OLD,
+    )
+    assert attrs == "f|f|f|f|f", attrs
+    assert (
+        postgres.sql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()", OLD) == USER
+    )
+    for refused in ("CREATE ROLE intruder", "CREATE DATABASE other", "ALTER SYSTEM SET log_statement = 'all'"):
+        with pytest.raises(RuntimeError, match=r"permission denied|must be superuser"):
+            postgres.sql(refused, OLD)
+    assert len(MIGRATIONS) > 100, "litellm-proxy-extras' migrations not found"
+    for migration in MIGRATIONS:
+        try:
+            postgres.sql(migration.read_text(), OLD)
+        except RuntimeError as err:
+            pytest.fail(f"{migration.parent.name}: {err}")
+    tables = int(
+        postgres.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user", OLD)
+    )
+    assert tables >= 30

@@ -144,7 +144,13 @@ def test_the_pull_pulls_into_the_hosts_ollama(
     inputs = mac.containers()["ollama-pull"].inputs
     assert inputs["hosts"] == [{"host": GATEWAY_NAME, "ip": "host-gateway"}]
     cid = provider_create(
-        api, f"{docker_engine.prefix}host-pull", inputs, standin_image, rename=rename, labels=_label(docker_engine)
+        api,
+        f"{docker_engine.prefix}host-pull",
+        inputs,
+        standin_image,
+        rename=rename,
+        labels=_label(docker_engine),
+        start=False,
     )
     try:
         inspect = api.ok("GET", f"/containers/{cid}/json")
@@ -154,19 +160,25 @@ def test_the_pull_pulls_into_the_hosts_ollama(
         api.ok("PUT", f"/containers/{cid}/archive?path=/", raw=_tools_tar(FAKE_OLLAMA))
         api.ok("POST", f"/containers/{cid}/start")
         wait_for("the host-mode pull to report healthy", lambda: _health(api, cid) == "healthy", timeout=60)
-        assert read_file(api, cid, MARKER) == b""
+        assert read_file(api, cid, MARKER)[0] == b""
         sources = _ip_on(api, cid)
         pulls = [b for m, p, b in standin.requests if (m, p) == ("POST", "/api/pull")]
         assert pulls == [{"model": "llama3.1:8b"}]
         seen = {(peer, path) for peer, path in standin.peers}
         assert {(ip, "/api/pull") for ip in sources} & seen, (sources, seen)
         assert all(ipaddress.ip_address(peer) != ipaddress.ip_address("127.0.0.1") for peer, _ in seen)
-        assert read_file(api, cid, "/etc/hosts").decode().count(f"{gateway}\t{GATEWAY_NAME}") == 1
+        assert read_file(api, cid, "/etc/hosts")[0].decode().count(f"{gateway}\t{GATEWAY_NAME}") == 1
     finally:
         api.call("DELETE", f"/containers/{cid}?force=true")
 
 
-@pytest.mark.parametrize("name", ["litellm", "open-webui"])
+def test_open_webui_does_not_call_ollama(mac: Evaluation) -> None:
+    """Open WebUI talks to LiteLLM only (issue 22): no host mapping, no Ollama URL."""
+    webui = mac.containers()["open-webui"].inputs
+    assert not webui.get("hosts") and not any(e.startswith("OLLAMA_") for e in webui["envs"])
+
+
+@pytest.mark.parametrize("name", ["litellm"])
 def test_the_callers_reach_the_hosts_ollama_from_their_networks(
     docker_engine: Engine,
     api: EngineAPI,
@@ -188,7 +200,13 @@ def test_the_callers_reach_the_hosts_ollama_from_their_networks(
         "restart": "no",
     }
     cid = provider_create(
-        api, f"{docker_engine.prefix}host-{name}", inputs, standin_image, rename=rename, labels=_label(docker_engine)
+        api,
+        f"{docker_engine.prefix}host-{name}",
+        inputs,
+        standin_image,
+        rename=rename,
+        labels=_label(docker_engine),
+        start=False,
     )
     try:
         before = len(standin.peers)

@@ -45,11 +45,35 @@ def _post(proxy: LitellmProxy, path: str, payload: dict[str, Any], key: str | No
 def test_config_is_the_uploaded_one_minus_the_database(litellm_proxy: LitellmProxy) -> None:
     litellm = litellm_proxy.evaluation.containers()["litellm"]
     uploaded = yaml.safe_load(litellm.inputs["uploads"][0]["content"])
-    assert uploaded["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    # The secrets are in the uploaded file, the env has none (docker inspect shows env).
+    assert uploaded["general_settings"]["master_key"] == litellm_proxy.master_key
+    assert litellm_proxy.master_key.startswith("sk-")
+    assert set(uploaded["environment_variables"]) == {"LITELLM_SALT_KEY"}
     assert [m["model_name"] for m in uploaded["model_list"]] == litellm_proxy.models
     used = litellm_proxy.config
     assert set(uploaded["general_settings"]) - set(used["general_settings"]) == {"database_url"}
-    assert "DATABASE_URL" not in litellm_proxy.env and "LITELLM_MASTER_KEY" in litellm_proxy.env
+    assert used["environment_variables"] == uploaded["environment_variables"]
+    assert not any(k in litellm_proxy.env for k in ("LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DATABASE_URL"))
+
+
+def test_docs_and_openapi_are_off(litellm_proxy: LitellmProxy) -> None:
+    """NO_DOCS, NO_REDOC, NO_OPENAPI from the declared env (litellm/proxy/utils.py): FastAPI's
+    Swagger UI at /, ReDoc and the schema are gone even when LiteLLM is reached directly."""
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        status, body = _get(litellm_proxy, path)
+        assert status == 404, (path, status, str(body)[:200])
+    status, body = _get(litellm_proxy, "/")  # a status line instead of Swagger's page
+    assert status == 200 and "swagger" not in str(body).lower(), body
+
+
+def test_the_admin_ui_cannot_sign_in(litellm_proxy: LitellmProxy) -> None:
+    """DISABLE_ADMIN_UI (management_endpoints/ui_sso.py): the UI's sign-in answers that the UI is
+    disabled. Its static pages stay mounted at /ui (proxy_server.py), which is why Traefik
+    forwards only the API paths (test_litellm_edge.py)."""
+    status, body = _get(litellm_proxy, "/sso/key/generate")
+    assert "disabled" in str(body).lower(), (status, str(body)[:300])
+    status, _ = _get(litellm_proxy, "/ui/")
+    assert status == 200
 
 
 def test_liveliness_needs_no_key(litellm_proxy: LitellmProxy) -> None:

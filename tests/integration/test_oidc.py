@@ -45,6 +45,13 @@ from tools.stackfile import stack_settings
 
 pytestmark = pytest.mark.integration
 
+
+def uploaded(stack: Evaluation) -> dict[str, str]:
+    """The secret files the program uploads into open-webui, by name (its env holds no secret:
+    stack/render/open_webui.py reads these into the process it starts)."""
+    return {Path(u["file"]).name: u["content"] for u in stack.containers()["open-webui"].inputs["uploads"]}
+
+
 DATA = ROOT / "tests" / "stack" / "data"
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 WEBUI_HOST = "chat.example.com"
@@ -87,6 +94,7 @@ class Idp:
 
 @dataclass
 class Sso:
+    stack: Evaluation
     declared: dict[str, str]
     server: webui.Webui
     idp: Idp
@@ -140,7 +148,7 @@ def idp(sso_stack: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "cert": str(cert),
         "client": {
             "id": declared["OAUTH_CLIENT_ID"],
-            "secret": declared["OAUTH_CLIENT_SECRET"],  # the value the program declared (a secret)
+            "secret": uploaded(sso_stack)["oidc-client-secret"],  # the value the program declared (a file)
             "redirectUri": declared["OPENID_REDIRECT_URI"],  # what the README says to register
         },
         "accounts": ACCOUNTS,
@@ -240,12 +248,19 @@ def sso(
     env = webui.run_env(
         declared,
         data_dir=data,
-        ollama_url=litellm_prod.ollama.url,
         litellm_url=litellm_prod.url,
         extra_origins=[f"https://{WEBUI_HOST}:{websecure}"],
     )
+    container = sso_stack.containers()["open-webui"].inputs
+    webui.write_secrets(container["uploads"], root / "secrets")
     server = webui.Webui(
-        binary=_wrapper(root, binary, idp), env=machine_env(env, idp), data_dir=data, port=port, logs=root
+        binary=_wrapper(root, binary, idp),
+        env=machine_env(env, idp),
+        data_dir=data,
+        port=port,
+        logs=root,
+        secrets_dir=root / "secrets",
+        wrapper=container["command"][0],
     )
     server.start()
     print(f"open-webui (sso) boot 1: /health after {server.last_boot_seconds:.1f}s")
@@ -262,7 +277,7 @@ def sso(
             websecure_port=websecure,
         ) as traefik:
             signins = signin(root, traefik, idp, declared, ["mallory", "alice", "bob", "nora"])
-            yield Sso(declared, server, idp, traefik, signins, root)
+            yield Sso(sso_stack, declared, server, idp, traefik, signins, root)
     finally:
         server.stop()
 
@@ -283,7 +298,9 @@ def result(sso: Sso, login: str) -> dict[str, Any]:
 
 def test_the_env_is_the_declared_one_changed_only_where_listed(sso: Sso) -> None:
     changed = {k for k in sso.declared if sso.server.env[k] != sso.declared[k]}
-    assert changed == {"OLLAMA_BASE_URL", "OPENAI_API_BASE_URL", "CORS_ALLOW_ORIGIN"}
+    assert changed == {"OPENAI_API_BASE_URL", "CORS_ALLOW_ORIGIN"} | (
+        {"RAG_OPENAI_API_BASE_URL"} if "RAG_OPENAI_API_BASE_URL" in sso.declared else set()
+    )
     added = set(sso.server.env) - set(sso.declared)
     assert added == {"DATA_DIR", "STATIC_DIR", "SSL_CERT_FILE", *webui.IMAGE_ENV, *webui.OFFLINE_ENV}
 
@@ -317,7 +334,7 @@ def test_the_sign_in_page_offers_sso_and_no_password_form(sso: Sso) -> None:
 
 
 def test_the_password_api_is_closed_too(sso: Sso) -> None:
-    creds = {"email": sso.declared["WEBUI_ADMIN_EMAIL"], "password": sso.declared["WEBUI_ADMIN_PASSWORD"]}
+    creds = {"email": sso.declared["WEBUI_ADMIN_EMAIL"], "password": uploaded(sso.stack)["webui-admin-password"]}
     status, body = sso.server.request("POST", "/api/v1/auths/signin", payload=creds)
     assert status == 403, body
     status, body = sso.server.request(
@@ -399,7 +416,7 @@ def test_oidc_settings_follow_the_stack_but_the_login_form_is_frozen(sso: Sso) -
     config = sso.server.request("GET", "/api/config")[1]
     assert config["oauth"]["providers"] == {"oidc": "Acme ID"}  # re-read at this start
     assert config["features"]["enable_login_form"] is False  # frozen at the first boot
-    creds = {"email": sso.declared["WEBUI_ADMIN_EMAIL"], "password": sso.declared["WEBUI_ADMIN_PASSWORD"]}
+    creds = {"email": sso.declared["WEBUI_ADMIN_EMAIL"], "password": uploaded(sso.stack)["webui-admin-password"]}
     assert sso.server.request("POST", "/api/v1/auths/signin", payload=creds)[0] == 200  # env only
 
     # The README's recipe, on the same database file the image keeps in /app/backend/data.

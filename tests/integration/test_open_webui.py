@@ -1,9 +1,10 @@
 """The real Open WebUI (PyPI wheel of the pinned image's release) with the prod stack's env.
 
 - the env is the one the program declares for the prod container (`tools.offline.evaluate`),
-  changed only as `webui.run_env` lists: Ollama/LiteLLM URLs to the tier's loopback servers
-  (the real LiteLLM with the prod config, the Ollama stand-in behind it), DATA_DIR, offline
-  switches for this machine and the test's own browser origins;
+  changed only as `webui.run_env` lists: LiteLLM's URL to the tier's loopback LiteLLM (the real
+  one with the prod config, accepting Open WebUI's virtual key as the key job registers it; the
+  Ollama stand-in behind it), DATA_DIR, offline switches for this machine and the test's own
+  browser origins; the process is started by the declared wrapper, its secrets in files;
 - behind the real Traefik with the program's Traefik command and open-webui labels: Traefik
   and a label-carrying container run with host networking on the tier's private dockerd, so
   Traefik reaches the loopback process at 127.0.0.1 (its docker provider uses 127.0.0.1 for a
@@ -17,24 +18,21 @@ Missing prerequisites skip on a laptop and fail under CI=true.
 
 from __future__ import annotations
 
-import re
+import json
+import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stack.constants import DOCKER_SOCKET
-from tests.integration import webui
+from stack.components.open_webui import CSP as OPEN_WEBUI_CSP
+from tests.integration import it_edge, webui
 from tests.integration.it_stack import (
-    TRAEFIK_API_PORT,
     LitellmProxy,
     env_list,
     label_map,
-    traefik_test_command,
-    wait_health,
 )
 from tests.integration.it_support import LOOPBACK, Engine, free_port, http_request, wait_for
 from tools.offline import ROOT
@@ -43,17 +41,26 @@ pytestmark = pytest.mark.integration
 
 ARTIFACTS = ROOT / "build" / "integration"
 SERVICE_PORT_LABEL = "traefik.http.services.open-webui.loadbalancer.server.port"
+STRICT_HOST = "chat-strict.example.com"
+STRICT_CSP = "default-src 'self'"
+"""The negative control: no inline script may run, which the UI needs to start."""
 
 
 @pytest.fixture(scope="module")
 def declared(prod: Any) -> dict[str, str]:
-    """The env the program declares for the prod open-webui container (secrets in clear)."""
+    """The env the program declares for the prod open-webui container (it holds no secret)."""
     return env_list(list(prod.containers()["open-webui"].inputs["envs"]))
 
 
 @pytest.fixture(scope="module")
+def files(prod: Any) -> dict[str, str]:
+    """The secret files the program uploads into the open-webui container, by name."""
+    return {Path(u["file"]).name: u["content"] for u in prod.containers()["open-webui"].inputs["uploads"]}
+
+
+@pytest.fixture(scope="module")
 def owui(
-    declared: dict[str, str], litellm_prod: LitellmProxy, tmp_path_factory: pytest.TempPathFactory
+    prod: Any, declared: dict[str, str], litellm_keyed: LitellmProxy, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[webui.Webui]:
     binary = webui.open_webui_binary()
     root = tmp_path_factory.mktemp("open-webui")
@@ -64,11 +71,22 @@ def owui(
     env = webui.run_env(
         declared,
         data_dir=data,
-        ollama_url=litellm_prod.ollama.url,
-        litellm_url=litellm_prod.url,
+        litellm_url=litellm_keyed.url,
         extra_origins=[f"http://{LOOPBACK}:{port}", f"https://chat.example.com:{traefik_origin_port}"],
     )
-    server = webui.Webui(binary=binary, env=env, data_dir=data, port=port, logs=root, traefik_port=traefik_origin_port)
+    container = prod.containers()["open-webui"].inputs
+    assert container["entrypoints"] == ["bash", "-c"]
+    webui.write_secrets(container["uploads"], root / "secrets")
+    server = webui.Webui(
+        binary=binary,
+        env=env,
+        data_dir=data,
+        port=port,
+        logs=root,
+        secrets_dir=root / "secrets",
+        wrapper=container["command"][0],
+        traefik_port=traefik_origin_port,
+    )
     server.start()
     print(f"open-webui boot 1: /health after {server.last_boot_seconds:.1f}s")
     try:
@@ -78,12 +96,12 @@ def owui(
 
 
 @pytest.fixture(scope="module")
-def admin_token(owui: webui.Webui, declared: dict[str, str]) -> str:
+def admin_token(owui: webui.Webui, declared: dict[str, str], files: dict[str, str]) -> str:
     """One sign-in for the whole module (sign-in is limited to 15 per 3 minutes per email)."""
     status, body = owui.request(
         "POST",
         "/api/v1/auths/signin",
-        payload={"email": declared["WEBUI_ADMIN_EMAIL"], "password": declared["WEBUI_ADMIN_PASSWORD"]},
+        payload={"email": declared["WEBUI_ADMIN_EMAIL"], "password": files["webui-admin-password"]},
     )
     assert status == 200, body
     assert body["role"] == "admin" and body["email"] == declared["WEBUI_ADMIN_EMAIL"]
@@ -97,13 +115,28 @@ def admin_token(owui: webui.Webui, declared: dict[str, str]) -> str:
 
 def test_env_is_the_declared_one_changed_only_where_listed(declared: dict[str, str], owui: webui.Webui) -> None:
     changed = {k for k in declared if owui.env[k] != declared[k]}
-    assert changed == {"OLLAMA_BASE_URL", "OPENAI_API_BASE_URL", "CORS_ALLOW_ORIGIN"}
+    assert changed == {"OPENAI_API_BASE_URL", "RAG_OPENAI_API_BASE_URL", "CORS_ALLOW_ORIGIN"}
     assert owui.env["CORS_ALLOW_ORIGIN"].startswith(declared["CORS_ALLOW_ORIGIN"] + ";")
     added = set(owui.env) - set(declared)
     assert added == {"DATA_DIR", "STATIC_DIR", *webui.IMAGE_ENV, *webui.OFFLINE_ENV}
     # The prod declaration itself needs no offline switch to start: its embedding engine is
-    # Ollama, so nothing is loaded from Hugging Face at startup.
-    assert declared["RAG_EMBEDDING_ENGINE"] == "ollama"
+    # LiteLLM's, so nothing is loaded from Hugging Face at startup.
+    assert declared["RAG_EMBEDDING_ENGINE"] == "openai"
+
+
+def test_no_master_key_in_its_env_or_its_database(
+    owui: webui.Webui, admin_token: str, litellm_keyed: LitellmProxy, files: dict[str, str]
+) -> None:
+    """Open WebUI holds the virtual key only: not in the declared env, not in the running
+    process's environment, not in webui.db; an admin sees the virtual key at /openai/config."""
+    master = litellm_keyed.master_key
+    assert files["litellm-key"] == litellm_keyed.virtual_key != master
+    assert owui.process is not None
+    environ = Path(f"/proc/{_serving_pid(owui)}/environ").read_bytes()
+    assert master.encode() not in environ and litellm_keyed.virtual_key.encode() in environ
+    assert master.encode() not in (owui.data_dir / "webui.db").read_bytes()
+    status, cfg = owui.request("GET", "/openai/config", token=admin_token)
+    assert status == 200 and cfg["OPENAI_API_KEYS"] == [litellm_keyed.virtual_key], cfg
 
 
 def test_health_and_version(owui: webui.Webui) -> None:
@@ -136,26 +169,27 @@ def test_signup_is_refused_for_anyone_else(owui: webui.Webui, admin_token: str) 
     assert status == 200 and body["ENABLE_SIGNUP"] is False, body
 
 
-def test_models_come_through_litellm(owui: webui.Webui, admin_token: str, litellm_prod: LitellmProxy) -> None:
+def _serving_pid(owui: webui.Webui) -> int:
+    """The `open-webui serve` process the wrapper exec'd into (the Background's own pid)."""
+    assert owui.process is not None
+    return owui.process.proc.pid
+
+
+def test_models_come_through_litellm_with_the_virtual_key(
+    owui: webui.Webui, admin_token: str, litellm_keyed: LitellmProxy
+) -> None:
     assert owui.request("GET", "/api/models")[0] == 401
     status, body = owui.request("GET", "/api/models", token=admin_token)
     assert status == 200, body
     owner = {m["id"]: m.get("owned_by") for m in body["data"]}
-    declared_models = set(litellm_prod.evaluation.outputs["models"])
-    # Every model the prod stack declares is listed, and nothing else but Ollama's own tags.
-    assert declared_models == set(litellm_prod.models) <= set(owner)
-    ollama_tags = {t if ":" in t else f"{t}:latest" for t in litellm_prod.ollama.models}
-    assert set(owner) == declared_models | ollama_tags
-    assert not any("arena" in i for i in owner)
-    # The OpenAI connection is LiteLLM: a name only LiteLLM serves is listed as "openai".
-    assert owner["nomic-embed-text"] == "openai"
-    # A finding, pinned here: the stack also connects Open WebUI to Ollama directly, and Open
-    # WebUI keeps one entry per id, the last connection's (main.py: {model['id']: model}):
-    # same-named local models are served by Ollama directly, not through LiteLLM.
-    shadowed = {i for i in declared_models if i in ollama_tags}
-    assert shadowed and all(owner[i] == "ollama" for i in shadowed), owner
+    # Exactly the stack's models, all through LiteLLM ("openai"): no Ollama connection, and not
+    # the model LiteLLM serves beyond the stack's (the virtual key may not list it).
+    assert set(owner) == set(litellm_keyed.evaluation.outputs["models"]) == set(litellm_keyed.key_models)
+    assert set(owner.values()) == {"openai"}
     status, cfg = owui.request("GET", "/openai/config", token=admin_token)
-    assert status == 200 and cfg["OPENAI_API_BASE_URLS"] == [f"{litellm_prod.url}/v1"], cfg
+    assert status == 200 and cfg["OPENAI_API_BASE_URLS"] == [f"{litellm_keyed.url}/v1"], cfg
+    status, cfg = owui.request("GET", "/ollama/config", token=admin_token)
+    assert status == 200 and cfg["ENABLE_OLLAMA_API"] is False, cfg
 
 
 def test_cors_allows_the_declared_origin_only(owui: webui.Webui, declared: dict[str, str]) -> None:
@@ -169,94 +203,32 @@ def test_cors_allows_the_declared_origin_only(owui: webui.Webui, declared: dict[
 # --------------------------------------------------------------------------- behind Traefik
 
 
-def _traefik_command(declared: list[str], ports: dict[str, int], constraint: str) -> list[str]:
-    out = []
-    for arg in traefik_test_command(declared):
-        m = re.match(r"--entrypoints\.([^.]+)\.address=:(\d+)$", arg)
-        if arg.startswith("--providers.docker.endpoint="):
-            # The stack reads Docker through its socket proxy (proven in test_least_privilege.py);
-            # this host-network Traefik reads the tier's engine socket directly, read-only.
-            arg = f"--providers.docker.endpoint=unix://{DOCKER_SOCKET}"
-        out.append(f"--entrypoints.{m.group(1)}.address={LOOPBACK}:{ports[m.group(1)]}" if m else arg)
-    return [*out, f"--providers.docker.constraints={constraint}"]
-
-
 @pytest.fixture(scope="module")
 def host_traefik(
     owui: webui.Webui, docker_engine: Engine, traefik_image: str, standin_image: str, prod: Any
 ) -> Iterator[dict[str, Any]]:
-    engine = docker_engine
+    """Real Traefik with the program's command and open-webui labels in front of the process
+    (it_edge.py); the carrier's healthcheck is the declared probe of /health (busybox wget
+    instead of curl), so Traefik routes only while the real process is healthy."""
     containers = prod.containers()
-    traefik, declared_webui = containers["traefik"], containers["open-webui"]
-    sid = uuid.uuid4().hex[:8]
-    entrypoints = sorted(
-        {
-            m.group(1)
-            for a in traefik_test_command(traefik.inputs["command"])
-            if (m := re.match(r"--entrypoints\.([^.]+)\.address=", a))
-        }
-    )
-    ports = {e: free_port() for e in entrypoints}
-    ports["websecure"] = owui.traefik_port
-    constraint = f"Label(`ai-stack-it.webui`,`{sid}`)"
-    command = _traefik_command(list(traefik.inputs["command"]), ports, constraint)
-
-    # The label carrier: the declared labels, the service port pointed at the process; its
-    # healthcheck is the declared probe of /health (busybox wget instead of curl), so Traefik
-    # routes only while the real process is healthy.
-    labels = label_map(declared_webui)
+    labels = label_map(containers["open-webui"])
     assert SERVICE_PORT_LABEL in labels
     labels[SERVICE_PORT_LABEL] = str(owui.port)
-    carrier = f"{engine.prefix}open-webui-host-{sid}"
-    args = ["create", "--name", carrier, "--label", engine.session_label, "--label", f"ai-stack-it.webui={sid}"]
-    args += [f for k, v in labels.items() for f in ("--label", f"{k}={v}")]
-    args += ["--network", "host", "--entrypoint", "/bin/busybox"]
-    args += ["--health-cmd", f"wget -q -O /dev/null http://{LOOPBACK}:{owui.port}/health"]
-    args += ["--health-interval", "1s", "--health-timeout", "5s", "--health-retries", "3"]
-    args += [standin_image, "sleep", "3600"]
-    engine.run(*args)
-
-    tname = f"{engine.prefix}traefik-host-{sid}"
-    inputs = traefik.inputs
-    args = ["create", "--name", tname, "--label", engine.session_label, "--network", "host"]
-    if inputs.get("readOnly"):
-        args.append("--read-only")
-    caps = inputs.get("capabilities") or {}
-    args += [f for cap in caps.get("drops") or [] for f in ("--cap-drop", cap)]
-    args += [f for cap in caps.get("adds") or [] for f in ("--cap-add", cap)]
-    args += [f for opt in inputs.get("securityOpts") or [] for f in ("--security-opt", opt)]
-    volumes = []
-    for vol in inputs.get("volumes") or []:
-        mode = ":ro" if vol.get("readOnly") else ""
-        if vol.get("hostPath", "").endswith("docker.sock"):
-            source = engine.socket_path or "/var/run/docker.sock"
-        else:
-            source = f"{engine.prefix}{vol['volumeName']}-host-{sid}"
-            engine.run("volume", "create", "--label", engine.session_label, source)
-            volumes.append(source)
-        args += ["-v", f"{source}:{vol['containerPath']}{mode}"]
-    args += ["-v", f"{engine.socket_path or DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"]
-    args += [traefik_image, *command]
-    engine.run(*args)
-    try:
-        engine.run("start", carrier)
-        engine.run("start", tname)
-        wait_health(engine, carrier, "healthy", timeout=60)
-        api = ports.get("traefik", TRAEFIK_API_PORT)
-
-        def routed() -> dict[str, Any] | None:
-            reply = http_request(api, "/api/http/services/open-webui@docker", timeout=3)
-            return reply.json() if reply.status == 200 else None
-
-        service = wait_for("Traefik to route open-webui", routed, timeout=60)
-        yield {"ports": ports, "service": service, "command": command, "api": api}
-    except BaseException:
-        print(engine.run("logs", tname, check=False).stderr.decode(errors="replace")[-4000:])
-        raise
-    finally:
-        engine.run("rm", "-f", "-v", tname, carrier, check=False)
-        if volumes:
-            engine.run("volume", "rm", *volumes, check=False)
+    # The control for the Content-Security-Policy test: the same labels under another router
+    # and host, with a policy that forbids the inline scripts the UI starts from.
+    strict = {k.replace("open-webui", "strict"): v.replace("open-webui", "strict") for k, v in labels.items()}
+    strict["traefik.http.routers.strict.rule"] = f"Host(`{STRICT_HOST}`)"
+    strict["traefik.http.middlewares.strict-headers.headers.contentSecurityPolicy"] = STRICT_CSP
+    carriers = {
+        "open-webui-host": it_edge.Carrier(labels, f"http://{LOOPBACK}:{owui.port}/health"),
+        "open-webui-strict": it_edge.Carrier(strict),
+    }
+    with it_edge.host_traefik(
+        docker_engine, traefik_image, standin_image, containers["traefik"], carriers,
+        fixed_ports={"websecure": owui.traefik_port},
+    ) as edge:  # fmt: skip
+        service = wait_for("Traefik to route open-webui", lambda: edge.service("open-webui"), timeout=60)
+        yield {"ports": edge.ports, "service": service, "command": edge.command, "api": edge.api}
 
 
 def test_traefik_reaches_the_loopback_process(host_traefik: dict[str, Any], owui: webui.Webui) -> None:
@@ -295,16 +267,57 @@ def test_chat_page_loads_in_chromium_through_traefik(
     assert reply.status == 200 and "<title>Open WebUI</title>" in reply.text, reply.text[:300]
 
 
+def test_the_ui_works_under_its_content_security_policy(
+    host_traefik: dict[str, Any], tmp_path: Path, owui: webui.Webui
+) -> None:
+    """Headless Chromium loads the sign-in page through Traefik with the program's CSP header:
+    the app builds its sign-in form and Chromium reports no violation. The control, the same
+    page under a policy without 'unsafe-inline', is blocked and builds nothing: the check can fail."""
+    chromium = webui.chromium_binary()
+    port = host_traefik["ports"]["websecure"]
+    reply = http_request(port, "/auth", host="chat.example.com", tls=True)
+    assert reply.headers.get("content-security-policy") == OPEN_WEBUI_CSP
+    resolve = {"chat.example.com": port, STRICT_HOST: port}
+    dom, log = webui.load_page(
+        chromium, f"https://chat.example.com:{port}/auth", profile=tmp_path / "csp", resolve=resolve
+    )
+    assert 'type="password"' in dom and 'type="email"' in dom, dom[-2000:]
+    assert "Content Security Policy" not in log, [line for line in log.splitlines() if "Security Policy" in line]
+    strict = http_request(port, "/auth", host=STRICT_HOST, tls=True)
+    assert strict.status == 200 and strict.headers.get("content-security-policy") == STRICT_CSP
+    dom, log = webui.load_page(
+        chromium, f"https://{STRICT_HOST}:{port}/auth", profile=tmp_path / "strict", resolve=resolve
+    )
+    assert "Content Security Policy" in log and 'type="password"' not in dom
+
+
 # --------------------------------------------------------------------------- restart (last)
 
 
-def test_session_survives_a_restart(owui: webui.Webui, admin_token: str, declared: dict[str, str]) -> None:
-    """A new process on the same data and secret key accepts the old token; the env's admin
-    and signup settings are not re-applied (the database wins)."""
-    owui.restart()
+def test_a_restart_keeps_sessions_converges_the_key_and_drops_the_password(
+    owui: webui.Webui, admin_token: str, declared: dict[str, str], litellm_keyed: LitellmProxy
+) -> None:
+    """A new process on the same data and secret key accepts the old token; the env's admin and
+    signup settings are not re-applied (the database wins). Before it starts, the wrapper puts
+    the stack's LiteLLM key back into the database (here one that stored the master key, as an
+    older stack's did) and, a user existing, deletes the admin password file."""
+    db = owui.data_dir / "webui.db"
+    master = litellm_keyed.master_key
+    owui.stop()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE config SET value = ? WHERE key = 'openai.api_keys'", (json.dumps([master]),))
+    conn.close()
+    assert master.encode() in db.read_bytes()
+    owui.start()
     print(f"open-webui boot {owui.boots}: /health after {owui.last_boot_seconds:.1f}s")
     status, body = owui.request("GET", "/api/v1/auths/", token=admin_token)
     assert status == 200 and body["email"] == declared["WEBUI_ADMIN_EMAIL"], body
+    status, cfg = owui.request("GET", "/openai/config", token=admin_token)
+    assert status == 200 and cfg["OPENAI_API_KEYS"] == [litellm_keyed.virtual_key], cfg
+    assert master.encode() not in db.read_bytes()
+    assert not (owui.secrets_dir / "webui-admin-password").exists()
+    environ = Path(f"/proc/{_serving_pid(owui)}/environ").read_bytes()
+    assert b"WEBUI_ADMIN_PASSWORD" not in environ
     status, body = owui.request(
         "POST", "/api/v1/auths/signup", payload={"email": "late@example.org", "password": "Late-pass-1", "name": "L"}
     )

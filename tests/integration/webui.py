@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stack import constants
+from stack.constants import SECRETS_DIR
 from tests.integration.it_support import LOOPBACK, Background, http_request, unavailable, wait_for
 
 STARTUP_TIMEOUT = 120.0  # measured 9.5-12 s from start to /health on 2 cores
@@ -88,13 +89,12 @@ OFFLINE_ENV = {
 }
 
 
-def run_env(
-    declared: dict[str, str], *, data_dir: Path, ollama_url: str, litellm_url: str, extra_origins: list[str]
-) -> dict[str, str]:
+def run_env(declared: dict[str, str], *, data_dir: Path, litellm_url: str, extra_origins: list[str]) -> dict[str, str]:
     """The declared env with only the changes a loopback run needs; every change is listed here."""
     env = dict(declared)
-    env["OLLAMA_BASE_URL"] = ollama_url  # the Ollama stand-in instead of http://ollama:11434
     env["OPENAI_API_BASE_URL"] = f"{litellm_url}/v1"  # the real LiteLLM on loopback, same /v1 suffix
+    if "RAG_OPENAI_API_BASE_URL" in env:  # documents are embedded through the same LiteLLM
+        env["RAG_OPENAI_API_BASE_URL"] = f"{litellm_url}/v1"
     env["DATA_DIR"] = str(data_dir)  # the image's is /app/backend/data (the volume)
     # Open WebUI empties and refills its static dir at every start (config.py, 0.11.1); the
     # default is inside the shared venv, so two instances on one machine would break each
@@ -106,15 +106,26 @@ def run_env(
     return env
 
 
+def write_secrets(uploads: list[dict[str, str]], secrets_dir: Path) -> None:
+    """The container's uploaded secret files, into a directory of this machine."""
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    for upload in uploads:
+        (secrets_dir / Path(upload["file"]).name).write_text(upload["content"])
+
+
 @dataclass
 class Webui:
-    """One `open-webui serve` process; `restart()` replaces it on the same data and env."""
+    """One `open-webui serve` process, started by the declared wrapper (stack/render/open_webui.py:
+    secrets from files); `restart()` replaces it on the same data, env and files."""
 
     binary: str
     env: dict[str, str]
     data_dir: Path
     port: int
     logs: Path
+    secrets_dir: Path
+    wrapper: str
+    """The declared wrapper's prelude; the final `exec bash start.sh` becomes the wheel's serve."""
     traefik_port: int = 0
     """The websecure port of the Traefik in front (its origin is allowed by CORS)."""
     process: Background | None = None
@@ -131,9 +142,15 @@ class Webui:
         env.update(self.env)
         env["HOME"] = str(self.data_dir.parent)
         started = time.monotonic()
+        # The declared wrapper with only the secrets' directory moved here and the image's
+        # `bash start.sh` replaced by the wheel's `open-webui serve`.
+        prelude = self.wrapper.replace(SECRETS_DIR + "/", f"{self.secrets_dir}/")
+        assert prelude.endswith("exec bash start.sh\n"), prelude[-80:]
+        prelude = prelude.removesuffix("exec bash start.sh\n")
+        serve = f'exec "$0" serve --host {LOOPBACK} --port {self.port}'
         self.process = Background.start(
             f"open-webui (boot {self.boots})",
-            [self.binary, "serve", "--host", LOOPBACK, "--port", str(self.port)],
+            ["bash", "-c", prelude + serve, self.binary],
             log=self.logs / f"open-webui-{self.boots}.log",
             env=env,
             cwd=self.data_dir,  # serve writes .webui_secret_key here if the key were missing
@@ -209,3 +226,36 @@ def screenshot(chromium: str, url: str, out: Path, *, profile: Path, resolve: di
     assert res.returncode == 0 and out.is_file(), f"chromium failed ({res.returncode}):\n{log[-3000:]}"
     assert "Page load failed" not in log, f"chromium could not load {url}:\n{log[-3000:]}"
     return log
+
+
+def load_page(chromium: str, url: str, *, profile: Path, resolve: dict[str, int]) -> tuple[str, str]:
+    """Headless Chromium loads `url`, lets the app run, and prints the DOM it built: (DOM, log).
+    The log has the console's messages, Content-Security-Policy violations among them."""
+    rules = ",".join(f"MAP {host} {LOOPBACK}:{port}" for host, port in resolve.items())
+    argv = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--ignore-certificate-errors",
+        f"--host-resolver-rules={rules},EXCLUDE localhost",
+        "--proxy-server=direct://",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        url,
+    ]
+    for _ in range(3):
+        res = subprocess.run(argv, capture_output=True, timeout=90, check=False, start_new_session=True)
+        log = res.stderr.decode(errors="replace")
+        if "ERR_NETWORK_CHANGED" not in log:
+            break
+    assert res.returncode == 0, f"chromium failed ({res.returncode}):\n{log[-3000:]}"
+    return res.stdout.decode(errors="replace"), log

@@ -39,6 +39,7 @@ class Case:
 
 NNP = "no-new-privileges:true"
 BIND = {"type": "none", "o": "bind"}
+ENABLED = [{"label": "traefik.enable", "value": "true"}, {"label": "traefik.docker.network", "value": "proxy"}]
 
 # Issue 14: host devices only where the stack declares them (the AMD GPU's files on Ollama).
 AMD_DEVICES = {"allowedDevices": {"ollama": ["/dev/kfd", "/dev/dri"]}}
@@ -385,11 +386,13 @@ CONTAINER_CASES: list[Case] = [
         "mandatory",
         "publishAllPorts",
     ),
+    # traefik-routes-tls-only is a stack rule: entry points are judged by Traefik's static config.
     Case(
         "no-tls-entrypoint",
         "open-webui",
         {
             "labels": [
+                *ENABLED,
                 {"label": "traefik.http.routers.open-webui.entrypoints", "value": "web,websecure"},
                 {"label": "traefik.http.routers.open-webui.tls.certresolver", "value": "le"},
             ]
@@ -397,25 +400,29 @@ CONTAINER_CASES: list[Case] = [
         "traefik-routes-tls-only",
         "mandatory",
         "router 'open-webui' listens on web",
+        stack=True,
     ),
     Case(
         "no-entrypoints",
         "litellm",
         {
             "labels": [
+                *ENABLED,
                 {"label": "traefik.http.routers.api.rule", "value": "Host(`x`)"},
                 {"label": "traefik.http.routers.api.tls.certresolver", "value": "le"},
             ]
         },
         "traefik-routes-tls-only",
         "mandatory",
-        "all entrypoints (none set)",
+        "names no entry point, so it listens on web, web-v6",
+        stack=True,
     ),
     Case(
         "no-certresolver",
         "litellm",
         {
             "labels": [
+                *ENABLED,
                 {"label": "traefik.http.routers.api.entrypoints", "value": "websecure"},
                 {"label": "traefik.http.routers.api.tls", "value": "true"},
             ]
@@ -423,14 +430,16 @@ CONTAINER_CASES: list[Case] = [
         "traefik-routes-tls-only",
         "mandatory",
         "without a certificate resolver",
+        stack=True,
     ),
     Case(
         "no-tls",
         "litellm",
-        {"labels": [{"label": "traefik.http.routers.api.entrypoints", "value": "websecure"}]},
+        {"labels": [*ENABLED, {"label": "traefik.http.routers.api.entrypoints", "value": "web"}]},
         "traefik-routes-tls-only",
         "mandatory",
         "has no TLS",
+        stack=True,
     ),
     Case("image-no-tag", "postgres", {"image": "postgres"}, "image-tag-pinned", "mandatory", "has no tag"),
     Case(
@@ -591,7 +600,7 @@ STACK_CASES: list[Case] = [
         {"ports": [{"internal": 2375, "external": 2375, "ip": "127.0.0.1"}]},
         "docker-socket-isolated",
         "mandatory",
-        "container 'docker-socket-proxy' mounts the Docker socket and publishes ports",
+        "container 'docker-socket-proxy' mounts the Docker socket and its network namespace publishes ports",
         stack=True,
     ),
     Case(

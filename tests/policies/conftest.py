@@ -17,10 +17,19 @@ PACK_DIR = ROOT / "policies"
 
 
 @pytest.fixture(scope="session")
-def analyzer() -> Iterator[PolicyPackAnalyzer]:
+def pack_process() -> Iterator[PolicyPackAnalyzer]:
     """The pack, started once like the CLI does (about 0.5 s)."""
     with PolicyPackAnalyzer(PACK_DIR, project="ai-stack", stack="prod", dry_run=True) as pack:
         yield pack
+
+
+@pytest.fixture()
+def analyzer(pack_process: PolicyPackAnalyzer) -> PolicyPackAnalyzer:
+    """The session's pack, reset to what the CLI sends with no policy config (every policy at its
+    own level), so no test inherits another's levels: a test that set `{"all": "advisory"}` would
+    otherwise silently downgrade every mandatory rule for the tests after it."""
+    pack_process.configure({})
+    return pack_process
 
 
 @pytest.fixture()

@@ -95,8 +95,8 @@ class Baseline:
         out = []
         for res in self.stack({n: changed(p, edits.get(n, {})) for n, p in containers.items()}):
             r = self.registered_urn(res.urn or "")
-            name = r.docker_name or r.name
-            if r.type != CONTAINER and name in edits:
+            name = next((n for n in (r.docker_name, r.name) if n in edits), None)
+            if r.type != CONTAINER and name is not None:
                 res = dataclasses.replace(res, properties=changed(res.properties, edits[name]))
             out.append(res)
         return out

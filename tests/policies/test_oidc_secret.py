@@ -7,7 +7,6 @@ over the Analyzer protocol like every other rule test; the mutation unwraps only
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tests.policies.fixtures import Baseline
 from tools.analyzer import SECRET_SIG, SIG_KEY, PolicyPackAnalyzer
@@ -17,22 +16,15 @@ DATA = Path(__file__).resolve().parents[1] / "stack" / "data"
 RULE = "container-no-plaintext-secrets"
 
 
-def _unwrap_client_secret(envs: list[Any]) -> list[Any]:
-    out = []
-    for e in envs:
-        if isinstance(e, dict) and e.get(SIG_KEY) == SECRET_SIG and str(e["value"]).startswith("OAUTH_CLIENT_SECRET="):
-            out.append(e["value"])
-        else:
-            out.append(e)
-    return out
-
-
 def test_the_client_secret_passes_wrapped_and_fails_in_plaintext(prod_pack: PolicyPackAnalyzer) -> None:
     sso = Baseline(evaluate("sso", root=DATA))
     as_sent = sso.container("open-webui")
     assert prod_pack.analyze_resource(sso.resource("open-webui", as_sent)).by_policy(RULE) == []
-    plain = _unwrap_client_secret(as_sent["envs"])
-    assert plain != as_sent["envs"], "the program sent no wrapped OAUTH_CLIENT_SECRET: the case cannot fail"
+    # The program keeps it out of env (docker inspect shows env): a secret file the wrapper reads.
+    files = {u["file"]: u for u in as_sent["uploads"]}
+    secret = files["/run/secrets/oidc-client-secret"]["content"]
+    assert isinstance(secret, dict) and secret.get(SIG_KEY) == SECRET_SIG, "the case cannot fail"
+    plain = [*as_sent["envs"], f"OAUTH_CLIENT_SECRET={secret['value']}"]
     diags = prod_pack.analyze_resource(sso.resource("open-webui", {**as_sent, "envs": plain})).by_policy(RULE)
     assert [d.message.split(". ")[0] for d in diags] == [
         "container 'open-webui': env OAUTH_CLIENT_SECRET is set in plaintext"

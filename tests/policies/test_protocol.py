@@ -12,6 +12,7 @@ from tests.policies.fixtures import CONFIG_DIR, Baseline, added, configure_prod
 from tools.analyzer import (
     UNKNOWN_NUMBER,
     UNKNOWN_STRING,
+    AnalyzeResult,
     Diagnostic,
     PolicyConfigError,
     PolicyPackAnalyzer,
@@ -195,8 +196,11 @@ def test_volume_protection_follows_the_stack_config(analyzer: PolicyPackAnalyzer
 
 def test_dev_allows_ollama_on_loopback_only(dev_pack: PolicyPackAnalyzer, baseline: Baseline) -> None:
     def new(name: str, **changes: Any) -> list[Diagnostic]:
-        before = dev_pack.analyze_resource(baseline.resource(name))
-        return added(dev_pack.analyze_resource(baseline.resource(name, baseline.container(name, **changes))), before)
+        before = [*dev_pack.analyze_resource(baseline.resource(name)).diagnostics]
+        before += dev_pack.analyze_stack(baseline.stack()).diagnostics
+        after = [*dev_pack.analyze_resource(baseline.resource(name, baseline.container(name, **changes))).diagnostics]
+        after += dev_pack.analyze_stack(baseline.stack_changed({name: changes})).diagnostics
+        return added(AnalyzeResult(tuple(after)), before)
 
     loopback = [{"internal": 11434, "external": 11434, "ip": "127.0.0.1", "protocol": "tcp"}]
     assert new("ollama", ports=loopback) == []
@@ -215,6 +219,8 @@ def test_prod_rejects_ollama_even_on_loopback(prod_pack: PolicyPackAnalyzer, bas
     before = prod_pack.analyze_resource(baseline.resource("ollama"))
     result = prod_pack.analyze_resource(baseline.resource("ollama", baseline.container("ollama", ports=loopback)))
     [diag] = added(result, before)
+    stack = prod_pack.analyze_stack(baseline.stack_changed({"ollama": {"ports": loopback}}))
+    assert added(stack, prod_pack.analyze_stack(baseline.stack())) == [], "reported once, by the container rule"
     assert diag.policy_name == "container-no-published-datastore"
     assert diag.enforcement_level == "mandatory"
 

@@ -742,7 +742,10 @@ BROKEN += [
     ),
     (
         "tls entrypoint named like the ipv6 web",
-        stack(*DEPLOYED[1:], "ai-stack:traefik: {mode: deploy, acmeEmail: ops@example.com, entrypoint: web-v6}"),
+        stack(
+            *DEPLOYED[1:],
+            "ai-stack:traefik: {mode: deploy, acmeEmail: ops@example.com, entrypoint: web-v6, ipv6: true}",
+        ),
         r"ai-stack:traefik\.entrypoint: 'web-v6'",
     ),
     (
@@ -778,6 +781,12 @@ BROKEN += [
         "postgres role pg_",
         stack("ai-stack:postgres: {user: pg_litellm}"),
         r"ai-stack:postgres\.user: role names cannot begin with pg_",
+    ),
+    (
+        # The image's superuser is postgres; LiteLLM's role is an ordinary one (issue 22).
+        "postgres role named postgres",
+        stack("ai-stack:postgres: {user: postgres, database: pg_litellm}"),
+        r"ai-stack:postgres\.user: 'postgres' is the superuser's name",
     ),
     (
         "postgres role public",
@@ -977,7 +986,7 @@ VALID += [
         ),
     ),
     # names
-    ("postgres role named postgres", stack("ai-stack:postgres: {user: postgres, database: pg_litellm}")),
+    ("postgres role with a database named pg_", stack("ai-stack:postgres: {user: llm_app, database: pg_litellm}")),
     ("network of an existing traefik", stack("ai-stack:network: {name: traefik_proxy, external: true}")),
     # hosted providers
     (
@@ -1021,7 +1030,7 @@ VALID += [
     ),
     (
         "merge keys with overrides",
-        "config:\n" + HOST + MODELS + "  ai-stack:litellm: &small\n    cpus: 1\n    memory: 1Gi\n"
+        "config:\n" + HOST + MODELS + "  ai-stack:litellm: &small\n    cpus: 0.9\n    memory: 1Gi\n"
         "  ai-stack:postgres:\n    <<: *small\n    memory: 512Mi\n",
     ),
     (

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the program may import beyond the stdlib, by top-level module, and the requirements.txt
-# line that provides it. The pack's pinning rule (policies.rules.pinning) is shared on purpose.
+# What the program may import beyond the stdlib, by top-level module, and the requirements
+# line that provides it (requirements.in; its lock requirements.txt adds their dependencies).
+# The pack's pinning rule (policies.rules.pinning) is shared on purpose.
 ALLOWED = {
     "pulumi": "pulumi",
     "pulumi_docker": "pulumi-docker",
@@ -44,6 +45,6 @@ def test_program_imports_no_tooling_and_nothing_unlisted() -> None:
 
 
 def test_requirements_txt_is_the_program_runtime_only() -> None:
-    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.in").read_text().splitlines()]
     names = {line.split("=")[0].split("<")[0].split(">")[0].strip() for line in lines if line}
     assert names == {n for n in ALLOWED.values() if n}

@@ -52,7 +52,7 @@ CHOICES: dict[str, list[object]] = {
         {"enabled": True, "target": "s3", "s3Repository": "s3:s3.amazonaws.com/bucket/prefix"},
     ],
     "ai-stack:network": [{}, {"name": "web", "external": True}],
-    "ai-stack:postgres": [{}, {"user": "postgres", "database": "pg_litellm"}],
+    "ai-stack:postgres": [{}, {"user": "llm_app", "database": "pg_litellm"}],
     "ai-stack:embeddingModels": [[], ["nomic-embed-text"]],
     "ai-stack:providers": [[], [{"modelName": "gpt-4o", "model": "openai/gpt-4o", "apiKeyEnv": "OPENAI_API_KEY"}]],
 }

@@ -97,15 +97,18 @@ def test_the_example_renders_open_webuis_own_variables(sso: Evaluation) -> None:
     env = env_of(sso)
     assert {k: env[k] for k in SSO_ENV} == SSO_ENV
     assert env["WEBUI_URL"] == "https://chat.example.com"
-    # the encrypted config value's offline stand-in (one per ciphertext, so a rotation shows)
-    assert env["OAUTH_CLIENT_SECRET"].startswith("offline-placeholder-secret-")
+    # A file, not env (docker inspect shows env): stack/render/open_webui.py exports it.
+    assert "OAUTH_CLIENT_SECRET" not in env
 
 
 def test_the_client_secret_is_a_secret_end_to_end(sso: Evaluation) -> None:
-    wire = sso.containers()["open-webui"].wire_json["envs"]
-    secret = [e for e in wire if is_secret(e)]
-    assert any(e["value"].startswith("OAUTH_CLIENT_SECRET=offline-placeholder-secret-") for e in secret)
-    assert not any(isinstance(e, str) and e.startswith("OAUTH_CLIENT_SECRET") for e in wire)
+    webui = sso.containers()["open-webui"]
+    files = {u["file"]: u for u in webui.wire_json["uploads"]}
+    secret = files["/run/secrets/oidc-client-secret"]["content"]
+    # the encrypted config value's offline stand-in (one per ciphertext, so a rotation shows)
+    assert is_secret(secret) and secret["value"].startswith("offline-placeholder-secret-")
+    assert not any("OAUTH_CLIENT_SECRET" in str(e) for e in webui.wire_json["envs"])
+    assert "OAUTH_CLIENT_SECRET=" in webui.inputs["command"][0]  # the wrapper exports it
     # Nowhere else: no other container, no output.
     others = [c for n, c in sso.containers().items() if n != "open-webui"]
     assert not any("OAUTH_CLIENT_SECRET" in str(c.inputs) for c in others)

@@ -11,6 +11,7 @@ import yaml
 
 from stack import constants
 from stack.components.model_pull import MARKER
+from stack.components.open_webui import CSP as OPEN_WEBUI_CSP
 from tests.stackfiles import overlay
 from tools import provider
 from tools.offline import Evaluation, Registered, evaluate, is_secret
@@ -35,7 +36,7 @@ def labels(c: Registered) -> dict[str, str]:
 
 
 def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
-    base = {"ollama", "ollama-pull", "open-webui", "litellm", "postgres"}
+    base = {"ollama", "ollama-pull", "open-webui", "litellm", "litellm-key", "postgres"}
     assert set(dev.containers()) == base
     monitoring = {"prometheus", "alertmanager", "blackbox-exporter", "node-exporter", "gpu-exporter", "ollama-exporter"}
     monitoring |= {"litellm-metrics-key"}  # the run-once job registering Prometheus's key
@@ -60,7 +61,9 @@ def test_dev_limits_fit_a_16gb_laptop_with_room(dev: Evaluation) -> None:
 
 def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
     for name, c in any_stack.containers().items():
-        expected = "no" if name in (constants.MODEL_PULL, constants.METRICS_KEY_JOB) else "unless-stopped"
+        expected = (
+            "no" if name in (constants.MODEL_PULL, constants.KEY_JOB, constants.METRICS_KEY_JOB) else "unless-stopped"
+        )
         assert c.inputs["restart"] == expected, name
         assert c.inputs["logDriver"] == "json-file", name
         assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
@@ -75,7 +78,8 @@ HEALTH = {
     "ollama": ["CMD", "ollama", "list"],
     "ollama-pull": ["CMD-SHELL", f"test -f {MARKER}"],
     "postgres": ["CMD", "pg_isready", "-U", "litellm", "-d", "litellm"],
-    "traefik": ["CMD", "traefik", "healthcheck", "--ping"],
+    # `traefik healthcheck` needs the ping entrypoint's address (cmd/healthcheck/healthcheck.go).
+    "traefik": ["CMD", "traefik", "healthcheck", "--ping", "--entrypoints.traefik.address=127.0.0.1:8080"],
     "litellm-metrics-key": ["CMD-SHELL", "test -f /tmp/ai-stack-metrics-key"],
     # The Prometheus project's images are busybox-based (wget); the vendors' are Ubuntu (bash).
     "prometheus": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9090/-/healthy || exit 1"],
@@ -169,20 +173,31 @@ def networks_of(ev: Evaluation) -> dict[str, dict[str, list[str]]]:
 
 
 INTERNAL, EGRESS, SOCKET = "ai-stack-internal", "ai-stack-ollama-egress", "ai-stack-socket"
+DATASTORE, OLLAMA = "ai-stack-datastore", "ai-stack-ollama"
 MONITORING, EXPORTERS, ALERTING = "ai-stack-monitoring", "ai-stack-exporters", "ai-stack-alerting"
 
 
 def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
     nets = networks_of(any_stack)
     # Ollama's second network is its own (model downloads, the laptop's loopback publish).
-    assert nets["ollama"] == {INTERNAL: ["ollama"], EGRESS: ["ollama"]}
-    assert nets["postgres"] == {INTERNAL: ["postgres"]}
-    assert nets["ollama-pull"] == {INTERNAL: ["ollama-pull"]}
+    assert nets["ollama"] == {OLLAMA: ["ollama"], EGRESS: ["ollama"]}
+    assert nets["postgres"] == {DATASTORE: ["postgres"]}
+    assert nets["ollama-pull"] == {OLLAMA: ["ollama-pull"]}
+    assert nets["litellm-key"] == {INTERNAL: ["litellm-key"]}
+    # Open WebUI: Traefik and LiteLLM only, not Postgres's network nor Ollama's.
     assert nets["open-webui"] == {"proxy": ["open-webui"], INTERNAL: ["open-webui"]}
     watched = {MONITORING: ["litellm"]} if any_stack.stack == "prod" else {}
-    assert nets["litellm"] == {"proxy": ["litellm"], INTERNAL: ["litellm", "litellm.internal"], **watched}
+    assert nets["litellm"] == {
+        "proxy": ["litellm"],
+        INTERNAL: ["litellm", "litellm.internal"],
+        DATASTORE: ["litellm"],
+        OLLAMA: ["litellm"],
+        **watched,
+    }
     alone = [name for name, n in nets.items() if EGRESS in n]
     assert alone == ["ollama"]
+    assert sorted(name for name, n in nets.items() if DATASTORE in n) == ["litellm", "postgres"]
+    assert sorted(name for name, n in nets.items() if OLLAMA in n) == ["litellm", "ollama", "ollama-pull"]
     assert nets.get("backup", {}) == {}
     if "traefik" in nets:
         assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"], MONITORING: ["traefik"]}
@@ -190,7 +205,7 @@ def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
         assert sorted(name for name, n in nets.items() if SOCKET in n) == ["docker-socket-proxy", "traefik"]
     # Backend hops use names that resolve on the internal network only.
     webui = env_map(any_stack.containers()["open-webui"])
-    assert webui["OLLAMA_BASE_URL"] == "http://ollama:11434"
+    assert "OLLAMA_BASE_URL" not in webui and webui["ENABLE_OLLAMA_API"] == "false"
     assert webui["OPENAI_API_BASE_URL"] == "http://litellm.internal:4000/v1"
 
 
@@ -201,8 +216,15 @@ def test_stack_networks(dev: Evaluation, prod: Evaluation) -> None:
             for n in ev.of_type("docker:index/network:Network")
         }
 
-    # name: (internal, attachable). The routed network stays attachable: a host Traefik may own it.
-    assert shape(dev) == {"proxy": (False, True), INTERNAL: (True, False), EGRESS: (False, False)}
+    # name: (internal, attachable). Nothing the stack creates is attachable (a stray container
+    # could join the routed network and reach the services around Traefik).
+    assert shape(dev) == {
+        "proxy": (False, False),
+        INTERNAL: (True, False),
+        DATASTORE: (True, False),
+        OLLAMA: (True, False),
+        EGRESS: (False, False),
+    }
     assert shape(prod) == {
         **shape(dev),
         SOCKET: (True, False),
@@ -230,13 +252,21 @@ def test_monitoring_networks(prod: Evaluation) -> None:
         ALERTING: ["alertmanager", "prometheus"],
     }
     assert nets["node-exporter"] == {EXPORTERS: ["node-exporter"]}
-    assert nets["blackbox-exporter"] == {MONITORING: ["blackbox-exporter"], INTERNAL: ["blackbox-exporter"]}
+    # The blackbox exporter probes each service where it is (Postgres on datastore, Ollama on its own).
+    assert nets["blackbox-exporter"] == {
+        MONITORING: ["blackbox-exporter"],
+        INTERNAL: ["blackbox-exporter"],
+        DATASTORE: ["blackbox-exporter"],
+        OLLAMA: ["blackbox-exporter"],
+    }
+    assert nets["ollama-exporter"] == {MONITORING: ["ollama-exporter"], OLLAMA: ["ollama-exporter"]}
 
 
 def test_external_network_is_adopted_not_created() -> None:
     text = "config:\n  ai-stack:network:\n    name: web\n    external: true\n"
     ev = evaluate("dev", config_text=overlay(text))
-    assert sorted(n.inputs["name"] for n in ev.of_type("docker:index/network:Network")) == sorted([INTERNAL, EGRESS])
+    created = sorted(n.inputs["name"] for n in ev.of_type("docker:index/network:Network"))
+    assert created == sorted([INTERNAL, DATASTORE, OLLAMA, EGRESS])
     for name in ("open-webui", "litellm"):
         assert ev.containers()[name].inputs["networksAdvanced"][0]["name"] == "web"
 
@@ -252,6 +282,7 @@ def test_dev_ports_on_loopback_only(dev: Evaluation) -> None:
         "ollama": [("127.0.0.1", 11434, 11434)],
         "postgres": [],
         "ollama-pull": [],
+        "litellm-key": [],
     }
 
 
@@ -285,7 +316,8 @@ def test_prod_traefik_labels(prod: Evaluation) -> None:
         "traefik.http.routers.open-webui.tls": "true",
         "traefik.http.routers.open-webui.tls.certresolver": "letsencrypt",
         "traefik.http.routers.open-webui.service": "open-webui",
-        "traefik.http.routers.open-webui.middlewares": "open-webui-ratelimit,open-webui-headers",
+        # Headers first: the rate limit's own 429 carries them too.
+        "traefik.http.routers.open-webui.middlewares": "open-webui-headers,open-webui-ratelimit",
         "traefik.http.services.open-webui.loadbalancer.server.port": "8080",
         "traefik.http.middlewares.open-webui-ratelimit.ratelimit.average": "50",
         "traefik.http.middlewares.open-webui-ratelimit.ratelimit.burst": "200",
@@ -295,14 +327,22 @@ def test_prod_traefik_labels(prod: Evaluation) -> None:
         "traefik.http.middlewares.open-webui-headers.headers.contentTypeNosniff": "true",
         "traefik.http.middlewares.open-webui-headers.headers.frameDeny": "true",
         "traefik.http.middlewares.open-webui-headers.headers.referrerPolicy": "strict-origin-when-cross-origin",
+        "traefik.http.middlewares.open-webui-headers.headers.contentSecurityPolicy": OPEN_WEBUI_CSP,
     }
     llm = labels(c["litellm"])
-    assert llm["traefik.http.routers.litellm.rule"] == "Host(`llm.example.com`)"
+    # An allow-list of paths, not the whole host: the OpenAI API and the liveness probe.
+    rule = llm["traefik.http.routers.litellm.rule"]
+    assert rule.startswith("Host(`llm.example.com`) && (Path(`/v1/chat/completions`) || ")
+    assert rule.endswith(" || Path(`/health/liveliness`))") and "PathPrefix" not in rule
+    assert "traefik.http.routers.litellm-admin.rule" not in llm  # no admin range in prod.yaml
     assert llm["traefik.http.services.litellm.loadbalancer.server.port"] == "4000"
     assert llm["traefik.http.middlewares.litellm-ratelimit.ratelimit.average"] == "10"
     assert llm["traefik.http.middlewares.litellm-ratelimit.ratelimit.burst"] == "30"
-    for never in ("ollama", "postgres", "ollama-pull", "traefik", "docker-socket-proxy"):
+    for never in ("ollama", "postgres", "ollama-pull", "litellm-key", "docker-socket-proxy"):
         assert not any(k.startswith("traefik.") for k in labels(c[never])), never
+    # Traefik's own labels: only its catch-all router (a 404 with the headers, priority 1).
+    routers = {k.split(".")[3] for k in labels(c["traefik"]) if k.startswith("traefik.http.routers.")}
+    assert routers == {"catch-all"}
 
 
 def test_dev_has_no_routes(dev: Evaluation) -> None:
@@ -425,20 +465,15 @@ def test_a_failed_pull_is_retried_by_the_next_up(any_stack: Evaluation) -> None:
 # --- secrets --------------------------------------------------------------------------------
 
 
-def test_every_secret_env_is_a_pulumi_secret(any_stack: Evaluation) -> None:
-    seen = set()
+def test_no_container_keeps_a_secret_in_its_env(any_stack: Evaluation) -> None:
+    """`docker inspect` shows env, and Traefik may inspect every container (the socket proxy
+    lets it, stack/render/socket_proxy.py): no env entry is secret or looks like a credential."""
     for name, c in any_stack.containers().items():
         for entry in c.wire_json.get("envs", []):
-            plain = entry["value"] if is_secret(entry) else entry
-            key = plain.split("=", 1)[0]
-            if SECRET_NAMES.search(key) or key == "OPENAI_API_KEY":
-                assert is_secret(entry), f"{name}: {key} is not a secret"
-                seen.add(key)
-            else:
-                assert not is_secret(entry) or key.endswith("KEY"), f"{name}: {key} needlessly secret"
-    assert {"LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DATABASE_URL", "OPENAI_API_KEY"} <= seen
-    # Delivered as files instead (see test_secret_files).
-    assert not {"WEBUI_SECRET_KEY", "POSTGRES_PASSWORD"} & seen
+            assert not is_secret(entry), f"{name}: a secret env entry"
+            key, _, value = entry.partition("=")
+            assert not SECRET_NAMES.search(key) or key.endswith("_FILE"), f"{name}: {key}"
+            assert "sk-" not in value and "postgresql://" not in value, f"{name}: {key}"
 
 
 def uploads_of(c: Registered) -> dict[str, Any]:
@@ -446,15 +481,18 @@ def uploads_of(c: Registered) -> dict[str, Any]:
 
 
 def test_secret_files(any_stack: Evaluation) -> None:
-    """The Postgres password and Open WebUI's key are uploaded files, secret on the wire, so
-    `docker inspect` shows neither."""
+    """Every secret is an uploaded file, secret on the wire, so `docker inspect` shows none."""
     c = any_stack.containers()
     pg = uploads_of(c["postgres"])["/run/secrets/postgres-password"]
-    assert is_secret(pg["content"]) and "permissions" not in pg  # 0644: read after gosu postgres
-    assert env_map(c["postgres"])["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres-password"
-    key = uploads_of(c["open-webui"])["/app/backend/.webui_secret_key"]
-    assert is_secret(key["content"])
-    assert "WEBUI_SECRET_KEY" not in env_map(c["open-webui"])
+    assert is_secret(pg["content"]) and "permissions" not in pg  # 0644: the postgres user reads it
+    assert env_map(c["postgres"])["AI_STACK_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    webui = uploads_of(c["open-webui"])
+    for path in ("/run/secrets/webui-secret-key", "/run/secrets/litellm-key"):
+        assert is_secret(webui[path]["content"]), path
+    assert is_secret(uploads_of(c["litellm"])["/app/config.yaml"]["content"])
+    key_job = uploads_of(c["litellm-key"])
+    for path in ("/run/secrets/litellm-master-key", "/run/secrets/litellm-key"):
+        assert is_secret(key_job[path]["content"]), path
 
 
 def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
@@ -462,24 +500,34 @@ def test_secret_values_are_generated_and_wired(dev: Evaluation) -> None:
     assert set(passwords) == {
         "secrets-webui-secret-key",
         "secrets-webui-admin-password",
+        "secrets-webui-litellm-key",
         "secrets-litellm-master-key",
         "secrets-litellm-salt-key",
         "secrets-postgres-password",
+        "secrets-backup-passphrase",
     }
     for r in passwords.values():
         assert "result" in r.additional_secret_outputs
         assert r.inputs["special"] is False and r.inputs["length"] >= 32
-    pg = passwords["secrets-postgres-password"].outputs["result"]
+    result = {name: r.outputs["result"] for name, r in passwords.items()}
+    pg = result["secrets-postgres-password"]
     c = dev.containers()
     files = {u["file"]: u["content"] for u in c["postgres"].inputs["uploads"]}
     assert files["/run/secrets/postgres-password"] == pg
     webui_files = {u["file"]: u["content"] for u in c["open-webui"].inputs["uploads"]}
-    assert webui_files["/app/backend/.webui_secret_key"] == passwords["secrets-webui-secret-key"].outputs["result"]
-    assert env_map(c["litellm"])["DATABASE_URL"] == f"postgresql://litellm:{pg}@postgres:5432/litellm"
-    master = env_map(c["litellm"])["LITELLM_MASTER_KEY"]
-    assert master.startswith("sk-") and env_map(c["open-webui"])["OPENAI_API_KEY"] == master
-    assert dev.outputs["litellmMasterKey"] == master and "litellmMasterKey" in dev.secret_outputs
-    assert dev.secret_outputs == {"litellmMasterKey"}
+    assert webui_files["/run/secrets/webui-secret-key"] == result["secrets-webui-secret-key"]
+    config = yaml.safe_load(next(u["content"] for u in c["litellm"].inputs["uploads"]))
+    assert config["general_settings"]["database_url"] == f"postgresql://litellm:{pg}@postgres:5432/litellm"
+    master = config["general_settings"]["master_key"]
+    assert master == "sk-" + result["secrets-litellm-master-key"]
+    assert config["environment_variables"] == {"LITELLM_SALT_KEY": result["secrets-litellm-salt-key"]}
+    # Open WebUI gets the virtual key (sk-, as LiteLLM requires), never the master key.
+    virtual = webui_files["/run/secrets/litellm-key"]
+    assert virtual == "sk-" + result["secrets-webui-litellm-key"] and virtual != master
+    job = {u["file"]: u["content"] for u in c["litellm-key"].inputs["uploads"]}
+    assert job == {"/run/secrets/litellm-master-key": master, "/run/secrets/litellm-key": virtual}
+    assert dev.outputs["litellmMasterKey"] == master
+    assert dev.secret_outputs == {"litellmMasterKey", "backupPassphrase"}
 
 
 def test_server_gets_a_first_admin_from_the_stack(prod: Evaluation, dev: Evaluation) -> None:
@@ -487,25 +535,30 @@ def test_server_gets_a_first_admin_from_the_stack(prod: Evaluation, dev: Evaluat
     env = env_map(prod.containers()["open-webui"])
     password = next(r for r in prod.of_type(PASSWORD) if r.name == "secrets-webui-admin-password")
     assert env["WEBUI_ADMIN_EMAIL"] == "ops@example.com" and env["WEBUI_ADMIN_NAME"] == "Admin"
-    assert env["WEBUI_ADMIN_PASSWORD"] == password.outputs["result"]
-    wire = {e["value"].split("=", 1)[0] for e in prod.containers()["open-webui"].wire_json["envs"] if is_secret(e)}
-    assert "WEBUI_ADMIN_PASSWORD" in wire and "WEBUI_ADMIN_EMAIL" not in wire
+    assert "WEBUI_ADMIN_PASSWORD" not in env  # a file, read only while Open WebUI has no user
+    files = uploads_of(prod.containers()["open-webui"])
+    assert files["/run/secrets/webui-admin-password"]["content"]
+    assert prod.containers()["open-webui"].inputs["uploads"][-1]["content"] == password.outputs["result"]
     assert prod.outputs["webuiAdminEmail"] == "ops@example.com"
     assert prod.outputs["webuiAdminPassword"] == password.outputs["result"]
-    assert prod.secret_outputs == {"litellmMasterKey", "webuiAdminPassword"}
+    assert prod.secret_outputs == {"litellmMasterKey", "webuiAdminPassword", "backupPassphrase"}
     # The laptop stack keeps open signup and sets no admin unless adminEmail is given.
     assert not {k for k in env_map(dev.containers()["open-webui"]) if k.startswith("WEBUI_ADMIN_")}
+    assert "/run/secrets/webui-admin-password" not in uploads_of(dev.containers()["open-webui"])
     assert "webuiAdminPassword" not in dev.outputs
     ev = evaluate("dev", config_text=overlay("config:\n  ai-stack:openWebui: {adminEmail: me@example.org}\n"))
     dev_env = env_map(ev.containers()["open-webui"])
     assert dev_env["WEBUI_ADMIN_EMAIL"] == "me@example.org" and dev_env["ENABLE_SIGNUP"] == "true"
-    assert "WEBUI_ADMIN_PASSWORD" in dev_env and ev.outputs["webuiAdminEmail"] == "me@example.org"
+    assert "/run/secrets/webui-admin-password" in uploads_of(ev.containers()["open-webui"])
+    assert ev.outputs["webuiAdminEmail"] == "me@example.org"
 
 
 def test_secrets_that_must_never_change_are_protected(any_stack: Evaluation) -> None:
     protected = {r.name for r in any_stack.of_type(PASSWORD) if r.protect}
-    # The Postgres password converges at every start (stack/render/postgres.py): it may rotate.
-    assert protected == {"secrets-litellm-salt-key", "secrets-webui-admin-password"}
+    # The Postgres password converges at every start (stack/render/postgres.py) and Open WebUI's
+    # LiteLLM key at every Open WebUI start (stack/render/open_webui.py): both may rotate. A new
+    # backup passphrase could not open the repository the old one made.
+    assert protected == {"secrets-litellm-salt-key", "secrets-webui-admin-password", "secrets-backup-passphrase"}
     for r in any_stack.of_type(PASSWORD):
         assert "keepers" not in r.inputs, r.name
 
@@ -542,8 +595,12 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
 
 def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
     env = env_map(prod.containers()["open-webui"])
-    assert env["OLLAMA_BASE_URL"] == "http://ollama:11434"
+    # LiteLLM only: no Ollama connection (ENABLE_OLLAMA_API is read by config.py at every start).
+    assert env["ENABLE_OLLAMA_API"] == "false" and "OLLAMA_BASE_URL" not in env
     assert env["OPENAI_API_BASE_URL"] == "http://litellm.internal:4000/v1"
+    # Sessions: the cookie only over HTTPS on a routed stack, a lifetime of the stack's choosing.
+    assert env["WEBUI_SESSION_COOKIE_SECURE"] == "true" and env["JWT_EXPIRES_IN"] == "7d"
+    assert env_map(dev.containers()["open-webui"])["WEBUI_SESSION_COOKIE_SECURE"] == "false"
     assert env["WEBUI_URL"] == "https://chat.example.com"
     assert env["ENABLE_SIGNUP"] == "false" and env["DEFAULT_USER_ROLE"] == "pending"
     assert "OLLAMA_API_BASE_URL" not in env
@@ -552,8 +609,10 @@ def test_open_webui_env(prod: Evaluation, dev: Evaluation) -> None:
     assert env_map(dev.containers()["open-webui"])["ENABLE_SIGNUP"] == "true"
     # Only the models the stack serves are listed.
     assert env["ENABLE_EVALUATION_ARENA_MODELS"] == "false"
-    # Documents are embedded by the stack's own embedding model, not a Hugging Face download.
-    assert env["RAG_EMBEDDING_ENGINE"] == "ollama" and env["RAG_EMBEDDING_MODEL"] == "nomic-embed-text"
+    # Documents are embedded by the stack's own embedding model through LiteLLM (its base URL
+    # explicit: config.py defaults it to api.openai.com), not a Hugging Face download.
+    assert env["RAG_EMBEDDING_ENGINE"] == "openai" and env["RAG_EMBEDDING_MODEL"] == "nomic-embed-text"
+    assert env["RAG_OPENAI_API_BASE_URL"] == env["OPENAI_API_BASE_URL"]
     assert "RAG_EMBEDDING_ENGINE" not in env_map(dev.containers()["open-webui"])
     # Offline mode would turn off update checks and tool installs a self-hoster expects.
     assert "OFFLINE_MODE" not in env and "HF_HUB_OFFLINE" not in env
@@ -580,7 +639,9 @@ def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:
     assert not any(v.get("hostPath") for v in c.get("volumes", []))
     env = env_map(any_stack.containers()["litellm"])
     assert env["STORE_MODEL_IN_DB"] == "True"
-    assert env["LITELLM_SALT_KEY"] != env["LITELLM_MASTER_KEY"]
+    assert doc["environment_variables"]["LITELLM_SALT_KEY"] != doc["general_settings"]["master_key"]
+    # LiteLLM's own switches (litellm/proxy/utils.py, management_endpoints/ui_sso.py).
+    assert {env[k] for k in ("NO_DOCS", "NO_REDOC", "NO_OPENAPI", "DISABLE_ADMIN_UI")} == {"True"}
 
 
 def test_hosted_provider_key_comes_from_secret_config() -> None:
@@ -590,9 +651,14 @@ def test_hosted_provider_key_comes_from_secret_config() -> None:
     )
     ev = evaluate("dev", config_text=overlay(text))
     c = ev.containers()["litellm"]
-    entries = [e for e in c.wire_json["envs"] if is_secret(e) and e["value"].startswith("OPENAI_API_KEY=")]
-    assert len(entries) == 1
-    assert "api_key: os.environ/OPENAI_API_KEY" in c.inputs["uploads"][0]["content"]
+    assert not any("OPENAI_API_KEY" in str(e) for e in c.wire_json["envs"])
+    # In the (secret) config file: set into LiteLLM's environment by its environment_variables.
+    assert is_secret(c.wire_json["uploads"][0]["content"])
+    doc = yaml.safe_load(c.inputs["uploads"][0]["content"])
+    assert doc["model_list"][-1]["litellm_params"]["api_key"] == "os.environ/OPENAI_API_KEY"
+    assert set(doc["environment_variables"]) == {"LITELLM_SALT_KEY", "OPENAI_API_KEY"}
+    # The hosted model is among the virtual key's models too.
+    assert json.loads(env_map(ev.containers()["litellm-key"])["MODELS"])[-1] == "gpt-4o"
 
 
 # --- dependency order ------------------------------------------------------------------------
@@ -604,9 +670,9 @@ def test_dependency_order(any_stack: Evaluation) -> None:
     def deps(name: str) -> set[str]:
         return {u.rsplit("::", 1)[1] for u in c[name].dependencies}
 
-    assert {"postgres"} <= deps("litellm")
-    assert {"litellm", "ollama", "ollama-pull"} <= deps("open-webui")
-    assert "ollama" in deps("ollama-pull")
+    assert {"postgres", "ollama"} <= deps("litellm")
+    assert {"litellm", "ollama-pull", "litellm-key"} <= deps("open-webui")
+    assert "ollama" in deps("ollama-pull") and "litellm" in deps("litellm-key")
 
 
 def test_settings_fail_before_any_resource() -> None:
@@ -634,12 +700,12 @@ def test_joining_an_existing_traefik() -> None:
     c = ev.containers()
     assert "traefik" not in c and "docker-socket-proxy" not in c
     nets = {n.inputs["name"] for n in ev.of_type("docker:index/network:Network")}
-    assert nets == {"ai-stack-internal", "ai-stack-ollama-egress"}
+    assert nets == {"ai-stack-internal", "ai-stack-datastore", "ai-stack-ollama", "ai-stack-ollama-egress"}
     webui = labels(c["open-webui"])
     assert webui["traefik.docker.network"] == "web"
     assert webui["traefik.http.routers.open-webui.entrypoints"] == "https"
     assert webui["traefik.http.routers.open-webui.tls.certresolver"] == "myresolver"
-    assert labels(c["litellm"])["traefik.http.routers.litellm.rule"] == "Host(`llm.example.org`)"
+    assert labels(c["litellm"])["traefik.http.routers.litellm.rule"].startswith("Host(`llm.example.org`) && (")
     assert all(c[n].inputs.get("ports", []) == [] for n in c)
     assert ev.outputs["webuiUrl"] == "https://chat.example.org" and "ollamaUrl" not in ev.outputs
     assert all(v.protect for v in ev.of_type(VOLUME))

@@ -33,7 +33,8 @@ def test_labels_route_a_host_over_tls() -> None:
         "traefik.http.routers.webui.tls": "true",
         "traefik.http.routers.webui.tls.certresolver": "le",
         "traefik.http.routers.webui.service": "webui",
-        "traefik.http.routers.webui.middlewares": "webui-ratelimit,webui-headers",
+        # Headers before the rate limit, so its 429 carries them.
+        "traefik.http.routers.webui.middlewares": "webui-headers,webui-ratelimit",
         "traefik.http.services.webui.loadbalancer.server.port": "8080",
         "traefik.http.middlewares.webui-ratelimit.ratelimit.average": "5",
         "traefik.http.middlewares.webui-ratelimit.ratelimit.burst": "7",
@@ -67,6 +68,9 @@ def test_litellm_config_from_models() -> None:
         embedding_models=["nomic-embed-text"],
         providers=[Provider(model_name="gpt-4o", model="openai/gpt-4o", api_key_env="OPENAI_API_KEY")],
         ollama_base="http://ollama:11434",
+        master_key="sk-master",
+        database_url="postgresql://litellm:pw@postgres:5432/litellm",
+        environment={"OPENAI_API_KEY": "sk-openai", "LITELLM_SALT_KEY": "salt"},
     )
     doc = yaml.safe_load(text)
     assert doc["model_list"] == [
@@ -85,10 +89,14 @@ def test_litellm_config_from_models() -> None:
         },
         {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"}},
     ]
+    # The secrets are in the file itself (it is uploaded as a secret; env would show in
+    # docker inspect): LiteLLM reads master_key and database_url from general_settings and sets
+    # environment_variables into its environment before it reads the model list.
     assert doc["general_settings"] == {
-        "master_key": "os.environ/LITELLM_MASTER_KEY",
-        "database_url": "os.environ/DATABASE_URL",
+        "master_key": "sk-master",
+        "database_url": "postgresql://litellm:pw@postgres:5432/litellm",
     }
+    assert list(doc["environment_variables"].items()) == [("LITELLM_SALT_KEY", "salt"), ("OPENAI_API_KEY", "sk-openai")]
 
 
 def test_traefik_static_config() -> None:

@@ -97,11 +97,11 @@ BROKEN = {
     ),
     "memory above host": (
         "config:\n  ai-stack:host: {cpus: 8, memory: 8Gi}\n",
-        r"ai-stack:host\.memory: the containers' memory limits add up to 10496Mi .*above the host's 8Gi",
+        r"ai-stack:host\.memory: the containers' memory limits add up to 10560Mi .*above the host's 8Gi",
     ),
     "cpus above host": (
         "config:\n  ai-stack:host: {cpus: 4, memory: 16Gi}\n",
-        r"ai-stack:host\.cpus: the containers' CPU limits add up to 7\.5",
+        r"ai-stack:host\.cpus: the containers' CPU limits add up to 7\.6",
     ),
     "reservation above limit": (
         "config:\n  ai-stack:postgres: {memory: 512Mi, memoryReservation: 1Gi}\n",

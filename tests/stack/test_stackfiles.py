@@ -259,8 +259,11 @@ def test_hugging_face_models_are_pulled_and_served(ref: str) -> None:
 def test_provider_keys_as_one_encrypted_object_are_wired_as_secrets() -> None:
     provider = "ai-stack:providers: [{modelName: gpt-4o, model: openai/gpt-4o, apiKeyEnv: OPENAI_API_KEY}]"
     ev = evaluate("staging", config_text=stack(provider, "ai-stack:providerKeys: {secure: v1:AAABAHhMYmN4RmBjcmV0}"))
-    envs = ev.containers()["litellm"].wire_json["envs"]
-    assert [e for e in envs if is_secret(e) and e["value"].startswith("OPENAI_API_KEY=")]
+    litellm = ev.containers()["litellm"]
+    # Into LiteLLM's (secret) config file, never its env: docker inspect shows env.
+    assert not any("OPENAI_API_KEY" in str(e) for e in litellm.wire_json["envs"])
+    assert is_secret(litellm.wire_json["uploads"][0]["content"])
+    assert "OPENAI_API_KEY:" in litellm.inputs["uploads"][0]["content"]
 
 
 # --- floating tags (hand-written: tags a registry moves, and release tags it does not) -----------

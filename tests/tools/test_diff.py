@@ -120,13 +120,15 @@ def test_a_new_model_reruns_the_pull_and_replaces_litellm_for_its_config(repo: P
     edit(repo / "Pulumi.dev.yaml", "    - llama3.2:1b\n", "    - llama3.2:1b\n    - qwen2.5:0.5b\n")
     lock_like(repo, "qwen2.5:0.5b", "llama3.2:1b")
     d = run("dev", "main", repo)
-    assert set(ops(d)) == {"ollama-pull", "litellm"}
+    # The key job re-runs too: Open WebUI's virtual key must be allowed the new model.
+    assert set(ops(d)) == {"ollama-pull", "litellm", "litellm-key"}
     assert ops(d)["ollama-pull"] == ("replace", ("envs",))
     assert "~ envs[MODELS]: llama3.2:1b → llama3.2:1b qwen2.5:0.5b (forces replace)" in lines(item(d, "ollama-pull"))
     litellm = item(d, "litellm")
     assert litellm.op == "replace" and "uploads" in litellm.forcing
+    # The config file holds LiteLLM's keys (issue 22): shown as a secret, never diffed.
     [config] = [x for x in litellm.details if x.path == "uploads[/app/config.yaml]"]
-    assert config.note.startswith("+") and config.old is not None and config.old.endswith(" lines")
+    assert (config.old, config.new) == ("[secret]", "[secret]")
     [pull_cost] = item(d, "ollama-pull").costs
     assert pull_cost.startswith("re-runs the model pull: llama3.2:1b qwen2.5:0.5b")
 
@@ -153,9 +155,8 @@ def test_a_regenerated_protected_secret_is_flagged_with_what_it_replaces(repo: P
     assert (salt.op, salt.forcing) == ("replace", ("length",))
     assert lines(salt) == ["~ length: 48 → 64 (forces replace)"]
     assert any("protected" in f for f in salt.flags) and any("regenerates the secret" in f for f in salt.flags)
-    # Its new value is unknown at preview: LiteLLM's env embeds it, and envs force a replacement.
-    assert ops(d)["litellm"] == ("replace", ("envs",))
-    assert lines(item(d, "litellm")) == ["~ envs[LITELLM_SALT_KEY]: [secret] → [secret] (forces replace)"]
+    # Its new value is unknown at preview: LiteLLM's config file embeds it; uploads force a replacement.
+    assert ops(d)["litellm"] == ("replace", ("uploads",))
     assert item(d, "litellm").flags == ("gets a new value of the regenerated secrets-litellm-salt-key",)
     md = render.markdown(d)
     assert md.startswith("### 🔴") and "🔴 **secrets-litellm-salt-key" in md
@@ -170,9 +171,10 @@ def test_a_rotated_config_secret_shows_as_secret_and_forces_the_replacement(repo
     commit(repo)
     edit(repo / "Pulumi.dev.yaml", "v1:AAAA:first-ciphertext", "v1:BBBB:second-ciphertext")
     d = run("dev", "main", repo)
-    assert ops(d) == {"litellm": ("replace", ("envs",))}
-    assert lines(item(d, "litellm")) == ["~ envs[OPENAI_API_KEY]: [secret] → [secret] (forces replace)"]
-    assert "~ envs[OPENAI_API_KEY]: [secret] → [secret] (forces replace)" in render.markdown(d)
+    # The key is in LiteLLM's config file, not its env (issue 22).
+    assert ops(d) == {"litellm": ("replace", ("uploads",))}
+    assert lines(item(d, "litellm")) == ["~ uploads[/app/config.yaml]: [secret] → [secret] (forces replace)"]
+    assert "~ uploads[/app/config.yaml]: [secret] → [secret] (forces replace)" in render.markdown(d)
 
 
 def test_first_boot_only_changes_warn_and_say_what_to_do_instead(repo: Path) -> None:
@@ -195,17 +197,18 @@ def test_first_boot_only_changes_warn_and_say_what_to_do_instead(repo: Path) -> 
     assert "will not take effect: Open WebUI 0.11.1 keeps the value from its first boot" in said["WEBUI_URL"]
     assert "Admin Panel → Settings → General (WebUI URL)" in said["WEBUI_URL"]
     assert "Admin Panel → Settings → General (New Sign Ups)" in said["ENABLE_SIGNUP"]
-    assert "~ envs[POSTGRES_USER]: litellm → llm (forces replace)" in lines(postgres)
+    # LiteLLM's role converges at every start (stack/render/postgres.py): a new name is created
+    # then, so only the database warns.
+    assert "~ envs[AI_STACK_ROLE]: litellm → llm (forces replace)" in lines(postgres)
     pgw = {w.split(" ", 1)[0]: w for w in postgres.warnings}
-    assert set(pgw) == {"POSTGRES_USER", "POSTGRES_DB"}
-    assert "empty data directory" in pgw["POSTGRES_USER"] and "CREATE ROLE" in pgw["POSTGRES_USER"]
-    assert "createdb" in pgw["POSTGRES_DB"]
+    assert set(pgw) == {"POSTGRES_DB"}
+    assert "empty data directory" in pgw["POSTGRES_DB"] and "createdb" in pgw["POSTGRES_DB"]
     text, md, doc = render.text(d), render.markdown(d), render.as_json(d)
     assert "warning: ENABLE_SIGNUP (ai-stack:openWebui.enableSignup) will not take effect" in text
     assert "⚠️ **open-webui: ENABLE_SIGNUP (ai-stack:openWebui.enableSignup) will not take effect" in md
-    assert md.startswith("### ⚠️") and "5 will not take effect" in md
+    assert md.startswith("### ⚠️") and "4 will not take effect" in md
     [pg_json] = [c for c in doc["changes"] if c["name"] == "postgres"]
-    assert [w.split(" ", 1)[0] for w in pg_json["warnings"]] == ["POSTGRES_USER", "POSTGRES_DB"]
+    assert [w.split(" ", 1)[0] for w in pg_json["warnings"]] == ["POSTGRES_DB"]
 
 
 def test_a_new_stack_warns_about_nothing_and_flags_no_protected_create(repo: Path) -> None:
@@ -232,6 +235,8 @@ def test_one_name_per_resource_in_the_table_the_diagram_and_the_gate(repo: Path)
     assert networks == {
         "proxy",
         "ai-stack-internal",
+        "ai-stack-datastore",
+        "ai-stack-ollama",
         "ai-stack-socket",
         "ai-stack-ollama-egress",
         "ai-stack-monitoring",

@@ -59,13 +59,17 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     repo = committed(tmp_path / "repo")
     # A rotated protected secret, an encrypted provider key, and a value the program forgot to mark.
     edit(repo / "stack/components/secrets.py", '-litellm-salt-key", length=48', '-litellm-salt-key", length=64')
+    anchor = (
+        "        ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]\n"
+    )
     edit(
         repo / "stack/components/litellm.py",
-        '            env("LITELLM_MODE", "PRODUCTION"),\n',
-        '            env("LITELLM_MODE", "PRODUCTION"),\n'
+        anchor,
+        "        envs.append(\n"
         "            pulumi.Output.unsecret(args.database_url).apply(\n"
         '                lambda url: "LEAKED_URL=" + url.replace("postgresql://", "postgres://")\n'
-        "            ),\n",
+        "            )\n"
+        "        )\n" + anchor,
     )
     (repo / "Pulumi.prod.yaml").write_text(
         (repo / "Pulumi.prod.yaml").read_text()
@@ -97,10 +101,14 @@ def test_no_secret_value_appears_in_any_face(
 ) -> None:
     d = run("prod", "main", repo)
     assert d.head is not None and d.base_eval is not None
-    # The values are really in play: in LiteLLM's DATABASE_URL (marked) and LEAKED_URL (not marked).
-    litellm = d.head.containers()["litellm"].inputs["envs"]
-    password = next(e for e in litellm if e.startswith("DATABASE_URL=")).split(":")[-2].split("@")[0]
-    assert password in generated and f"LEAKED_URL=postgres://litellm:{password}@postgres:5432/litellm" in litellm
+    # The values are really in play: in LiteLLM's config file (marked: its database URL, keys) and
+    # LEAKED_URL (not marked).
+    litellm = d.head.containers()["litellm"].inputs
+    config = litellm["uploads"][0]["content"]
+    password = config.split("database_url: postgresql://litellm:", 1)[1].split("@")[0]
+    assert (
+        password in generated and f"LEAKED_URL=postgres://litellm:{password}@postgres:5432/litellm" in litellm["envs"]
+    )
 
     md, js = tmp_path / "summary.md", tmp_path / "diff.json"
     argv = ["--stack", "prod", "--base", "main", "--repo", str(repo), "--markdown", str(md), "--json", str(js)]
@@ -119,12 +127,12 @@ def test_no_secret_value_appears_in_any_face(
     # And the diff still says what changed, masked.
     for face in ("text", "markdown", "cli stdout", "cli markdown"):
         text = outputs[face]
-        assert "~ envs[DATABASE_URL]: [secret] → [secret] (forces replace)" in text, face
-        assert "~ envs[LITELLM_SALT_KEY]: [secret] → [secret] (forces replace)" in text, face
+        # The database URL, the salt key and the provider's key are in LiteLLM's config file.
+        assert "~ uploads[/app/config.yaml]: [secret] → [secret] (forces replace)" in text, face
         assert "~ uploads[/run/secrets/postgres-password]: [secret] → [secret] (forces replace)" in text, face
-        assert "+ envs[OPENAI_API_KEY]: [secret] (forces replace)" in text, face
         assert "+ envs[LEAKED_URL]: postgres://litellm:[secret]@postgres:5432/litellm (forces replace)" in text, face
     litellm_json = next(c for c in json.loads(outputs["cli json"])["changes"] if c["name"] == "litellm")
     by_path = {x["path"]: x for x in litellm_json["details"]}
-    assert (by_path["envs[DATABASE_URL]"]["old"], by_path["envs[DATABASE_URL]"]["new"]) == ("[secret]", "[secret]")
+    config_json = by_path["uploads[/app/config.yaml]"]
+    assert (config_json["old"], config_json["new"]) == ("[secret]", "[secret]")
     assert by_path["envs[LEAKED_URL]"]["new"] == "postgres://litellm:[secret]@postgres:5432/litellm"

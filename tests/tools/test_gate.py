@@ -46,6 +46,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         "ollama-pull",
         "open-webui",
         "litellm",
+        "litellm-key",
         "postgres",
         "traefik",
         "docker-socket-proxy",

@@ -17,6 +17,9 @@ def runner(returncode: int, info: dict[str, object] | None = None, stderr: str =
     def run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
         if list(cmd[:2]) == ["docker", "ps"]:
             return subprocess.CompletedProcess(list(cmd), 0, ps, "")
+        if cmd[0] in ("iptables", "ip6tables"):  # a host that blocks cloud metadata (tools/egress.py)
+            return subprocess.CompletedProcess(list(cmd), 0, "-A DOCKER-USER -d 169.254.0.0/16 -j DROP\n"
+                                               "-A DOCKER-USER -d fd00:ec2::/64 -j DROP\n", "")  # fmt: skip
         answer = {"ServerVersion": "27.3.1", **(info or {})}
         return subprocess.CompletedProcess(list(cmd), returncode, json.dumps(answer), stderr)
 

@@ -17,7 +17,7 @@ Usage::
 """
 
 from .client import PolicyPackAnalyzer
-from .config import PolicyConfigError, load_policy_config, reconcile_config
+from .config import PolicyConfigError, apply_config, load_policy_config, parse_policy_config, reconcile_config
 from .process import PolicyPackStartError
 from .protocol import (
     SECRET_SIG,
@@ -46,8 +46,10 @@ __all__ = [
     "PolicyPackAnalyzer",
     "PolicyPackStartError",
     "Resource",
+    "apply_config",
     "load_policy_config",
     "make_urn",
+    "parse_policy_config",
     "reconcile_config",
     "secret",
 ]

@@ -197,7 +197,9 @@ class PolicyPackAnalyzer:
     def configure(self, config: Mapping[str, Any], *, strict: bool = True) -> dict[str, tuple[str, dict[str, Any]]]:
         """Reconcile ``config`` (CLI ``--policy-pack-config`` format) and send it with ``Configure``.
 
-        Returns the effective ``{policy: (enforcement level, knobs)}`` that was sent.
+        Returns the effective ``{policy: (enforcement level, knobs)}`` that was sent: every entry
+        the CLI sends, "all" and unknown names included (pkg/resource/plugin/analyzer_plugin.go
+        `Configure`, 1b5949891b).
         """
         info = self._info or self.get_analyzer_info()
         effective = reconcile_config(info, config, strict=strict)

@@ -88,7 +88,9 @@ class AnalyzerInfo:
     description: str
     supports_config: bool
     policies: tuple[PolicyInfo, ...]
-    initial_config: dict[str, tuple[str | None, dict[str, Any]]]
+    initial_config: dict[str, tuple[str, dict[str, Any]]]
+    """The pack's initial config, levels converted as the CLI converts them (an unset level is
+    protobuf's 0, ADVISORY: pkg/resource/plugin/analyzer_plugin.go `convertPolicyConfig`)."""
 
     def policy(self, name: str) -> PolicyInfo:
         """The policy called ``name`` (``KeyError`` if the pack has none)."""
@@ -190,10 +192,7 @@ def analyzer_info_of(raw: analyzer_pb2.AnalyzerInfo) -> AnalyzerInfo:
         for p in raw.policies
     )
     initial = {
-        k: (
-            LEVEL_NAMES.get(v.enforcementLevel) if v.enforcementLevel else None,
-            json_format.MessageToDict(v.properties),
-        )
+        k: (LEVEL_NAMES[v.enforcementLevel], json_format.MessageToDict(v.properties))
         for k, v in raw.initialConfig.items()
     }
     return AnalyzerInfo(

@@ -4,7 +4,10 @@ python -m tools.backup restore --stack prod --from latest [--yes]
 Runs against DOCKER_HOST when it is set (a remote engine: no host path is used, only named
 volumes and the stack's network). Secrets come from the environment when set there
 (PGPASSWORD, RESTIC_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), else from the stack:
-the Postgres password from the postgres container, the others from `pulumi config get`.
+the Postgres password from the postgres container, the others from `pulumi config get` (the
+passphrase the stack generated from `pulumi stack output --show-secrets backupPassphrase`).
+Every backup is encrypted: without a passphrase nothing runs. Each step gets its secrets on
+its standard input, never as `--env` (stack/render/backup.py).
 """
 
 from __future__ import annotations
@@ -22,10 +25,9 @@ from tools.backup.flow import Plan, RestoreRefusedError, restore, take_backup
 from tools.backup.runner import DockerRunner, StepFailedError
 from tools.stackfile import StackFileError, stack_settings
 
-# The password the running Postgres was given, read where the container has it (env or file).
-PG_PASSWORD = (
-    'if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then cat "$POSTGRES_PASSWORD_FILE"; else printenv POSTGRES_PASSWORD; fi'
-)
+# The password of LiteLLM's role, read where the postgres container has it (a file it names in
+# AI_STACK_PASSWORD_FILE, stack/render/postgres.py; POSTGRES_PASSWORD_FILE is the superuser's).
+PG_PASSWORD = 'cat "$AI_STACK_PASSWORD_FILE"'
 
 
 def _out(argv: Sequence[str]) -> str | None:
@@ -79,10 +81,11 @@ def secrets(stack: str, s: Settings) -> dict[str, str]:
         sources |= {"AWS_ACCESS_KEY_ID": "backupS3AccessKey", "AWS_SECRET_ACCESS_KEY": "backupS3SecretKey"}
     for env, key in sources.items():
         value = os.environ.get(env) or config(key)
-        if value:
-            found[env] = value
-        elif env != "RESTIC_PASSWORD":
+        if not value and env == "RESTIC_PASSWORD":
+            value = _out(["pulumi", "stack", "output", "--stack", stack, "--show-secrets", key])
+        if not value:
             raise SystemExit(f"backup: no {NAMESPACE}:{key} in stack {stack!r} and no {env} in the environment")
+        found[env] = value
     return found
 
 
@@ -102,9 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     found = secrets(args.stack, s)
-    plan_target = target(s, encrypted="RESTIC_PASSWORD" in found)
+    plan_target = target(s)
     plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
-    runner = DockerRunner(docker_run(s, s.network.name), found)
+    # pg_dump reaches Postgres on the datastore network, where the scheduler's steps run too.
+    runner = DockerRunner(docker_run(s, constants.DATASTORE_NETWORK), found)
     where = os.environ.get("DOCKER_HOST", "the local Docker engine")
     try:
         if args.action == "backup":

@@ -30,8 +30,14 @@ class Runner(Protocol):
     def start(self, containers: Sequence[str]) -> None: ...
 
 
-def _call(argv: Sequence[str], env: Mapping[str, str], step: steps.Step, timeout: float) -> str:
-    done = subprocess.run(list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+def _call(
+    argv: Sequence[str], env: Mapping[str, str], step: steps.Step, timeout: float, secrets: Mapping[str, str]
+) -> str:
+    # A step's secrets go to its standard input, one line each, in the order it reads them.
+    stdin = "".join(f"{secrets[name]}\n" for name in step.secrets) if step.secrets else None
+    done = subprocess.run(
+        list(argv), env=dict(env), input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if done.returncode != 0:
         raise StepFailedError(step, done.returncode, done.stderr + done.stdout)
     return done.stdout
@@ -46,14 +52,11 @@ class DockerRunner:
     secrets: Mapping[str, str]
     timeout: float = 6 * 3600
 
-    def _env(self) -> dict[str, str]:
-        return {**os.environ, **self.secrets}
-
     def run(self, step: steps.Step) -> str:
-        return _call(self.run_as.argv(step), self._env(), step, self.timeout)
+        return _call(self.run_as.argv(step), dict(os.environ), step, self.timeout, self.secrets)
 
     def docker(self, *args: str) -> None:
-        subprocess.run(["docker", *args], env=self._env(), check=True, capture_output=True, timeout=300)
+        subprocess.run(["docker", *args], check=True, capture_output=True, timeout=300)
 
     def stop(self, containers: Sequence[str]) -> None:
         self.docker("stop", "--time", "30", *containers)
@@ -100,8 +103,10 @@ class LocalRunner:
 
     def run(self, step: steps.Step) -> str:
         env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "RESTIC_PASSWORD")}
-        env.update({k: v for k, v in self.secrets.items() if k in step.env})
-        return _call(self.argv(step), env, step, 600)
+        argv = self.argv(step)
+        if step.secrets:  # the same preamble the step's container runs, reading stdin
+            argv = [self.programs.get("sh", "sh"), "-c", steps.secret_preamble(step.secrets), "sh", *argv]
+        return _call(argv, env, step, 600, self.secrets)
 
     def stop(self, containers: Sequence[str]) -> None:
         self.stopped += containers

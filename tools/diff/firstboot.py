@@ -125,6 +125,19 @@ OPEN_WEBUI = FirstBoot(
             "ui.default_user_role",
         ),
         Variable("OLLAMA_BASE_URL", "ai-stack:ollama.mode/hostUrl", f"{_CONNECTIONS} (Ollama API)", "ollama.base_urls"),
+        Variable("ENABLE_OLLAMA_API", "the stack (always false)", f"{_CONNECTIONS} (Ollama API)", "ollama.enable"),
+        Variable(
+            "RAG_OPENAI_API_BASE_URL",
+            "the LiteLLM container",
+            "change it in Open WebUI under Admin Panel → Settings → Documents",
+            "rag.openai.api_base_url",
+        ),
+        Variable(
+            "JWT_EXPIRES_IN",
+            "ai-stack:openWebui.sessionLifetime",
+            f"{_GENERAL} (JWT Expiration)",
+            "auth.jwt_expiry",
+        ),
         Variable(
             "OPENAI_API_BASE_URL", "the LiteLLM container", f"{_CONNECTIONS} (OpenAI API)", "openai.api_base_urls"
         ),
@@ -169,9 +182,13 @@ OPEN_WEBUI = FirstBoot(
 
 EVERY_START: Mapping[str, frozenset[str]] = {
     # config.py/env.py: read by the app at every start, in no DEFAULT_CONFIG key.
-    "open-webui": frozenset({"CORS_ALLOW_ORIGIN", "ENABLE_PASSWORD_AUTH", "ENABLE_OAUTH_PERSISTENT_CONFIG"}),
-    # The stack's own start (stack/render/postgres.py) sets the role's password from this file.
-    "postgres": frozenset({"POSTGRES_PASSWORD_FILE"}),
+    "open-webui": frozenset(
+        {"CORS_ALLOW_ORIGIN", "ENABLE_PASSWORD_AUTH", "ENABLE_OAUTH_PERSISTENT_CONFIG", "WEBUI_SESSION_COOKIE_SECURE"}
+    ),
+    # The stack's own start (stack/render/postgres.py) makes LiteLLM's role exist, gives it the
+    # database and sets its password from the file; POSTGRES_PASSWORD_FILE is the superuser's
+    # throwaway, used only by initdb.
+    "postgres": frozenset({"POSTGRES_PASSWORD_FILE", "AI_STACK_ROLE", "AI_STACK_PASSWORD_FILE"}),
 }
 """Variables the stack sets that take effect at every start: no warning (every variable the
 stack sets on a container named in FACTS is in one of the two, tests/tools/test_firstboot.py)."""
@@ -184,10 +201,8 @@ POSTGRES = FirstBoot(
     variables=(
         Variable(
             "POSTGRES_USER",
-            "ai-stack:postgres.user",
-            "keep the old user; or first create the role as a superuser "
-            "(`docker exec postgres psql -U <old user> -d postgres -c 'CREATE ROLE \"<new user>\" SUPERUSER LOGIN'`), "
-            "because the stack's start sets the password of the new role and LiteLLM signs in as it, " + _PG_RECREATE,
+            "the stack (the superuser is always postgres; ai-stack:postgres.user is LiteLLM's role)",
+            "nothing: the stack's start creates LiteLLM's role if it is missing, " + _PG_RECREATE,
         ),
         Variable(
             "POSTGRES_DB",

@@ -126,7 +126,7 @@ def rows(ev: Evaluation) -> list[Row]:
                     memory=memory,
                     gpu=_gpu(i),
                     ports=_ports(i),
-                    routes=", ".join(r.route_rules),
+                    routes=", ".join(r.route_summaries),
                 )
             )
         elif r.type == "docker:index/remoteImage:RemoteImage":
