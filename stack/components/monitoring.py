@@ -85,7 +85,7 @@ class MonitoringBase(pulumi.ComponentResource):
             else None
         )
         key = random.RandomPassword(
-            "litellm-metrics-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+            "prometheus-litellm-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         # LiteLLM keys start with sk- (as the master key does).
         self.litellm_metrics_key = pulumi.Output.secret(pulumi.Output.concat("sk-", key.result))
