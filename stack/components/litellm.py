@@ -120,6 +120,8 @@ class Litellm(pulumi.ComponentResource):
     """The proxy on the internal network, e.g. http://litellm.internal:4000."""
     id: pulumi.Output[str]
     """The container's id: changes whenever LiteLLM is re-created."""
+    image_id: pulumi.Output[str]
+    """The pulled image's id: the key job runs the same image."""
 
     def __init__(self, name: str, args: LitellmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Litellm", name, None, opts)
@@ -172,4 +174,5 @@ class Litellm(pulumi.ComponentResource):
         )
         self.url = containers.service_url(container, PORT, suffix=containers.INTERNAL_SUFFIX)
         self.id = container.id
+        self.image_id = image.image_id
         self.register_outputs({"url": self.url})
