@@ -159,7 +159,7 @@ def build(settings: Settings) -> dict[str, Any]:
     key_job = LitellmKey(
         "litellm-key",
         LitellmKeyArgs(
-            s.images.litellm,
+            image_id=litellm.image_id,
             litellm_url=litellm.url,
             litellm_id=litellm.id,
             master_key=secrets.litellm_master_key,

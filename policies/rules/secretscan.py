@@ -96,10 +96,27 @@ def negated(name: str) -> bool:
     return bool(NEGATION_WORDS & set(words(name)))
 
 
+# A value that is wholly a placeholder in a program's text: Python's `{token}` /
+# `{args.key}` (str.format, f-strings) and printf's `%s` / `%(key)s`. The program fills it in at
+# run time from somewhere the rule judges on its own (an env var, a secret file, stdin).
+PLACEHOLDER = (
+    r"^(?:\{[A-Za-z_][A-Za-z0-9_.\[\]'\"]*(?:![rsa])?\}|%(?:\([A-Za-z_][A-Za-z0-9_]*\))?s"
+    r"|<[A-Za-z_][^<>]*>?)$"  # and a document's `<token>`, `<sha256 of the key>` (cut at its space)
+)
+
+
 def reference(value: str) -> bool:
     """True for a value that names a secret instead of holding it (an env or template reference)."""
     text = value.strip()
-    return text.startswith("$") or "${" in text or "$(" in text or text.startswith("os.environ/") or "{{" in text
+    return (
+        text.startswith("$")
+        or "${" in text
+        or "$(" in text
+        or text.startswith("os.environ/")
+        or "{{" in text
+        # a shell's word splitting may leave the call's closing punctuation on it: `{token});`
+        or re.match(PLACEHOLDER, text.rstrip(")];,")) is not None
+    )
 
 
 def literal_secret_value(value: str) -> bool:

@@ -124,7 +124,7 @@ class Litellm(pulumi.ComponentResource):
     id: pulumi.Output[str]
     """The container's id: changes whenever LiteLLM is re-created."""
     image_id: pulumi.Output[str]
-    """LiteLLM's pinned image, for jobs that run its Python (the metrics key)."""
+    """The pulled image's id: the key jobs (Open WebUI's, Prometheus's) run the same image."""
     container_name: pulumi.Output[str]
     """The container's name (an alias on every network it joins), known at preview."""
 

@@ -37,8 +37,8 @@ WAIT = 180
 
 @dataclass(frozen=True)
 class LitellmKeyArgs:
-    image: str
-    """LiteLLM's image (its Python runs the job)."""
+    image_id: pulumi.Input[str]
+    """LiteLLM's pulled image (its Python runs the job): the one LiteLLM runs, not a second pull."""
     litellm_url: pulumi.Input[str]
     """LiteLLM on the internal network; the job waits for that container through it."""
     litellm_id: pulumi.Input[str]
@@ -56,11 +56,10 @@ class LitellmKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LitellmKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:LitellmKey", name, None, opts)
-        image = containers.image(name, args.image, parent=self)
         container = containers.container(
             containers.Spec(
                 name=constants.KEY_JOB,
-                image=image.image_id,
+                image=args.image_id,
                 limits=KEY_JOB_LIMITS,
                 health=containers.Health(
                     tests=["CMD-SHELL", f"test -f {job.MARKER} || {{ cat {job.FAILED} 2>/dev/null; exit 1; }}"],

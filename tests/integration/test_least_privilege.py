@@ -7,18 +7,31 @@ the stand-ins carry exactly what the program declares.
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.integration.engine_api import EngineAPI, tar_of
+from tests.integration.engine_api import EngineAPI
 from tests.integration.it_stack import RoutedStack, health_path
 from tests.integration.it_support import Engine, free_port, http_request, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+def tar_of(path: str, content: bytes, mode: int = 0o644) -> bytes:
+    """A one-file tar, as the Engine API's archive upload takes it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(path.lstrip("/"))
+        info.size = len(content)
+        info.mode = mode
+        tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
 
 
 def _route(stack: RoutedStack, service: str) -> Any:

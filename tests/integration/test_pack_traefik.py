@@ -21,7 +21,7 @@ import pytest
 from policies.rules import traefik as labels_parser
 from policies.rules.traefikstatic import static_config
 from stack.constants import DOCKER_SOCKET
-from tests.integration.it_host_traefik import _command
+from tests.integration.it_edge import host_command as _command
 from tests.integration.it_stack import traefik_test_command
 from tests.integration.it_support import Engine, free_port, http_request, wait_for
 from tools.offline import Evaluation

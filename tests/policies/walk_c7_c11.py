@@ -315,6 +315,20 @@ C8_OK = [
     Change("c8-ok-feature-flag", {"open-webui": {"envs": ["ENABLE_API_KEY=True", "WEBUI_AUTH=false"]}}),
     Change("c8-ok-reference", {"litellm": {"envs": ["DB_PASSWORD=${DB_PASSWORD}", "API_KEY=os.environ/API_KEY"]}}),
     Change(
+        # A program's own text passed as an argument: the URL's query value is a format placeholder.
+        "c8-ok-placeholder-in-program",
+        {
+            "litellm": {
+                "command": [
+                    "python3",
+                    "-c",
+                    '"""GET /key/info?key=<sha256 of the key>"""\n'
+                    'call(f"/key/info?key={token}"); get("/x?api_key=%s" % k)',
+                ]
+            }
+        },
+    ),
+    Change(
         "c8-ok-url-without-password",
         {"litellm": {"envs": ["DATABASE_URL=postgresql://litellm@postgres:5432/db?sslmode=require"]}},
     ),

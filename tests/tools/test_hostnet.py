@@ -43,6 +43,10 @@ def docker(version: str = "28.3.1", network_ipv6: str | None = None):  # type: i
             return subprocess.CompletedProcess(list(cmd), code, f"{network_ipv6}\n", "")
         if list(cmd[:2]) == ["docker", "ps"]:
             return subprocess.CompletedProcess(list(cmd), 0, "", "")
+        if cmd[0] in ("iptables", "ip6tables"):  # a host that blocks cloud metadata, as `iptables -S` prints it
+            address = "169.254.169.254/32" if cmd[0] == "iptables" else "fd00:ec2::254/128"
+            chain = f"-N DOCKER-USER\n-A DOCKER-USER -d {address} -j DROP\n-A DOCKER-USER -j RETURN\n"
+            return subprocess.CompletedProcess(list(cmd), 0, chain, "")
         info = {"ServerVersion": version, "Runtimes": {"nvidia": {}}, "NCPU": 64, "MemTotal": 256 << 30}
         return subprocess.CompletedProcess(list(cmd), 0, json.dumps(info), "")
 

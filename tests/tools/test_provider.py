@@ -168,7 +168,9 @@ def test_without_userland_proxy_an_ipv6_bind_to_an_ipv4_only_traefik_vanishes(pr
     """F13, as the program stood: IPv6 binds on an IPv4-only routed network. With docker-proxy the
     bindings read back; without it they are gone, `ports` differs and Traefik (ports is ForceNew)
     would be replaced on every up. The program now puts Traefik on an IPv6-enabled network."""
-    routed = next(n for n in prod.of_type(provider.NETWORK) if n.inputs.get("attachable"))
+    routed = next(
+        n for n in prod.of_type(provider.NETWORK) if n.inputs["name"] == "proxy"
+    )  # the routed network (ai-stack:network.name)
     assert routed.inputs["ipv6"] is True
     traefik = prod.containers()["traefik"].inputs
     assert {p.get("ip") for p in traefik["ports"]} == {None, "::"}
