@@ -23,6 +23,7 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from stack import constants, containers
+from stack.components.network import _owned
 from stack.render.alert_rules import Thresholds, render_rules
 from stack.render.alertmanager import render_alertmanager_config
 from stack.render.exporters import render_blackbox_config
@@ -65,14 +66,9 @@ class MonitoringBase(pulumi.ComponentResource):
         super().__init__("ai-stack:monitoring:Base", name, None, opts)
 
         def net(res: str, docker_name: str, internal: bool) -> pulumi.Output[str]:
-            return docker.Network(
-                res,
-                name=docker_name,
-                driver="bridge",
-                internal=internal,
-                attachable=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).name
+            # The stack's own kind of network: delete-first replacement, IPv4 only, the daemon's
+            # IPv6 default ignored (stack/components/network.py explains each).
+            return _owned(res, docker_name, internal=internal, parent=self).name
 
         self.monitoring = net("monitoring", constants.MONITORING_NETWORK, True)
         self.exporters = net("exporters", constants.EXPORTERS_NETWORK, True)

@@ -414,7 +414,7 @@ CONTAINER_CASES: list[Case] = [
         },
         "traefik-routes-tls-only",
         "mandatory",
-        "names no entry point, so it listens on web, web-v6",
+        "names no entry point, so it listens on metrics, web, web-v6",  # metrics: issue 24's entrypoint
         stack=True,
     ),
     Case(

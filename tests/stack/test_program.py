@@ -196,8 +196,13 @@ def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
     }
     alone = [name for name, n in nets.items() if EGRESS in n]
     assert alone == ["ollama"]
-    assert sorted(name for name, n in nets.items() if DATASTORE in n) == ["litellm", "postgres"]
-    assert sorted(name for name, n in nets.items() if OLLAMA in n) == ["litellm", "ollama", "ollama-pull"]
+    # With monitoring (prod), the blackbox exporter probes Postgres and Ollama where they are, and
+    # the Ollama exporter polls /api/ps there.
+    probe = ["blackbox-exporter"] if any_stack.stack == "prod" else []
+    assert sorted(name for name, n in nets.items() if DATASTORE in n) == [*probe, "litellm", "postgres"]
+    assert sorted(name for name, n in nets.items() if OLLAMA in n) == sorted(
+        [*probe, *(["ollama-exporter"] if probe else []), "litellm", "ollama", "ollama-pull"]
+    )
     assert nets.get("backup", {}) == {}
     if "traefik" in nets:
         assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"], MONITORING: ["traefik"]}
@@ -779,7 +784,7 @@ def test_monitoring_is_off_on_the_laptop_and_fits_when_asked(dev: Evaluation) ->
     text = (
         "config:\n  ai-stack:monitoring:\n    enabled: true\n"
         "    prometheus: {cpus: 0.25, memory: 512Mi}\n"
-        "  ai-stack:ollama: {cpus: 3}\n"
+        "  ai-stack:ollama: {cpus: 2.5}\n"
     )
     ev = evaluate("dev", config_text=overlay(text))
     c = ev.containers()
