@@ -244,6 +244,8 @@ class LitellmProxy:
     virtual_key: str | None = None
     """With key_auth: Open WebUI's declared virtual key, which this LiteLLM accepts."""
     key_models: list[str] = field(default_factory=list)
+    metrics_key: str | None = None
+    """With key_auth and monitoring: Prometheus's declared key, limited to /metrics."""
     """The models the key job registers the virtual key for (its declared MODELS)."""
 
 
@@ -284,6 +286,13 @@ async def user_api_key_auth(request, api_key):
     if key == _KEYS["virtual"]["key"]:
         v = _KEYS["virtual"]
         return UserAPIKeyAuth(api_key=key, models=v["models"], key_alias=v["key_alias"], metadata=v["metadata"])
+    m = _KEYS.get("metrics")
+    if m and key == m["key"]:
+        # Prometheus's key as stack/render/litellm_metrics_key.py registers it: /metrics only.
+        return UserAPIKeyAuth(
+            api_key=key, models=m["models"], allowed_routes=m["allowed_routes"], key_alias=m["key_alias"],
+            metadata=m["metadata"],
+        )
     raise HTTPException(status_code=401, detail="unknown key")
 """
 
@@ -318,7 +327,7 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
     standin = OllamaStandIn([*ollama_entries.values(), *([UNDECLARED_MODEL] if key_auth else [])])
     config = litellm_config_for_test(uploads[config_path], ollama_base, standin.url)
     master_key = config["general_settings"]["master_key"]
-    virtual_key, key_models = None, []
+    virtual_key, key_models, metrics_key = None, [], None
     if key_auth:
         job = containers["litellm-key"]
         job_files = {u["file"]: u["content"] for u in job.inputs["uploads"]}
@@ -327,7 +336,17 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         assert job_files[job_env["MASTER_KEY_FILE"]] == master_key
         key_models = json.loads(job_env["MODELS"])
         payload = litellm_key.generate_payload(virtual_key, key_models)
-        (tmp / "keys.json").write_text(json.dumps({"master": master_key, "virtual": payload}))
+        keys: dict[str, Any] = {"master": master_key, "virtual": payload}
+        if "litellm-metrics-key" in containers:  # with monitoring: Prometheus's key too
+            from stack.render import litellm_metrics_key
+
+            mjob = containers["litellm-metrics-key"]
+            mfiles = {u["file"]: u["content"] for u in mjob.inputs["uploads"]}
+            menv = env_list(mjob.inputs["envs"])
+            assert mfiles[menv["MASTER_KEY_FILE"]] == master_key
+            metrics_key = mfiles[menv["KEY_FILE"]]
+            keys["metrics"] = litellm_metrics_key.generate_payload(metrics_key)
+        (tmp / "keys.json").write_text(json.dumps(keys))
         (tmp / "it_key_auth.py").write_text(KEY_AUTH)
         # The key's model access is then checked by _enforce_key_and_fallback_model_access
         # (auth/user_api_key_auth.py), the function a key from the database goes through.
@@ -415,6 +434,7 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         process=proc,
         virtual_key=virtual_key,
         key_models=key_models,
+        metrics_key=metrics_key,
     )
 
 

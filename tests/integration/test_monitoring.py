@@ -7,9 +7,11 @@ The tier's changes, each asserted below: addresses move to loopback; the Ollama 
 is dropped (json_exporter is not packaged here) and so are the probes of services this tier
 does not run (Open WebUI, Ollama, Postgres); intervals are 1s, every `for:` is 3s and
 Alertmanager notifies at once; node-exporter reads this machine's /proc, /sys and / directly.
-Prometheus scrapes LiteLLM with the master key: the stack's own key is a LiteLLM virtual key,
-which needs LiteLLM's database, which cannot run here (its Prisma engines download at run
-time); what that key may do is proven against LiteLLM's own route checks below.
+Prometheus scrapes LiteLLM with the stack's own key, the one it uploads to Prometheus. That key
+is a LiteLLM virtual key, whose row lives in LiteLLM's database, which cannot run here (its
+Prisma engines download at run time): LiteLLM's custom auth hands over the row the key job
+registers (it_stack.KEY_AUTH, as test_litellm_key.py does), and LiteLLM's own common checks
+then decide what the key may reach.
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def watch(prod: Any, routed_stack: RoutedStack, tmp_path_factory: pytest.TempPat
     processes: dict[str, Background] = {}
     gpu, webhook = mon.GpuStandIn(), mon.Webhook()
     (tmp / "litellm").mkdir()
-    litellm = start_litellm("prod", prod, tmp / "litellm")
+    litellm = start_litellm("prod", prod, tmp / "litellm", key_auth=True)
+    assert litellm.metrics_key is not None
     try:
         gpu_port, hook_url = gpu.start(), webhook.start()
         ports = {name: free_port() for name in ("prometheus", "alertmanager", "blackbox", "node")}
@@ -131,8 +134,9 @@ def watch(prod: Any, routed_stack: RoutedStack, tmp_path_factory: pytest.TempPat
         files = uploads(prod, "prometheus")
         rules_text, changes["rules"] = mon.tier_rules(files[RULES])
         (tmp / "rules.yml").write_text(rules_text)
-        # The master key stands in for the stack's virtual key (see the module docstring).
-        (tmp / "key").write_text(litellm.master_key)
+        # The key file Prometheus gets, as uploaded: the stack's own key, never the master key.
+        (tmp / "key").write_text(files[LITELLM_KEY])
+        assert files[LITELLM_KEY] == litellm.metrics_key != litellm.master_key
         config, changes["prometheus"] = mon.tier_prometheus(
             files["/etc/prometheus/prometheus.yml"],
             {
@@ -279,16 +283,29 @@ def test_prometheus_scrapes_traefik_litellm_the_gpu_and_the_host(watch: Watch) -
     )
 
 
-def test_litellm_metrics_refuse_a_request_without_its_key(watch: Watch) -> None:
+def test_litellm_metrics_take_its_key_and_the_key_takes_nothing_else(watch: Watch) -> None:
+    port, key = watch.litellm.port, str(watch.litellm.metrics_key)
+    bearer = {"Authorization": f"Bearer {key}"}
     # The metrics app is mounted at /metrics, which redirects to /metrics/ (Prometheus follows it).
     for path in ("/metrics", "/metrics/"):
-        assert http_request(watch.litellm.port, path).status == 401
-        wrong = http_request(watch.litellm.port, path, headers={"Authorization": "Bearer sk-wrong"})
-        assert wrong.status in (400, 401), wrong.status  # no database here: LiteLLM says so for any other key
-    key = {"Authorization": f"Bearer {watch.litellm.master_key}"}
-    assert http_request(watch.litellm.port, "/metrics", headers=key).status == 307
-    right = http_request(watch.litellm.port, "/metrics/", headers=key)
+        assert http_request(port, path).status == 401
+        assert http_request(port, path, headers={"Authorization": "Bearer sk-wrong"}).status == 401
+    assert http_request(port, "/metrics", headers=bearer).status == 307
+    right = http_request(port, "/metrics/", headers=bearer)
     assert right.status == 200 and "# TYPE" in right.text
+    # The same key reaches no model and no management route of the real LiteLLM.
+    chat = json.dumps({"model": watch.litellm.models[0], "messages": [{"role": "user", "content": "hi"}]}).encode()
+    before = len(watch.litellm.ollama.chats())
+    for method, path, body in (
+        ("POST", "/v1/chat/completions", chat),
+        ("GET", "/v1/models", None),
+        ("POST", "/key/generate", b"{}"),
+        ("GET", "/key/list", None),
+    ):
+        headers = {**bearer, "Content-Type": "application/json"}
+        reply = http_request(port, path, method=method, headers=headers, body=body, timeout=30)
+        assert reply.status in (401, 403), (path, reply.status, reply.text[:300])
+    assert len(watch.litellm.ollama.chats()) == before
 
 
 def test_the_last_good_backup_reaches_prometheus(watch: Watch) -> None:
