@@ -159,7 +159,8 @@ class HostExporters(pulumi.ComponentResource):
                     uploads=[
                         docker.ContainerUploadArgs(file=JSON_CONFIG, content=exporters.render_ollama_exporter_config())
                     ],
-                    read_only=True,
+                    # Writable root: the config is uploaded, and the engine refuses an upload into
+                    # a read-only root filesystem (tests/integration/test_least_privilege.py).
                 ),
                 parent=self,
             )

@@ -148,8 +148,10 @@ class Monitoring(pulumi.ComponentResource):
                 uploads=[docker.ContainerUploadArgs(file=ALERTMANAGER_CONFIG, content=am_config)],
                 volumes=[docker.ContainerVolumeArgs(volume_name=am_data.name, container_path=ALERTMANAGER_DATA)],
                 ports=[containers.loopback_port(ALERTMANAGER_PORT, s.ports.alertmanager)],
-                read_only=True,
-                # The image runs as nobody (USER nobody) and writes only its volume.
+                # The image runs as nobody (USER nobody) and writes only its volume. Its root
+                # filesystem stays writable: the provider uploads the config with PUT
+                # /containers/{id}/archive?path=/, which the engine refuses for a read-only root
+                # (tests/integration/test_least_privilege.py shows it); so for every upload below.
             ),
             parent=self,
         )
@@ -163,7 +165,6 @@ class Monitoring(pulumi.ComponentResource):
                 networks=[containers.Attach(base.monitoring), *(containers.Attach(n) for n in args.probe_networks)],
                 command=[f"--config.file={BLACKBOX_CONFIG}", f"--web.listen-address=:{BLACKBOX_PORT}"],
                 uploads=[docker.ContainerUploadArgs(file=BLACKBOX_CONFIG, content=render_blackbox_config())],
-                read_only=True,
                 # HTTP and TCP probes only: no ICMP, so no NET_RAW.
             ),
             parent=self,
@@ -201,7 +202,6 @@ class Monitoring(pulumi.ComponentResource):
                 uploads=uploads,
                 volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=PROMETHEUS_DATA)],
                 ports=[containers.loopback_port(PROMETHEUS_PORT, s.ports.prometheus)],
-                read_only=True,
             ),
             parent=self,
             depends_on=[alertmanager, blackbox, *args.wait_for],

@@ -77,7 +77,7 @@ class AlertmanagerLimits(Limits):
     memory: MiB = 128
 
 
-METRICS_KEY_JOB_LIMITS = Limits.model_validate({"cpus": 0.25, "memory": "128Mi"})
+METRICS_KEY_JOB_LIMITS = Limits.model_validate({"cpus": 0.1, "memory": "64Mi"})
 """The run-once job that registers Prometheus's LiteLLM key."""
 
 

@@ -29,23 +29,31 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-s
 VARIANTS = {"default": (), "userland-proxy-false": ("--userland-proxy=false",)}
 
 # Every program the stack's commands and healthchecks call that busybox lacks, as one script: the
-# main processes sleep (the job marks its success first, as the real pull does), the probes
+# main processes sleep (the jobs mark their success first, as the real ones do), the probes
 # succeed. busybox's sh runs its own applets before PATH, so the probes that are applets run for
 # real: `pidof crond` finds the `crond` shim (it stays the process of that name; Debian's busybox
 # crond lacks the image's `-d`), and `wget http://127.0.0.1:2375/_ping` (the socket proxy's)
 # reaches busybox httpd, which every main process starts on its container's loopback.
 # As PID 1 the shell must trap SIGTERM itself, or the provider's stop waits out the grace period.
 SHIM = """#!/bin/sh
-case "${0##*/}" in
-  crond|bash|standin)
+main() {
     trap 'exit 0' TERM
-    touch /tmp/ai-stack-pulled 2>/dev/null
-    httpd -p 127.0.0.1:2375 -h /
-    while :; do sleep 3600 & wait $!; done ;;
+    touch /tmp/ai-stack-pulled /tmp/ai-stack-key-registered /tmp/ai-stack-metrics-key 2>/dev/null
+    # The socket proxy's port, and the monitoring's (Prometheus, Alertmanager, the blackbox, node
+    # and Ollama exporters), whose healthchecks wget /_ping, /-/healthy or / there.
+    for port in 2375 9090 9093 9115 9100 7979; do httpd -p 127.0.0.1:$port -h /; done
+    while :; do sleep 3600 & wait $!; done
+}
+case "${0##*/}" in
+  crond|standin|haproxy) main ;;
+  # The pull runs `bash -c` and the key jobs `python3 -c` as PID 1 (each marks its success in a
+  # file); healthchecks run bash (the GPU exporter's /dev/tcp probe) and python3 (LiteLLM's) too,
+  # and those must just succeed.
+  bash|python3) if [ $$ = 1 ]; then main; fi; exit 0 ;;
   *) exit 0 ;;
 esac
 """
-SHIMMED = ("bash", "crond", "ollama", "pg_isready", "traefik", "python3", "curl", "gosu")
+SHIMMED = ("bash", "crond", "ollama", "pg_isready", "traefik", "python3", "curl", "gosu", "haproxy")
 APPLETS = ("sh", "sleep", "touch", "cat", "ls", "test", "false", "httpd", "wget", "pidof")
 
 
@@ -133,6 +141,9 @@ def spec_image(eng: Engine, context: Path) -> str:
     for name in (*SHIMMED, "standin"):
         (bin_dir / name).symlink_to("shim")
     (context / "rootfs" / "_ping").write_text("OK")
+    (context / "rootfs" / "index.html").write_text("OK")
+    (context / "rootfs" / "-").mkdir()
+    (context / "rootfs" / "-" / "healthy").write_text("OK")
     (context / "rootfs" / "tmp").mkdir(mode=0o1777)
     (context / "rootfs" / "tmp").chmod(0o1777)
     (context / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nENTRYPOINT ["/bin/standin"]\n')

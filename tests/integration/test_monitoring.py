@@ -423,8 +423,16 @@ def test_the_metrics_key_may_call_no_model() -> None:
 
     payload = key_job.generate_payload("sk-" + "m" * 40)
     row = UserAPIKeyAuth(token=key_job.token_of(payload["key"]), models=payload["models"])
-    with pytest.raises(Exception, match=r"(?i)not allowed|no access|key not allowed"):
-        asyncio.run(can_key_call_model(model="llama3.1:8b", llm_model_list=None, valid_token=row, llm_router=None))
+    # A loop of its own, never the thread's: asyncio.run would leave the main thread without an
+    # event loop, and a later Pulumi evaluation in this session needs one.
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(Exception, match=r"(?i)not allowed|no access|key not allowed"):
+            loop.run_until_complete(
+                can_key_call_model(model="llama3.1:8b", llm_model_list=None, valid_token=row, llm_router=None)
+            )
+    finally:
+        loop.close()
 
 
 def test_the_job_fails_clearly_without_a_database(prod: Any, litellm_prod: LitellmProxy, tmp_path: Path) -> None:
