@@ -20,6 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from stack.components.model_pull import MARKER as PULL_MARKER
+from stack.constants import MONITORING_PORTS
+from stack.render.litellm_key import MARKER as KEY_MARKER
+from stack.render.litellm_metrics_key import MARKER as METRICS_KEY_MARKER
 from tests.integration.conftest import PRIVATE_RUN
 from tests.integration.it_support import Dockerd, Engine, find_static_busybox, unavailable
 
@@ -38,10 +42,10 @@ VARIANTS = {"default": (), "userland-proxy-false": ("--userland-proxy=false",)}
 SHIM = """#!/bin/sh
 main() {
     trap 'exit 0' TERM
-    touch /tmp/ai-stack-pulled /tmp/ai-stack-key-registered /tmp/ai-stack-metrics-key 2>/dev/null
+    touch {markers} 2>/dev/null
     # The socket proxy's port, and the monitoring's (Prometheus, Alertmanager, the blackbox, node
     # and Ollama exporters), whose healthchecks wget /_ping, /-/healthy or / there.
-    for port in 2375 9090 9093 9115 9100 7979; do httpd -p 127.0.0.1:$port -h /; done
+    for port in {ports}; do httpd -p 127.0.0.1:$port -h /; done
     while :; do sleep 3600 & wait $!; done
 }
 case "${0##*/}" in
@@ -52,7 +56,9 @@ case "${0##*/}" in
   bash|python3) if [ $$ = 1 ]; then main; fi; exit 0 ;;
   *) exit 0 ;;
 esac
-"""
+""".replace("{markers}", " ".join((PULL_MARKER, KEY_MARKER, METRICS_KEY_MARKER))).replace(
+    "{ports}", " ".join(str(p) for p in (2375, *MONITORING_PORTS.values()))
+)
 SHIMMED = ("bash", "crond", "ollama", "pg_isready", "traefik", "python3", "curl", "gosu", "haproxy")
 APPLETS = ("sh", "sleep", "touch", "cat", "ls", "test", "false", "httpd", "wget", "pidof")
 
