@@ -100,7 +100,7 @@ IPV6_ON = "    ipv6: true\n"
 def _evaluate(name: str) -> Evaluation:
     """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files
     and the sign-in example."""
-    if name in ("amd", "mac", "sso"):
+    if (DATA / f"Pulumi.{name}.yaml").is_file():
         return evaluate(name, root=DATA)
     if name == "prod-ipv4":
         assert IPV6_ON in PROD_TEXT
@@ -108,7 +108,11 @@ def _evaluate(name: str) -> Evaluation:
     return evaluate(name)
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac", "sso"])
+EXAMPLES = ["dev", "prod", "prod-ipv4", *sorted(p.name.split(".")[1] for p in DATA.glob("Pulumi.*.yaml"))]
+"""dev, prod (IPv6 on and off) and every example stack file (the AMD, Mac and sign-in ones, and any new one)."""
+
+
+@pytest.fixture(scope="module", params=EXAMPLES)
 def example(request: pytest.FixtureRequest) -> Evaluation:
     return _evaluate(request.param)
 
@@ -131,7 +135,7 @@ def test_a_second_up_changes_nothing(example: Evaluation, host: provider.Host) -
     assert len(changes) == sum(1 for r in example.resources if r.custom)
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "amd"])
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_a_fresh_second_evaluation_registers_the_same_inputs(name: str) -> None:
     """The matrix above diffs one evaluation against itself; a fresh one must be the same program."""
     changes = second_run(_evaluate(name), _evaluate(name), HOSTS["both"])
