@@ -31,6 +31,8 @@ from stack import constants
 from tests.integration import it_socket_proxy
 from tests.integration.it_stack import (
     API_ROUTER_LABELS,
+    ROUTED_CONSTRAINT,
+    ROUTED_LABEL,
     TRAEFIK_API_PORT,
     LitellmProxy,
     RoutedStack,
@@ -320,13 +322,14 @@ def routed_stack(
         else a
         for a in traefik_test_command(declared_cmd)
     ]
+    command.append(ROUTED_CONSTRAINT)
     entrypoints = {
         m.group(1): m.group(2) for a in command if (m := re.match(r"--entrypoints\.([^.]+)\.address=:(\d+)$", a))
     }
     tname = f"{engine.prefix}traefik"
     args = ["create", "--name", tname, "--label", engine.session_label]
-    # Its declared labels (the catch-all router) and the test's API router.
-    for key, value in {**label_map(traefik), **API_ROUTER_LABELS}.items():
+    # Its declared labels (the catch-all router), the test's API router and the routed stack's label.
+    for key, value in {**label_map(traefik), **API_ROUTER_LABELS, ROUTED_LABEL[0]: ROUTED_LABEL[1]}.items():
         if key == "traefik.docker.network":
             value = rewrite_network(value, networks)
         args += ["--label", f"{key}={value}"]

@@ -39,6 +39,17 @@ API_ROUTER_LABELS = {
     "traefik.http.routers.it-api.service": "api@internal",
 }
 """Test-only labels on Traefik's container: its API on the itapi entrypoint."""
+ROUTED_LABEL = ("ai-stack-it.routed", "1")
+"""On every container of the routed stack (its stand-ins and its Traefik), and nowhere else."""
+ROUTED_CONSTRAINT = f"--providers.docker.constraints=Label(`{ROUTED_LABEL[0]}`,`{ROUTED_LABEL[1]}`)"
+"""The routed stack's Traefik sees only those. Other tests run Traefiks of their own on the same
+engine (test_open_webui's `strict` router, test_pack_traefik's carriers), whose label carriers are
+host-network containers. Unconstrained, the routed Traefik loads their routers too, and for each
+looks up `host.docker.internal` and `host.containers.internal` (pkg/provider/docker/config.go
+getIPAddress, v3.7; keepContainer, which applies the constraint, runs first). From its bridge
+network no resolver answers those (the private engine neither forwards nor masquerades, so the
+embedded DNS's upstream is out of reach): seconds per lookup, on every Docker event, and the routed
+Traefik lags behind the stand-ins it must drop."""
 # Inside Traefik's container nothing listens on port 9: ACME fails at once, no packet leaves.
 CLOSED_ACME = "https://127.0.0.1:9/directory"
 ROUTE_PORT_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$")
@@ -154,7 +165,7 @@ def start_standin(
     name = f"{engine.prefix}{service}" + ("" if instance == "main" else f"-{instance}")
     hc = container.inputs.get("healthcheck") or {}
     path = health_path(container)
-    args = ["create", "--name", name, "--label", engine.session_label]
+    args = ["create", "--name", name, "--label", engine.session_label, "--label", "=".join(ROUTED_LABEL)]
     for key, value in label_map(container).items():
         if key == "traefik.docker.network":
             value = rewrite_network(value, networks)

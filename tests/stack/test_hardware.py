@@ -275,14 +275,17 @@ def _gate_root(tmp_path: Path, names: list[str]) -> tuple[Path, Path]:
     return tmp_path, pack
 
 
-def test_both_examples_pass_the_gate(tmp_path: Path) -> None:
-    root, pack = _gate_root(tmp_path, ["amd", "mac"])
-    reports = run_gate(["amd", "mac"], root=root, pack_dir=pack)
-    for report in reports:
-        assert report.error is None and report.passed, (report.stack, report.error, report.mandatory)
-    amd_rows = {r.name: r for r in reports[0].rows}
+def test_every_example_passes_the_gate(tmp_path: Path) -> None:
+    """Both of the README's files here, and every other example stack file (the sign-in one)."""
+    names = sorted(p.name.split(".")[1] for p in DATA.glob("Pulumi.*.yaml"))
+    assert {"amd", "mac", "sso"} <= set(names)
+    root, pack = _gate_root(tmp_path, names)
+    reports = dict(zip(names, run_gate(names, root=root, pack_dir=pack), strict=True))
+    for name, report in reports.items():
+        assert report.stack == name and report.error is None and report.passed, (name, report.error, report.mandatory)
+    amd_rows = {r.name: r for r in reports["amd"].rows}
     assert amd_rows["ollama"].image == "ollama/ollama:0.32.15-rocm"
-    assert "ollama" not in {r.name for r in reports[1].rows}
+    assert "ollama" not in {r.name for r in reports["mac"].rows}
 
 
 def test_the_amd_devices_fail_the_gate_under_another_stacks_config(tmp_path: Path) -> None:
