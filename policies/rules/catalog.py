@@ -11,6 +11,7 @@ from . import (
     hardening,
     hostdirs,
     images,
+    inference,
     isolation,
     kinds,
     lan,
@@ -47,6 +48,7 @@ STACK_RULES: list[StackRule] = [
     *datastores.STACK_RULES,
     *routes.STACK_RULES,
     *lan.STACK_RULES,
+    *inference.STACK_RULES,
 ]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
-from stack.components.socket_proxy import ENDPOINT
 from stack.render.labels import catch_all_labels
 from stack.render.traefik import healthcheck_command, tls_entrypoints, traefik_command
 from stack.settings import Traefik as TraefikSettings
@@ -39,7 +38,7 @@ def edge_ports(t: TraefikSettings) -> list[docker.ContainerPortArgs]:
     return sorted(ports, key=lambda p: int(p.internal))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TraefikArgs:
     image: str
     settings: TraefikSettings
@@ -48,9 +47,24 @@ class TraefikArgs:
     """The routed network's name, for the docker provider's default network."""
     socket_network: pulumi.Input[str]
     """Shared with the Docker socket proxy alone."""
+    docker_endpoint: pulumi.Input[str]
+    """The socket proxy's endpoint (its `endpoint` output), where Traefik reads Docker."""
     protect_data: bool
     wait_for: Sequence[pulumi.Resource] = field(default=())
     """The socket proxy: Traefik starts once it answers."""
+
+
+ENDPOINT_MARK = "{docker-endpoint}"
+
+
+def _command(args: TraefikArgs) -> list[pulumi.Input[str]]:
+    """traefik_command, with the socket proxy's endpoint taken from that component's output."""
+    endpoint = pulumi.Output.from_input(args.docker_endpoint)
+
+    def filled(arg: str) -> pulumi.Input[str]:
+        return endpoint.apply(lambda e: arg.replace(ENDPOINT_MARK, e)) if ENDPOINT_MARK in arg else arg
+
+    return [filled(a) for a in traefik_command(args.settings, network=args.network_name, endpoint=ENDPOINT_MARK)]
 
 
 class Traefik(pulumi.ComponentResource):
@@ -65,7 +79,7 @@ class Traefik(pulumi.ComponentResource):
                 limits=args.settings,
                 health=containers.Health(tests=healthcheck_command()),
                 networks=[containers.Attach(args.network), containers.Attach(args.socket_network)],
-                command=traefik_command(args.settings, network=args.network_name, endpoint=ENDPOINT),
+                command=_command(args),
                 # The router is the one container that faces the network on all interfaces.
                 # Unprivileged ports inside, 80/443 on the host: Traefik needs no NET_BIND_SERVICE.
                 ports=edge_ports(args.settings),

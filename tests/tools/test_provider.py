@@ -83,9 +83,9 @@ IPV6_ON = "    ipv6: true\n"
 
 
 def _evaluate(name: str) -> Evaluation:
-    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files
-    and the sign-in example."""
-    if name in ("amd", "mac", "sso"):
+    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD, Mac and
+    two-GPU-host cluster files, and the sign-in example."""
+    if name in ("amd", "mac", "sso", "cluster"):
         return evaluate(name, root=DATA)
     if name == "prod-ipv4":
         assert IPV6_ON in PROD_TEXT
@@ -93,7 +93,7 @@ def _evaluate(name: str) -> Evaluation:
     return evaluate(name)
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac", "sso"])
+@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac", "sso", "cluster"])
 def example(request: pytest.FixtureRequest) -> Evaluation:
     return _evaluate(request.param)
 
@@ -116,7 +116,7 @@ def test_a_second_up_changes_nothing(example: Evaluation, host: provider.Host) -
     assert len(changes) == sum(1 for r in example.resources if r.custom)
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "amd"])
+@pytest.mark.parametrize("name", ["dev", "prod", "amd", "cluster"])
 def test_a_fresh_second_evaluation_registers_the_same_inputs(name: str) -> None:
     """The matrix above diffs one evaluation against itself; a fresh one must be the same program."""
     changes = second_run(_evaluate(name), _evaluate(name), HOSTS["both"])
@@ -277,13 +277,14 @@ def test_networks_are_replaced_delete_first_with_the_containers_on_them(example:
     delete-before-replace; each container that names it depends on it and would be replaced by a
     new one (networks_advanced is ForceNew), so Pulumi deletes those containers first
     (step_generator.go calculateDependentReplacements: Diff with the dependent inputs unknown)."""
-    nets = {n.inputs["name"]: n for n in example.of_type(provider.NETWORK)}
+    # Names are per Docker host: the cluster's inference hosts each have an `ai-stack-ollama`.
+    nets = {(n.host, n.inputs["name"]): n for n in example.of_type(provider.NETWORK)}
     assert nets and all(n.delete_before_replace for n in nets.values())
     state = provider.read_back_all(example.resources)
     for name, c in example.containers().items():
         for attached in c.inputs.get("networksAdvanced") or []:
-            if attached["name"] in nets:
-                assert nets[attached["name"]].urn in c.dependencies, (name, attached["name"])
+            if (c.host, attached["name"]) in nets:
+                assert nets[(c.host, attached["name"])].urn in c.dependencies, (name, attached["name"])
         if c.inputs.get("networksAdvanced"):
             change = provider.diff(c.type, state[c.urn], c.inputs, unknown=["networksAdvanced"])
             assert change.op == "replace" and "networksAdvanced" in change.forcing, name
