@@ -64,9 +64,9 @@ def test_the_cluster_passes_with_its_own_config(pack: PolicyPackAnalyzer, cluste
     result = pack.analyze_stack(stack(cluster))
     assert result.diagnostics == ()
     # ... and each inference container reached the pack with its host's provider.
-    gate = next(r for r in stack(cluster) if r.name == "gpu-2-ollama-gate")
-    assert gate.provider is not None and gate.provider.name == "gpu-2"
-    assert gate.provider.properties["host"] == "ssh://ops@gpu-2.lan"
+    gate = next(r for r in stack(cluster) if r.name == "gpu-1-ollama-gate")
+    assert gate.provider is not None and gate.provider.name == "gpu-1"
+    assert gate.provider.properties["host"] == "ssh://ops@gpu-1.lan"
     main = next(r for r in stack(cluster) if r.name == "litellm")
     assert main.provider is not None and main.provider.name == "default_5_1_0"
 
@@ -80,32 +80,32 @@ class Case:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-PORTS = [{"internal": 9434, "external": 11434, "ip": "10.8.0.12"}]
+PORTS = [{"internal": 9434, "external": 11434, "ip": "10.8.0.11"}]
 CASES = [
     Case(
         "every-interface",
-        {"gpu-2/ollama-gate": {"ports": [{"internal": 9434, "external": 11434}]}},
+        {"gpu-1/ollama-gate": {"ports": [{"internal": 9434, "external": 11434}]}},
         "inference-host-private-bind",
-        "container 'ollama-gate' on inference host 'gpu-2' publishes 0.0.0.0:11434->9434, beyond the host's "
-        "private address 10.8.0.12",
+        "container 'ollama-gate' on inference host 'gpu-1' publishes 0.0.0.0:11434->9434, beyond the host's "
+        "private address 10.8.0.11",
     ),
     Case(
         "ipv6-any",
-        {"gpu-2/ollama-gate": {"ports": [{**PORTS[0], "ip": "::"}]}},
+        {"gpu-1/ollama-gate": {"ports": [{**PORTS[0], "ip": "::"}]}},
         "inference-host-private-bind",
-        "publishes :::11434->9434, beyond the host's private address 10.8.0.12",
+        "publishes :::11434->9434, beyond the host's private address 10.8.0.11",
     ),
     Case(
-        "another-hosts-address",
-        {"gpu-2/ollama-gate": {"ports": [{**PORTS[0], "ip": "10.8.0.11"}]}},
+        "another-address",
+        {"gpu-1/ollama-gate": {"ports": [{**PORTS[0], "ip": "10.8.0.12"}]}},
         "inference-host-private-bind",
-        "publishes 10.8.0.11:11434->9434, beyond the host's private address 10.8.0.12",
+        "publishes 10.8.0.12:11434->9434, beyond the host's private address 10.8.0.11",
     ),
     Case(
         "unparsable-address",
-        {"gpu-2/ollama-gate": {"ports": [{**PORTS[0], "ip": "010.8.0.12"}]}},
+        {"gpu-1/ollama-gate": {"ports": [{**PORTS[0], "ip": "010.8.0.11"}]}},
         "inference-host-private-bind",
-        "publishes 010.8.0.12:11434->9434, beyond",
+        "publishes 010.8.0.11:11434->9434, beyond",
     ),
     Case(
         "ollama-itself-published",
@@ -123,34 +123,35 @@ CASES = [
         "undeclared-host",
         {},
         "inference-host-private-bind",
-        "publishes 10.8.0.12:11434->9434 on host 'gpu-2', which has no private address",
-        config={"inference-host-private-bind": {"hosts": {"gpu-1": "10.8.0.11"}}},
+        "publishes 10.8.0.11:11434->9434 on host 'gpu-1', which has no private address",
+        config={"inference-host-private-bind": {"hosts": {}}},
     ),
-    # gpu-2 alone is overcommitted (16 CPUs): the stack's hosts together have 64.
+    # gpu-1 alone is overcommitted (32 CPUs: 12 + 20 + two pulls of 0.5 + the gate's 0.5 = 33.5);
+    # the main host has 16 CPUs to spare, and the pack must not count them.
     Case(
         "one-host-over-cpu",
-        {"gpu-2/ollama": {"cpus": "16.0"}},
+        {"gpu-1/ollama-1": {"cpus": "20.0"}},
         "stack-host-capacity",
-        "host 'gpu-2': containers sum to 17 CPUs of limits, above the host's 16 CPUs",
+        "host 'gpu-1': containers sum to 33.5 CPUs of limits, above the host's 32 CPUs",
     ),
-    # ollama 65400 + its pull 256 + the gate 128 MB on a 64Gi host.
+    # 49152 + 81920 + 256 + 256 + 128 MB on a 128Gi host.
     Case(
         "one-host-over-memory",
-        {"gpu-2/ollama": {"memory": 65400, "memorySwap": 65400}},
+        {"gpu-1/ollama-1": {"memory": 81920, "memorySwap": 81920}},
         "stack-host-capacity",
-        "host 'gpu-2': containers reserve 65784 MB of memory limits, above the host's 65536 MB",
+        "host 'gpu-1': containers reserve 131712 MB of memory limits, above the host's 131072 MB",
     ),
     Case(
         "one-host-over-gpus",
-        {"gpu-2/ollama": {"deviceRequests": [{"driver": "nvidia", "count": 2, "capabilities": ["gpu"]}]}},
+        {"gpu-1/ollama": {"deviceRequests": [{"driver": "nvidia", "count": 4, "capabilities": ["gpu"]}]}},
         "stack-host-capacity",
-        "container 'ollama' requests 2 GPU(s) but the host has 1",
+        "container 'ollama' requests 4 GPU(s) but the host has 2",
     ),
     Case(
         "capacity-of-an-undeclared-host",
         {},
         "stack-host-capacity",
-        "container 'ollama-gate' runs on host 'gpu-2', whose capacity the policy config does not declare",
+        "container 'ollama-gate' runs on host 'gpu-1', whose capacity the policy config does not declare",
         config={"stack-host-capacity": {"hosts": {}}},
     ),
 ]
@@ -169,17 +170,17 @@ def test_the_pack_refuses(pack: PolicyPackAnalyzer, cluster: Evaluation, case: C
 
 
 def test_capacity_is_per_host_never_summed(pack: PolicyPackAnalyzer, cluster: Evaluation) -> None:
-    """Moving gpu-1's spare CPUs to gpu-2 on paper: the sum over hosts would fit, gpu-2 does not."""
-    over = stack(cluster, {"gpu-2/ollama": {"cpus": "16.0"}, "gpu-1/ollama": {"cpus": "1.0"}})
-    cpus = {r.properties.get("cpus") for r in over if r.name == "gpu-2-ollama"}
-    assert cpus == {"16.0"}
+    """gpu-1 over by 1.5 CPUs while the main host has 6.55 to spare: the sum over hosts would fit."""
+    over = stack(cluster, {"gpu-1/ollama-1": {"cpus": "20.0"}})
+    cpus = {r.properties.get("cpus") for r in over if r.name == "gpu-1-ollama-1"}
+    assert cpus == {"20.0"}
     found = messages(pack.analyze_stack(over), "stack-host-capacity")
-    assert len(found) == 1 and found[0].startswith("host 'gpu-2': containers sum to 17 CPUs"), found
+    assert len(found) == 1 and found[0].startswith("host 'gpu-1': containers sum to 33.5 CPUs"), found
 
 
 def test_the_same_names_on_two_hosts_are_two_objects(pack: PolicyPackAnalyzer, cluster: Evaluation) -> None:
-    """gpu-1 and gpu-2 each have a volume `ollama-models` and a network `ai-stack-ollama`: neither
-    is shared across hosts (volumes-not-shared, the view's networks)."""
+    """The main host and gpu-1 each have a volume `ollama-models` and a network `ai-stack-ollama`:
+    neither is shared across hosts (volumes-not-shared, the view's networks)."""
     result = pack.analyze_stack(stack(cluster))
     assert messages(result, "volumes-not-shared") == []
     # Two containers on one host sharing a volume are still reported, with that host's name.

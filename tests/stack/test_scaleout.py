@@ -39,10 +39,23 @@ def error(stack: str, text: str, root: Path | None = None) -> str:
     return str(err.value)
 
 
+GPU2: dict[str, Any] = {
+    "docker": "ssh://ops@gpu-2.lan",
+    "address": "10.8.0.12",
+    "cpus": 16,
+    "memory": "64Gi",
+    "gpus": 1,
+    "gpuMemory": "16Gi",
+    "ollama": {"cpus": 12, "memory": "48Gi", "gpu": {"driver": "nvidia", "count": "all"}, "kvCacheType": "q8_0"},
+    "models": ["llama3.1:8b"],
+}
+"""A second inference host with one 16 GiB GPU, serving the smaller model only."""
+
+
 def hosts_text(**gpu2: Any) -> str:
-    """The cluster file with gpu-2's block changed (keys as the stack file writes them)."""
+    """The cluster file with a second inference host gpu-2 (GPU2 with `gpu2` changed)."""
     doc = yaml.safe_load(CLUSTER)
-    doc["config"]["ai-stack:inferenceHosts"]["gpu-2"].update(gpu2)
+    doc["config"]["ai-stack:inferenceHosts"]["gpu-2"] = {**GPU2, **gpu2}
     return str(yaml.safe_dump(doc, sort_keys=False))
 
 
@@ -120,8 +133,9 @@ def test_the_cluster_places_what_it_declares() -> None:
     assert placed == {
         "main": (["ollama"], ["nomic-embed-text"]),
         "gpu-1": (["ollama", "ollama-1"], ["llama3.1:8b", "qwen2.5-coder:14b"]),
-        "gpu-2": (["ollama"], ["llama3.1:8b"]),
     }
+    three = evaluate("cluster", root=DATA, config_text=hosts_text())
+    assert sorted({r.host for r in three.resources}) == ["gpu-1", "gpu-2", "main"]
 
 
 @pytest.mark.parametrize(
@@ -165,7 +179,7 @@ def test_an_inference_host_is_checked_with_its_own_keys(change: dict[str, Any], 
 def test_a_bad_host_key_is_named() -> None:
     doc = yaml.safe_load(CLUSTER)
     hosts = doc["config"]["ai-stack:inferenceHosts"]
-    hosts["GPU_3"] = hosts["main"] = hosts["default-2"] = dict(hosts["gpu-2"])
+    hosts["GPU_3"] = hosts["main"] = hosts["default-2"] = dict(GPU2)
     msg = error("cluster", yaml.safe_dump(doc), DATA)
     assert "ai-stack:inferenceHosts.GPU_3: must be a host name such as gpu-2" in msg
     assert "ai-stack:inferenceHosts.main: 'main' is reserved" in msg
@@ -186,7 +200,7 @@ def test_capacity_is_per_host_never_summed() -> None:
 
 
 def test_the_fit_is_checked_per_host_against_its_gpu() -> None:
-    """gpu-2's 16 GiB takes llama3.1:8b; qwen2.5-coder:14b at 16384 × 2, q8_0 needs 11.6 GiB beside it."""
+    """gpu-2 (one GPU) asked for both chat models on 8 GiB: refused with gpu-2's own keys."""
     msg = error("cluster", hosts_text(models=["llama3.1:8b", "qwen2.5-coder:14b"], gpuMemory="8Gi"), DATA)
     assert re.search(
         r"ai-stack:inferenceHosts\.gpu-2\.ollama: .*the host has 1 × 8\.0 GiB of GPU memory "
@@ -212,7 +226,7 @@ def test_every_problem_at_once_across_hosts() -> None:
     doc = yaml.safe_load(CLUSTER)
     hosts = doc["config"]["ai-stack:inferenceHosts"]
     hosts["gpu-1"]["address"] = "8.8.4.4"
-    hosts["gpu-2"]["cpus"] = 4
+    hosts["gpu-2"] = {**GPU2, "cpus": 4}
     doc["config"]["ai-stack:host"]["memory"] = "4Gi"
     msg = error("cluster", yaml.safe_dump(doc), DATA)
     assert "ai-stack:inferenceHosts.gpu-1.address" in msg
@@ -231,7 +245,6 @@ def test_one_provider_per_inference_host(cluster: Evaluation) -> None:
     given = providers(cluster)
     assert {n: (p.inputs["host"], p.inputs.get("sshOpts")) for n, p in given.items()} == {
         "gpu-1": ("ssh://ops@gpu-1.lan", None),
-        "gpu-2": ("ssh://ops@gpu-2.lan", None),
     }
     urns = {p.urn: n for n, p in given.items()}
     on = {
@@ -242,8 +255,8 @@ def test_one_provider_per_inference_host(cluster: Evaluation) -> None:
     # Every resource of an inference host goes through its provider, named by the key; the main
     # host's through the default provider (no reference).
     for name, host in on.items():
-        if name.startswith(("gpu-1-", "gpu-2-")):
-            assert host == name[:5], name
+        if name.startswith("gpu-1-"):
+            assert host == "gpu-1", name
         elif not name.startswith("secrets-") and name not in given:
             assert host == "main", name
     assert {r.docker_name for r in cluster.resources if r.type == CONTAINER and host_of(r.provider) == "gpu-1"} == {
@@ -256,11 +269,12 @@ def test_one_provider_per_inference_host(cluster: Evaluation) -> None:
 
 
 def test_reordering_the_hosts_changes_nothing() -> None:
-    doc = yaml.safe_load(CLUSTER)
+    doc = yaml.safe_load(hosts_text())
     hosts = doc["config"]["ai-stack:inferenceHosts"]
+    assert list(hosts) == ["gpu-1", "gpu-2"]
     doc["config"]["ai-stack:inferenceHosts"] = {k: hosts[k] for k in reversed(list(hosts))}
     again = evaluate("cluster", root=DATA, config_text=yaml.safe_dump(doc, sort_keys=False))
-    first = evaluate("cluster", root=DATA)
+    first = evaluate("cluster", root=DATA, config_text=hosts_text())
 
     def shape(ev: Evaluation) -> dict[str, Any]:
         return {r.urn: (r.inputs, host_of(r.provider)) for r in ev.resources if r.custom}
@@ -275,14 +289,13 @@ def test_the_gate_publishes_on_the_private_address_only(cluster: Evaluation) -> 
             {"internal": 9434, "external": 11434, "ip": "10.8.0.11"},
             {"internal": 9435, "external": 11435, "ip": "10.8.0.11"},
         ],
-        "gpu-2/ollama-gate": [{"internal": 9434, "external": 11434, "ip": "10.8.0.12"}],
     }
     for key, c in cluster.containers().items():
         if key.startswith("gpu-") and not key.endswith("/ollama-gate"):
             assert not c.inputs.get("ports"), key
     # The gate keeps the token's hash, never the token.
-    token = next(r for r in cluster.resources if r.name == "secrets-ollama-token-gpu-2").outputs["result"]
-    command = gates["gpu-2/ollama-gate"].inputs["command"][0]
+    token = next(r for r in cluster.resources if r.name == "secrets-ollama-token-gpu-1").outputs["result"]
+    command = gates["gpu-1/ollama-gate"].inputs["command"][0]
     assert token not in command and re.search(r"-m str [0-9A-F]{64}\n", command)
 
 
@@ -290,7 +303,7 @@ def test_litellm_lists_each_model_once_per_instance(cluster: Evaluation) -> None
     doc = yaml.safe_load(cluster.containers()["litellm"].inputs["uploads"][0]["content"])
     tokens = {
         h: next(r for r in cluster.resources if r.name == f"secrets-ollama-token-{h}").outputs["result"]
-        for h in ("gpu-1", "gpu-2")
+        for h in ("gpu-1",)
     }
     got = [
         (
@@ -304,7 +317,6 @@ def test_litellm_lists_each_model_once_per_instance(cluster: Evaluation) -> None
     assert got == [
         ("llama3.1:8b", "ollama_chat/llama3.1:8b", "http://10.8.0.11:11434", tokens["gpu-1"]),
         ("llama3.1:8b", "ollama_chat/llama3.1:8b", "http://10.8.0.11:11435", tokens["gpu-1"]),
-        ("llama3.1:8b", "ollama_chat/llama3.1:8b", "http://10.8.0.12:11434", tokens["gpu-2"]),
         ("qwen2.5-coder:14b", "ollama_chat/qwen2.5-coder:14b", "http://10.8.0.11:11434", tokens["gpu-1"]),
         ("qwen2.5-coder:14b", "ollama_chat/qwen2.5-coder:14b", "http://10.8.0.11:11435", tokens["gpu-1"]),
         ("nomic-embed-text", "ollama/nomic-embed-text", "http://ollama:11434", None),
@@ -320,7 +332,7 @@ def test_each_inference_host_has_its_own_networks(cluster: Evaluation) -> None:
         for r in cluster.resources
         if r.type == "docker:index/network:Network"
     }
-    for host in ("gpu-1", "gpu-2"):
+    for host in ("gpu-1",):
         assert {k: v for k, v in nets.items() if k[0] == host} == {
             (host, "ai-stack-ollama"): True,
             (host, "ai-stack-ollama-egress"): False,
@@ -334,12 +346,11 @@ def test_each_inference_host_has_its_own_networks(cluster: Evaluation) -> None:
 
 def test_open_webui_waits_for_every_pull(cluster: Evaluation) -> None:
     deps = {u.rsplit("::", 1)[1] for u in cluster.containers()["open-webui"].dependencies}
-    assert {"ollama-pull", "gpu-1-ollama-pull", "gpu-1-ollama-1-pull", "gpu-2-ollama-pull"} <= deps
+    assert {"ollama-pull", "gpu-1-ollama-pull", "gpu-1-ollama-1-pull"} <= deps
     assert cluster.outputs["models"] == ["llama3.1:8b", "qwen2.5-coder:14b", "nomic-embed-text"]
     assert [(i["host"], i["name"], i["url"]) for i in cluster.outputs["ollamaInstances"]] == [
         ("main", "ollama", None),
         ("gpu-1", "ollama", "http://10.8.0.11:11434"),
         ("gpu-1", "ollama-1", "http://10.8.0.11:11435"),
-        ("gpu-2", "ollama", "http://10.8.0.12:11434"),
     ]
     assert "ollamaGateTokens" in cluster.secret_outputs
