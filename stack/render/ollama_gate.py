@@ -64,7 +64,7 @@ def haproxy_cfg(instances: Sequence[str], digest: str, *, ollama_port: int = con
     http-request del-header authorization
     default_backend {name}
 backend {name}
-    server {name} {name}:{ollama_port} resolvers docker init-addr last,libc,none
+    server {name} {name}:{ollama_port} resolvers docker init-addr last,libc,none check inter 2s fall 1 rise 1
 """
         )
     return f"""global
@@ -74,6 +74,10 @@ defaults
     log global
     option httplog
     timeout connect 5s
+    # A stopped instance: one quick retry, then 503 (LiteLLM retries another instance); its
+    # health check marks it down within 2 s, after which the gate answers 503 at once, and up
+    # again as soon as it answers.
+    retries 1
     timeout http-request 30s
     # A generation streams for minutes; LiteLLM's own timeout is the one that counts.
     timeout client 1h
