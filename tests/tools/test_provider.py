@@ -50,6 +50,19 @@ def test_a_non_canonical_input_would_replace_the_container() -> None:
     assert change.op == "replace" and change.forcing == ("cpus", "healthcheck")
 
 
+def test_a_gpu_request_by_device_id_reads_back_count_zero_and_is_no_change() -> None:
+    """One Ollama per GPU asks for GPU i by id alone: `count` has the schema Default 0
+    (resource_docker_container.go:789, v4.5.0), the create sends Count 0 and Read stores it
+    (flattenDeviceRequests); the real engine stores exactly that
+    (tests/integration/test_scaleout_engines.py)."""
+    request = {"driver": "nvidia", "deviceIds": ["1"], "capabilities": ["gpu"]}
+    state = provider.read_back(provider.CONTAINER, {"deviceRequests": [request]})
+    assert state["deviceRequests"] == [{"driver": "nvidia", "deviceIds": ["1"], "capabilities": ["gpu"], "count": 0}]
+    assert provider.diff(provider.CONTAINER, state, {"deviceRequests": [request]}).op == "same"
+    other = {**request, "deviceIds": ["0"]}
+    assert provider.diff(provider.CONTAINER, state, {"deviceRequests": [other]}, ["deviceRequests"]).op == "replace"
+
+
 def test_swap_without_accounting_updates_once_after_each_create_or_refresh() -> None:
     """F17: Read stores MemorySwap -1, so the next up updates memory_swap in place (docker update,
     no restart); Update returns without a Read (funcs.go resourceDockerContainerUpdate ends with
