@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration import scaleout
-from tests.integration.it_support import http_request
+from tests.integration import scaleout, webui
+from tests.integration.it_stack import env_list
+from tests.integration.it_support import LOOPBACK, free_port, http_request
 
 pytestmark = pytest.mark.integration
 CHAT = "llama3.1:8b"
@@ -214,3 +216,93 @@ def test_failover_loses_no_request_and_the_instance_comes_back(
     assert back is not None, f"the {what} got no request within 30 s of its restart"
     print(f"{what}: first request {back - restarted:.2f} s after the restart")
     assert _figures(f"{what}: after", load.window(restarted, time.monotonic()))["failed"] == 0
+
+
+# --------------------------------------------------------------------------- Open WebUI's chats
+
+
+@pytest.fixture(scope="module")
+def owui(stack: scaleout.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webui.Webui, str]]:
+    """Real Open WebUI 0.11.1 with the cluster's declared env, wrapper and secret files, talking
+    to the cluster's LiteLLM with its virtual key (the program's path: Open WebUI has no Ollama
+    connection); signed in as the declared first admin."""
+    container = stack.ev.containers()["open-webui"].inputs
+    declared = env_list(list(container["envs"]))
+    root = tmp_path_factory.mktemp("open-webui")
+    data = root / "data"
+    data.mkdir()
+    port = free_port()
+    env = webui.run_env(
+        declared, data_dir=data, litellm_url=stack.litellm.url, extra_origins=[f"http://{LOOPBACK}:{port}"]
+    )
+    webui.write_secrets(container["uploads"], root / "secrets")
+    server = webui.Webui(
+        binary=webui.open_webui_binary(),
+        env=env,
+        data_dir=data,
+        port=port,
+        logs=root,
+        secrets_dir=root / "secrets",
+        wrapper=container["command"][0],
+    )
+    server.start()
+    try:
+        files = {Path(u["file"]).name: u["content"] for u in container["uploads"]}
+        status, body = server.request(
+            "POST",
+            "/api/v1/auths/signin",
+            payload={"email": declared["WEBUI_ADMIN_EMAIL"], "password": files["webui-admin-password"]},
+        )
+        assert status == 200, body
+        yield server, str(body["token"])
+    finally:
+        server.stop()
+
+
+def _webui_chat(server: webui.Webui, token: str) -> tuple[int, Any]:
+    payload = {"model": CHAT, "messages": [{"role": "user", "content": "ping"}], "stream": False}
+    return server.request("POST", "/api/chat/completions", token=token, payload=payload)
+
+
+def test_open_webui_chats_spread_over_every_instance(stack: scaleout.Cluster, owui: tuple[webui.Webui, str]) -> None:
+    server, token = owui
+    status, models = server.request("GET", "/api/models", token=token)
+    assert status == 200, models
+    # One entry per model, however many instances serve it: LiteLLM's model_name.
+    assert sorted(m["id"] for m in models["data"]) == sorted(stack.litellm.key_models)
+    before = _chats(stack)
+    for _ in range(45):
+        status, body = _webui_chat(server, token)
+        assert status == 200, body
+    got = {k: v - before[k] for k, v in _chats(stack).items()}
+    # Random over three instances: each gets a share (3 or fewer of 45 is about 1e-5 likely).
+    assert sum(got.values()) == 45 and min(got.values()) >= 4, got
+
+
+def test_open_webui_keeps_chatting_and_listing_models_with_a_host_down(
+    stack: scaleout.Cluster, owui: tuple[webui.Webui, str]
+) -> None:
+    """gpu-2 gone (its gate stopped): every chat still succeeds, and Open WebUI's model list does
+    not wait for it (LiteLLM's /v1/models answers from its config; Open WebUI's own Ollama
+    connections would wait AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST, 10 s, open_webui/env.py 0.11.1)."""
+    server, token = owui
+    gone = stack.standins["gpu-2/ollama"]
+    stack.gates["gpu-2"].stop()
+    try:
+        started = time.monotonic()
+        status, _ = server.request("GET", "/api/models", token=token)
+        listed = time.monotonic() - started
+        assert status == 200
+        count = gone.chats()
+        rows = []
+        for _ in range(20):
+            started = time.monotonic()
+            status, body = _webui_chat(server, token)
+            rows.append((started, time.monotonic(), status))
+            assert status == 200, body
+        assert gone.chats() == count
+        figures = _figures("open webui, gpu-2 down", rows)
+        print(f"open webui, gpu-2 down: model list in {1000 * listed:.0f} ms")
+        assert listed < 5 and figures["failed"] == 0
+    finally:
+        stack.gates["gpu-2"].start()
