@@ -49,6 +49,17 @@ def provider(s: Settings, site: Site) -> docker.Provider:
     return docker.Provider(str(site.key), host=h.docker, ssh_opts=h.ssh_opts or None, cert_path=h.cert_path)
 
 
+@dataclass(frozen=True)
+class OllamaHost:
+    """One host that runs Ollama containers, for what is added per host (issue 24's exporters):
+    its DockerHost (label and provider: pass `host` on, or `ResourceOptions(provider=host.provider)`),
+    its Ollama network and its instances' container names with their GPUs."""
+
+    host: DockerHost
+    ollama_network: pulumi.Input[str]
+    instances: tuple[tuple[str, Gpu | None], ...]
+
+
 @dataclass
 class Served:
     """What the Ollama sites give the rest of the stack."""
@@ -57,6 +68,8 @@ class Served:
     pulls: list[ModelPull] = field(default_factory=list)
     instances: list[dict[str, Any]] = field(default_factory=list)
     """The `ollamaInstances` output: host, container, URL from outside (if any), models."""
+    hosts: list[OllamaHost] = field(default_factory=list)
+    """Every host with Ollama containers, the main host first when it has any."""
 
 
 def pull_args(s: Settings, site: Site, **kwargs: Any) -> ModelPullArgs:
@@ -119,6 +132,7 @@ def serve(s: Settings, site: Site, nets: Networks, token: pulumi.Output[str] | N
             host=host,
         )
         served.pulls.append(ModelPull("models" if i.index == 0 else f"models-{i.index}", args))
+    served.hosts.append(OllamaHost(host, ollama_net, tuple((i.name, i.gpu) for i in site.instances)))
     if gate_net is None:
         for i, instance in zip(site.instances, instances, strict=True):
             served.endpoints.append(OllamaEndpoint(url=instance.url, models=site.models))

@@ -93,6 +93,8 @@ def build(settings: Settings) -> dict[str, Any]:
     served = Served()
     for site in sites:
         serve(s, site, nets, secrets.ollama_tokens.get(str(site.key)), served)
+    # What each Ollama host adds (issue 24's exporters) is declared per `served.hosts` entry, with
+    # that entry's DockerHost (its provider), never by reaching into stack/inference.py.
     postgres = Postgres(
         "postgres",
         PostgresArgs(
