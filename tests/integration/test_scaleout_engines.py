@@ -81,11 +81,9 @@ def namespaces() -> Iterator[Namespaces]:
 def _delete(name: str) -> None:
     """`ip netns delete`, retried while a dockerd that just stopped still holds the namespace
     (bounded: 10 s); the veth pair goes with it."""
+    argv = ["ip", "netns", "delete", name]
     for _ in range(20):
-        if (
-            subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30, check=False).returncode
-            == 0
-        ):
+        if subprocess.run(argv, capture_output=True, timeout=30, check=False).returncode == 0:
             return
         time.sleep(0.5)
     ip("netns", "delete", name)
