@@ -33,6 +33,7 @@ from tools.readback import (
     PLAIN,
     VOLUME,
     Host,
+    capabilities_read_back,
     device_request_defaults,
     planned_value,
     port_defaults,
@@ -166,6 +167,8 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
             port_defaults(port)
         for device in planned.get("devices") or []:
             device["permissions"] = device.get("permissions") or "rwm"  # schema Default
+        if planned.get("capabilities"):
+            planned["capabilities"] = capabilities_read_back(planned["capabilities"])
         if planned.get("deviceRequests"):
             planned["deviceRequests"] = [device_request_defaults(r) for r in planned["deviceRequests"]]
     for key in PLAIN.get(type_, {}):

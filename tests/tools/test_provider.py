@@ -80,6 +80,21 @@ def test_swap_without_accounting_updates_once_after_each_create_or_refresh() -> 
     assert provider.diff(provider.CONTAINER, refreshed, inputs).op == "update"
 
 
+def test_capabilities_read_back_as_two_sets() -> None:
+    """funcs.go:870 (v4.5.0): Read stores [{add: CapAdd, drop: CapDrop}] as two sets; an unset
+    `add` plans as the empty set. The program's `{drops: [ALL]}` is no diff, the engine's order of
+    a set is none, and another list is a replacement (capabilities is ForceNew)."""
+    inputs = {"capabilities": {"drops": ["ALL"]}}
+    state = provider.read_back(provider.CONTAINER, inputs)
+    assert state["capabilities"] == {"adds": [], "drops": ["ALL"]}
+    assert provider.diff(provider.CONTAINER, state, inputs).op == "same"
+    backup = {"capabilities": {"drops": ["ALL"], "adds": ["SETUID", "SETGID"]}}
+    engine = {**state, "capabilities": {"adds": ["SETGID", "SETUID"], "drops": ["ALL"]}}
+    assert provider.diff(provider.CONTAINER, engine, backup).op == "same"
+    change = provider.diff(provider.CONTAINER, engine, inputs)
+    assert change.op == "replace" and change.forcing == ("capabilities",)
+
+
 DATA = Path(__file__).resolve().parents[1] / "stack" / "data"
 F13 = provider.Host(userland_proxy=False)
 F15 = provider.Host(default_network_ipv6=True, default_network_opts={"com.docker.network.driver.mtu": "1450"})
