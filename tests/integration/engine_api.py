@@ -354,9 +354,33 @@ def wait_healthy(api: EngineAPI, cid: str, wait_timeout: float) -> None:
         time.sleep(1)
 
 
+def _ignorable(data: Any, *messages: str) -> bool:
+    """containsIgnorableErrorMessage: the engine's error text names one of `messages`."""
+    return any(m.lower() in str(data).lower() for m in messages)
+
+
 def provider_delete(api: EngineAPI, cid: str, inputs: Mapping[str, Any]) -> None:
-    """resourceDockerContainerDelete: stop with the grace period, remove (force, volumes), wait."""
+    """resourceDockerContainerDelete (funcs.go:1078): stop with the grace period, remove (force,
+    volumes), wait for "removed" when `rm` is set, else "not-running". A container that is gone
+    already (a run-once job that ended and removed itself) is no error: each step ignores
+    "No such container" (and the remove and wait also "is already in progress"); any other
+    error fails the delete."""
     grace = int(inputs.get("destroyGraceSeconds") or 0)
-    api.call("POST", f"/containers/{cid}/stop?t={grace}")
-    api.call("DELETE", f"/containers/{cid}?force=true&v=true")
-    api.call("POST", f"/containers/{cid}/wait?condition={'removed' if inputs.get('rm') else 'not-running'}")
+    status, data = api.call("POST", f"/containers/{cid}/stop?t={grace}")
+    if status not in (204, 304) and not _ignorable(data, "No such container"):
+        raise AssertionError(f"Error stopping container {cid}: {status} {data!r}")
+    status, data = api.call("DELETE", f"/containers/{cid}?force=true&v=true")
+    if status != 204 and not _ignorable(data, "No such container", "is already in progress"):
+        raise AssertionError(f"Error deleting container {cid}: {status} {data!r}")
+    condition = "removed" if inputs.get("rm") else "not-running"
+    status, data = api.call("POST", f"/containers/{cid}/wait?condition={condition}")
+    if status != 200 and not _ignorable(data, "No such container", "is already in progress"):
+        raise AssertionError(f"Error waiting for container removal {cid}: {status} {data!r}")
+
+
+def provider_read_finds(api: EngineAPI, cid: str) -> bool:
+    """fetchDockerContainer (funcs.go:1133), the first step of resourceDockerContainerRead: list
+    every container (all=true) and look for the id. Not found, Read clears the id (SetId("")):
+    the resource leaves the state, and the next `up` would create it again."""
+    listed = api.ok("GET", "/containers/json?all=true")
+    return any(c.get("Id") == cid for c in listed)

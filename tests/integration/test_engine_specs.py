@@ -50,6 +50,7 @@ from tests.integration.engine_api import (
     network_delete,
     provider_create,
     provider_delete,
+    provider_read_finds,
     read_file,
     set_order,
     upload_tar,
@@ -325,7 +326,7 @@ def test_the_engine_keeps_every_value_in_the_form_the_provider_reads(
             ignore_changes=r.ignore_changes,
         )
         assert change.op == "same", f"{tier.variant} {stack}/{name}: a second up would {change}"
-    assert {"ports", "networkMode", "hosts", "groupAdds", "init", "ipcMode", "memorySwap"} <= compared
+    assert {"ports", "networkMode", "hosts", "groupAdds", "init", "ipcMode", "memorySwap", "capabilities"} <= compared
     # The least-privilege inputs were compared where they are set (not only as zero values): a
     # non-root user and rm everywhere, tmpfs and a read-only root wherever a stack runs the socket
     # proxy or Traefik.
@@ -678,3 +679,40 @@ def test_a_health_wait_that_times_out_fails(tier: Tier, evaluations: dict[str, E
             wait_healthy(tier.api, cid, 4)
     finally:
         provider_delete(tier.api, cid, inputs)
+
+
+@pytest.mark.parametrize("job", ["litellm-key", "ollama-pull"])
+def test_a_run_once_job_that_ended_leaves_the_state_cleanly(
+    tier: Tier, evaluations: dict[str, Evaluation], job: str
+) -> None:
+    """After its linger a run-once job's process exits 0 and the engine removes it (rm →
+    HostConfig.AutoRemove). The provider copes with that (kreuzwerker v4.5.0,
+    resource_docker_container_funcs.go): create's wait saw "healthy" and its Read found the
+    container while it lingered; a later Read does not find it (fetchDockerContainer) and clears
+    the id; Delete, when the job is replaced, ignores "No such container" at every step."""
+    if tier.variant != "default":
+        pytest.skip("the job's lifecycle does not depend on docker-proxy")
+    inputs = dict(evaluations["dev"].containers()[job].inputs)
+    assert inputs.get("rm") is True and inputs.get("mustRun") is False and inputs.get("restart") == "no"
+    net = f"{tier.engine.prefix}ended-{job}"
+    tier.api.ok("POST", "/networks/create", {"Name": net, "Labels": tier.labels})
+    inputs["networksAdvanced"] = [{"name": net, "aliases": [job]}]
+    inputs.pop("hosts", None)
+    cid = provider_create(tier.api, f"{net}-job", inputs, tier.image, rename={}, labels=tier.labels)
+    try:
+        config = tier.api.ok("GET", f"/containers/{cid}/json")["HostConfig"]
+        assert config["AutoRemove"] is True and config["RestartPolicy"]["Name"] == "no"
+        wait_healthy(tier.api, cid, float(inputs["waitTimeout"]))
+        assert provider_read_finds(tier.api, cid), "create's Read must find the lingering job"
+        # The linger ends: the stand-in's main process exits 0 on SIGTERM, as the job's does after
+        # LINGER_SECONDS (stack/components/model_pull.py, stack/render/litellm_key.py).
+        tier.api.ok("POST", f"/containers/{cid}/kill?signal=TERM")
+        deadline = time.monotonic() + 30
+        while tier.api.call("GET", f"/containers/{cid}/json")[0] != 404:
+            assert time.monotonic() < deadline, "the engine did not remove the ended job (AutoRemove)"
+            time.sleep(0.5)
+        assert not provider_read_finds(tier.api, cid)
+        provider_delete(tier.api, cid, inputs)  # raises on any error but "No such container"
+    finally:
+        tier.api.call("DELETE", f"/containers/{cid}?force=true")
+        network_delete(tier.api, net)
