@@ -21,6 +21,8 @@ import requests
 from tools.smoke import Check, CheckFailedError, _get, _json, _ollama_name
 
 Exec = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+MAIN, FIRST = "main", "ollama"
+"""The stack's own host and its first instance's name (stack/settings/placement.py)."""
 
 
 def _exec(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -59,6 +61,10 @@ def instance_check(instance: dict[str, Any], token: str | None, run: Exec = _exe
     def check(outputs: dict[str, Any], session: requests.Session, timeout: float) -> str:
         declared = [str(m) for m in instance.get("models") or []]
         url = instance.get("url")
+        if instance.get("host") == MAIN and instance.get("name") == FIRST and outputs.get("ollamaUrl"):
+            # The laptop's first instance: `ollamaUrl` is its URL (the output stacks deployed before
+            # instances existed have too), so the documented output stays the one to point elsewhere.
+            url = outputs["ollamaUrl"]
         where = str(url) if url else f"`docker exec {instance['name']}`"
         present = tags(str(url).rstrip("/"), token, session, timeout) if url else listed(str(instance["name"]), run)
         missing = _missing(declared, present)
@@ -75,8 +81,10 @@ def checks(outputs: dict[str, Any], run: Exec = _exec) -> list[tuple[str, Check]
     for instance in outputs.get("ollamaInstances") or []:
         host, name = str(instance.get("host")), str(instance.get("name"))
         token = tokens.get(host) if isinstance(tokens, dict) else None
-        label = name if host == "main" else f"{host}/{name}"
-        out.append((f"ollama {label} models", instance_check(instance, token, run)))
+        # `ollama models` for a single Ollama, as before instances existed; `ollama-1 models`,
+        # `gpu-1/ollama models` for the others.
+        label = name if host == MAIN else f"{host}/{name}"
+        out.append((f"{label} models", instance_check(instance, token, run)))
     return out
 
 

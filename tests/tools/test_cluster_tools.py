@@ -181,9 +181,9 @@ def test_every_instance_answers_with_its_models() -> None:
     session = Session({"http://10.8.0.11:11434": ["llama3.1:8b"], "http://10.8.0.11:11435": ["llama3.1:8b"]}, "tok-1")
     results = [(name, check(OUTPUTS, session, 5)) for name, check in smoke_ollama.checks(OUTPUTS, run=_exec(LIST))]
     assert [name for name, _ in results] == [
-        "ollama ollama models",
-        "ollama gpu-1/ollama models",
-        "ollama gpu-1/ollama-1 models",
+        "ollama models",
+        "gpu-1/ollama models",
+        "gpu-1/ollama-1 models",
     ]
     assert results[1][1] == "http://10.8.0.11:11434 answers with all 1 model(s) it serves"
     assert ("http://10.8.0.11:11435/api/tags", "Bearer tok-1") in session.asked
@@ -195,16 +195,16 @@ def test_an_instance_without_its_models_or_with_a_wrong_token_fails() -> None:
         {**OUTPUTS, "webuiUrl": "x", "litellmUrl": "x", "models": ["llama3.1:8b"]}, session=missing
     )
     by_name = {r.name: r for r in results}
-    assert not by_name["ollama gpu-1/ollama-1 models"].ok
-    assert by_name["ollama gpu-1/ollama-1 models"].detail == (
+    assert not by_name["gpu-1/ollama-1 models"].ok
+    assert by_name["gpu-1/ollama-1 models"].detail == (
         "http://10.8.0.11:11435 has not pulled model(s) it serves: llama3.1:8b"
     )
     wrong = {**OUTPUTS, "ollamaGateTokens": {"gpu-1": "stale"}}
-    check = dict(smoke_ollama.checks(wrong, run=_exec(LIST)))["ollama gpu-1/ollama models"]
+    check = dict(smoke_ollama.checks(wrong, run=_exec(LIST)))["gpu-1/ollama models"]
     with pytest.raises(smoke.CheckFailedError, match=r"refused the host's gate token \(HTTP 401\)"):
         check(wrong, Session({}, "tok-1"), 5)
     assert smoke_ollama.secrets(OUTPUTS) == ["tok-1"]
     empty = "NAME    ID    SIZE    MODIFIED\n"
-    local = dict(smoke_ollama.checks(OUTPUTS, run=_exec(empty)))["ollama ollama models"]
+    local = dict(smoke_ollama.checks(OUTPUTS, run=_exec(empty)))["ollama models"]
     with pytest.raises(smoke.CheckFailedError, match=r"`docker exec ollama` has not pulled .*nomic-embed-text"):
         local(OUTPUTS, Session({}), 5)
