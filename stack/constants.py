@@ -26,6 +26,8 @@ METRICS_KEY_JOB: Final = "litellm-metrics-key"
 """The run-once job that registers Prometheus's LiteLLM key, limited to /metrics."""
 OLLAMA_EXPORTER: Final = "ollama-exporter"
 """prometheus-community json_exporter turning Ollama's /api/ps into metrics."""
+OLLAMA_GATE: Final = "ollama-gate"
+"""An inference host's HAProxy in front of its Ollama instances: a bearer token, or 401."""
 
 # Networks the stack owns besides the routed one (settings `network`, `proxy` by default).
 INTERNAL_NETWORK: Final = "ai-stack-internal"
@@ -52,6 +54,10 @@ OLLAMA_EGRESS_NETWORK: Final = "ai-stack-ollama-egress"
 """Ollama alone, not internal: the Ollama *server* downloads the models `ollama pull` asks for
 (registry.ollama.ai, hf.co), and on the laptop Docker publishes its 127.0.0.1 port through it
 (Docker publishes no port of a container attached to internal networks only)."""
+
+OLLAMA_GATE_NETWORK: Final = "ai-stack-ollama-gate"
+"""An inference host's network that carries the gate alone (not internal): its ports are published
+through it on the host's private address. Nothing unauthenticated is on it."""
 
 # Ports the services listen on inside their containers.
 PORTS: Final = {
@@ -86,6 +92,9 @@ DCGM_EXPORTER_PORT: Final = 9400
 """dcgm-exporter's default listen address :9400 (NVIDIA/dcgm-exporter README)."""
 AMD_EXPORTER_PORT: Final = 5000
 """AMD device metrics exporter's default port (ROCm/device-metrics-exporter docs/index.md)."""
+OLLAMA_GATE_PORT: Final = 9434
+"""The gate's port for instance 0 inside its container (instance i: + i). Not 11434: the gate is
+no Ollama, and the pack reads 11434 as an unauthenticated Ollama's (container-no-published-datastore)."""
 TRAEFIK_ADMIN: Final = "127.0.0.1:8080"
 """Traefik's own `traefik` entrypoint (ping): on its loopback only, so nothing on the routed
 network reaches it (a bare `:8080` would listen on every interface of the container)."""
@@ -134,6 +143,9 @@ LITELLM_CONFIG: Final = "/app/config.yaml"
 DOCKER_SOCKET: Final = "/var/run/docker.sock"
 OPEN_WEBUI_UPLOADS: Final = "/app/backend/data/uploads"
 OPEN_WEBUI_DB: Final = "webui.db"
+OPEN_WEBUI_VOLUME: Final = "open-webui-data"
+"""Open WebUI's data volume as the program names it (the component "open-webui"'s `data_volume`):
+`make backup`/`make restore` run outside the program and find it by this name (a test checks)."""
 SECRETS_DIR: Final = "/run/secrets"
 """Where secrets are uploaded as files (0644: images drop to their own user before reading)."""
 

@@ -19,6 +19,32 @@ CREATE_MARGIN = 600
 
 
 @dataclass(frozen=True)
+class DockerHost:
+    """Where a component's resources go: the main host (`provider` None: Pulumi's default docker
+    provider, DOCKER_HOST or `docker:host`) or an inference host, through its own provider.
+
+    The main host keeps the default provider so that stacks deployed before inference hosts existed
+    see no provider change. Another host's resources are named with its key first
+    (`gpu-2-ollama`): URNs come from names, so reordering `ai-stack:inferenceHosts` changes nothing,
+    while each Docker name stays what `docker ps` shows on that host (`ollama`).
+    """
+
+    label: str = "main"
+    provider: pulumi.ProviderResource | None = None
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.provider is None else f"{self.label}-"
+
+    def opts(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+        """Options for a resource on this host; the provider is passed explicitly, not inherited."""
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **kwargs)  # type: ignore[arg-type]
+
+
+MAIN_HOST = DockerHost()
+
+
+@dataclass(frozen=True)
 class Health:
     """A Docker healthcheck plus how long `pulumi up` waits for it at creation."""
 
@@ -76,7 +102,7 @@ class Spec:
     ports: Sequence[docker.ContainerPortArgs] = ()
     volumes: Sequence[docker.ContainerVolumeArgs] = ()
     labels: Sequence[tuple[str, str]] = ()
-    command: Sequence[str] | None = None
+    command: Sequence[pulumi.Input[str]] | None = None
     entrypoints: Sequence[str] | None = None
     uploads: Sequence[docker.ContainerUploadArgs] = ()
     device_requests: Sequence[docker.ContainerDeviceRequestArgs] = ()
@@ -102,11 +128,17 @@ class Spec:
     network_mode: str | None = None
     """"none" for a container that needs no network at all (with `networks` empty)."""
     resource_name: str | None = None
-    """The Pulumi resource name when it cannot be the container's (the same exporter on several
+    """The Pulumi resource name when it cannot be the container's (the same container on several
     hosts, each through its own provider); default: `name`."""
 
 
-def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> docker.Container:
+def container(
+    spec: Spec,
+    *,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    host: DockerHost = MAIN_HOST,
+) -> docker.Container:
     """Build a container with the house rules: every one is limited, healthy, rotated and named.
 
     memory_swap equals memory (no swap; also keeps later `docker update`s legal), and
@@ -116,7 +148,7 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
     """
     limits = spec.limits
     return docker.Container(
-        spec.resource_name or spec.name,
+        spec.resource_name or f"{host.prefix}{spec.name}",
         name=spec.name,
         image=spec.image,
         hostname=spec.name,
@@ -166,8 +198,8 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
         # flattenExtraHosts splits each "name:ip" entry on ':' and keeps the first two parts, so
         # only names and IPv4/"host-gateway" values read back as sent (no IPv6 literal).
         hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in spec.hosts] or None,
-        opts=pulumi.ResourceOptions(
-            parent=parent,
+        opts=host.opts(
+            parent,
             depends_on=list(depends_on),
             delete_before_replace=True,
             # A failed create (a job that failed, a service whose health wait timed out) is stored
@@ -198,23 +230,23 @@ IMAGE_PULL_TIMEOUT = "60m"
 """Several images are gigabytes (Open WebUI, LiteLLM, Ollama): more than the default 20 minutes."""
 
 
-def image(name: str, ref: str, *, parent: pulumi.Resource) -> docker.RemoteImage:
+def image(name: str, ref: str, *, parent: pulumi.Resource, host: DockerHost = MAIN_HOST) -> docker.RemoteImage:
     """A pinned image kept on the host when the stack goes, so a re-create needs no pull; pulled
     by the digest images.lock.json recorded for its tag, when there is one (stack/image_lock.py)."""
     return docker.RemoteImage(
-        f"{name}-image",
+        f"{host.prefix}{name}-image",
         name=image_lock.pinned(ref, image_lock.load()),
         keep_locally=True,
-        opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=pulumi.CustomTimeouts(create=IMAGE_PULL_TIMEOUT)),
+        opts=host.opts(parent, custom_timeouts=pulumi.CustomTimeouts(create=IMAGE_PULL_TIMEOUT)),
     )
 
 
-def data_volume(name: str, *, protect: bool, parent: pulumi.Resource) -> docker.Volume:
+def data_volume(name: str, *, protect: bool, parent: pulumi.Resource, host: DockerHost = MAIN_HOST) -> docker.Volume:
     """A named volume that outlives the stack: never deleted by Pulumi, and protected in prod."""
     return docker.Volume(
-        name,
+        f"{host.prefix}{name}",
         name=name,
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=True),
+        opts=host.opts(parent, protect=protect, retain_on_delete=True),
     )
 
 

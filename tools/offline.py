@@ -47,6 +47,14 @@ class Registered:
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     ignore_changes: list[str] = field(default_factory=list)
+    provider: str = ""
+    """The explicit provider reference (`<provider urn>::<id>`); "" for the default provider."""
+
+    @property
+    def host(self) -> str:
+        """The Docker host it lives on: `main` (the default provider), or the name of its explicit
+        provider, which the program names after the inference host's key."""
+        return host_of(self.provider)
 
     @cached_property
     def wire_json(self) -> dict[str, Any]:
@@ -88,8 +96,8 @@ class Evaluation:
         return [r for r in self.resources if r.type == type_]
 
     def containers(self) -> dict[str, Registered]:
-        """Containers by their Docker name."""
-        return {r.docker_name or r.name: r for r in self.of_type("docker:index/container:Container")}
+        """Containers by their Docker name, with the host first on another host (`gpu-2/ollama`)."""
+        return {qualified(r): r for r in self.of_type("docker:index/container:Container")}
 
     def by_urn(self) -> dict[str, Registered]:
         return {r.urn: r for r in self.resources}
@@ -100,6 +108,25 @@ class Evaluation:
             str(r.outputs.get("imageId")): str(r.inputs.get("name"))
             for r in self.of_type("docker:index/remoteImage:RemoteImage")
         }
+
+
+MAIN = "main"
+
+
+def host_of(provider_ref: str) -> str:
+    """A provider reference's host: its resource name (`…::pulumi:providers:docker::gpu-2::<id>`);
+    `main` for no reference or one of Pulumi's default providers (`default`, `default_5_1_0`:
+    pulumi pkg/resource/deploy/providers/provider.go DefaultName)."""
+    if not provider_ref:
+        return MAIN
+    name = provider_ref.rsplit("::", 2)[-2] if provider_ref.count("::") >= 2 else provider_ref
+    return MAIN if name.startswith("default") else name
+
+
+def qualified(r: Registered) -> str:
+    """A resource's Docker name (else its Pulumi name), prefixed by its host when not the main one."""
+    name = r.docker_name or r.name
+    return name if r.host == MAIN else f"{r.host}/{name}"
 
 
 # --- mocks -------------------------------------------------------------------------------
@@ -239,6 +266,7 @@ def evaluate(
                     },
                     outputs=_unwrap(json_format.MessageToDict(response.object)),
                     ignore_changes=list(request.ignoreChanges),
+                    provider=request.provider,
                 )
             )
             return response

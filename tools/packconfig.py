@@ -24,13 +24,32 @@ from tools.stackfile import ROOT, StackFileError, stack_settings  # noqa: E402
 
 
 def allowed_devices(s: Settings) -> dict[str, list[str]]:
+    """Each Ollama instance's AMD device files, by its container name (the same name on several
+    hosts: the union, so no host gets a device another does not declare for that name), and the
+    AMD GPU exporter's: the devices of the Ollama it watches."""
+    found: dict[str, list[str]] = {}
+    for site in s.sites():
+        for i in site.instances:
+            for device in i.gpu.devices() if i.gpu else []:
+                if device not in found.setdefault(i.name, []):
+                    found[i.name].append(device)
     gpu = s.ollama.gpu
-    if not s.ollama.in_container or gpu is None or not gpu.devices():
-        return {}
-    out = {constants.OLLAMA: gpu.devices()}
-    if s.gpu_exporter == "amd":
-        out[constants.GPU_EXPORTER] = gpu.devices()
-    return out
+    if s.gpu_exporter == "amd" and gpu is not None:
+        found[constants.GPU_EXPORTER] = gpu.devices()
+    return {name: devices for name, devices in found.items() if devices}
+
+
+def gpu_containers(s: Settings) -> list[str]:
+    """Every Ollama instance that gets a GPU (`ollama`, `ollama-1`, …), on any host, and the
+    NVIDIA GPU exporter where it runs."""
+    names = {i.name for site in s.sites() for i in site.instances if i.gpu is not None}
+    if s.gpu_exporter == "nvidia":
+        names.add(constants.GPU_EXPORTER)
+    return sorted(names)
+
+
+def _cpus(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
 
 
 NODE_EXPORTER_PATHS = ["/", "/proc", "/sys"]
@@ -41,20 +60,16 @@ def exporter_allowances(s: Settings) -> dict[str, Any]:
     """Host access by exporter name, only for the exporters this stack runs."""
     if not s.monitors:
         return {}
-    return {
-        "container-no-sensitive-mounts": {"exporterHostPaths": {constants.NODE_EXPORTER: NODE_EXPORTER_PATHS}},
-        "container-gpu-allow-list": {
-            "allowedContainers": [constants.OLLAMA, *([constants.GPU_EXPORTER] if s.gpu_exporter == "nvidia" else [])]
-        },
-    }
+    return {"container-no-sensitive-mounts": {"exporterHostPaths": {constants.NODE_EXPORTER: NODE_EXPORTER_PATHS}}}
 
 
 def pack_config(s: Settings) -> dict[str, Any]:
     """What the pack must know about this stack that it cannot read from the resources."""
+    inference = [site for site in s.sites() if site.key is not None]
     return {
         # The laptop publishes Ollama on 127.0.0.1 for the local CLI; a server publishes nothing.
         "container-no-published-datastore": {
-            "loopbackAllowed": [constants.OLLAMA] if s.publishes_ports and s.ollama.in_container else []
+            "loopbackAllowed": [i.name for i in s.sites()[0].instances] if s.publishes_ports else []
         },
         "traefik-routes-tls-only": {
             "enforcementLevel": "mandatory" if s.routed else "advisory",
@@ -62,15 +77,22 @@ def pack_config(s: Settings) -> dict[str, Any]:
         },
         # Exactly the AMD GPU's device files, on Ollama only; no device anywhere otherwise.
         "container-no-host-devices": {"allowedDevices": allowed_devices(s)},
+        "container-gpu-allow-list": {"allowedContainers": gpu_containers(s) or [constants.OLLAMA]},
         "volume-protected": "mandatory" if s.protects_data else "advisory",
         **exporter_allowances(s),
         "stack-host-capacity": {
             "enforcementLevel": "mandatory",
-            "hostCpus": int(s.host.cpus) if s.host.cpus.is_integer() else s.host.cpus,
+            "hostCpus": _cpus(s.host.cpus),
             "hostMemoryMb": s.host.memory,
             "hostGpus": s.host.gpus,
+            "hosts": {
+                str(site.key): {"hostCpus": _cpus(site.cpus), "hostMemoryMb": site.memory, "hostGpus": site.gpus}
+                for site in inference
+            },
             "headroom": 1.0,
         },
+        # What an inference host publishes binds its private address only.
+        "inference-host-private-bind": {"hosts": {str(site.key): str(site.address) for site in inference}},
     }
 
 

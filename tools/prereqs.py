@@ -119,7 +119,11 @@ def _host_problems(
     from tools import egress  # issue 22: the cloud metadata address, blocked in DOCKER-USER
 
     warnings += egress.metadata_warnings(run, local_engine=local)
+    from tools import hostprereqs  # issue 23: each inference host, as its own provider reaches it
+
+    inference = hostprereqs.problems(settings, f"Pulumi.{stack}.yaml", run=run, env=env, warnings=warnings)
     return [
+        *inference,
         *hostcheck.engine_problems(info, settings, f"Pulumi.{stack}.yaml"),
         *net_problems,
         *hostcheck.clash_problems(

@@ -34,6 +34,7 @@ from tools.readback import (
     VOLUME,
     Host,
     capabilities_read_back,
+    device_request_defaults,
     planned_value,
     port_defaults,
     read_back,
@@ -168,6 +169,8 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
             device["permissions"] = device.get("permissions") or "rwm"  # schema Default
         if planned.get("capabilities"):
             planned["capabilities"] = capabilities_read_back(planned["capabilities"])
+        if planned.get("deviceRequests"):
+            planned["deviceRequests"] = [device_request_defaults(r) for r in planned["deviceRequests"]]
     for key in PLAIN.get(type_, {}):
         planned[key] = planned_value(type_, key, planned)
     return planned

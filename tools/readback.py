@@ -175,6 +175,8 @@ def read_back(
         state["ports"] = _ports_read_back(state["ports"], keep_ipv6=host.userland_proxy or has_ipv6)
     if state.get("devices"):
         state["devices"] = [_device_read_back(d) for d in state["devices"]]
+    if state.get("deviceRequests"):
+        state["deviceRequests"] = [device_request_defaults(r) for r in state["deviceRequests"]]
     state["hosts"] = [_extra_host_read_back(h) for h in state.get("hosts") or []]
     if state.get("capabilities"):
         state["capabilities"] = capabilities_read_back(state["capabilities"])
@@ -211,6 +213,13 @@ def read_back_all(resources: Iterable[Any], host: Host | None = None) -> dict[st
         if r.type != NETWORK:
             states[r.urn] = read_back(r.type, r.inputs, host, ipv6_networks={n for n in ipv6 if n})
     return states
+
+
+def device_request_defaults(request: Mapping[str, Any]) -> dict[str, Any]:
+    """`count` has the schema Default 0 (resource_docker_container.go:789): the create sends Count
+    0 when it is unset (structures.go deviceRequestsSetToDockerRequests) and Read stores the
+    engine's Count back (flattenDeviceRequests), so a request by deviceIds alone reads `count: 0`."""
+    return {**request, "count": request.get("count") or 0}
 
 
 def _device_read_back(device: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,9 @@ checks, one line each (PASS/FAIL name - reason):
 - Open WebUI  GET {webuiUrl}/health answers {"status": true};
 - LiteLLM     GET {litellmUrl}/health/liveliness answers 200;
 - LiteLLM     GET {litellmUrl}/v1/models with the master key lists every model in `models`;
-- Ollama      GET {ollamaUrl}/api/tags has every model in `models` (only where `ollamaUrl`
-              is an output: the laptop stack publishes Ollama on 127.0.0.1; a server does not).
+- Ollama      every instance of `ollamaInstances` answers and has the models it serves
+              (tools/smoke_ollama.py: through its gate, its loopback port, or `docker exec`);
+              stacks deployed before instances existed: GET {ollamaUrl}/api/tags.
 Exit status: 0 when every check passes, 1 when one fails, 2 when the outputs cannot be read.
 The master key is sent, never printed: every line is scrubbed of it.
 """
@@ -210,7 +211,11 @@ def checks_for(outputs: dict[str, Any]) -> list[tuple[str, Check]]:
         ("litellm liveliness", check_litellm_live),
         ("litellm models", check_litellm_models),
     ]
-    if "ollamaUrl" in outputs:
+    if "ollamaInstances" in outputs:
+        from tools import smoke_ollama
+
+        checks += smoke_ollama.checks(outputs)
+    elif "ollamaUrl" in outputs:
         checks.append(("ollama models", check_ollama_tags))
     return checks
 
@@ -258,7 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SmokeError as err:
         print(f"FAIL outputs - {err}")
         return 2
-    secrets = [str(outputs.get("litellmMasterKey") or "")]
+    from tools import smoke_ollama
+
+    secrets = [str(outputs.get("litellmMasterKey") or ""), *smoke_ollama.secrets(outputs)]
     results = run_checks(outputs, insecure=args.insecure, timeout=args.timeout)
     for result in results:
         print(result.line(secrets), flush=True)

@@ -12,6 +12,7 @@ from . import (
     hardening,
     hostdirs,
     images,
+    inference,
     isolation,
     kinds,
     lan,
@@ -49,6 +50,7 @@ STACK_RULES: list[StackRule] = [
     *routes.STACK_RULES,
     *lan.STACK_RULES,
     *exporters.STACK_RULES,
+    *inference.STACK_RULES,
 ]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.

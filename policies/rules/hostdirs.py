@@ -19,7 +19,7 @@ from pulumi_policy import EnforcementLevel, Severity
 from .base import EXEMPT_CONTAINERS, Kics
 from .mounts import NO_SENSITIVE_MOUNTS, HostMount, clean, host_mounts, is_socket, judge, under
 from .stackbase import StackResource, StackRule
-from .view import View
+from .view import View, qualify
 
 Finding = tuple[str, str | None]
 
@@ -64,14 +64,18 @@ def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) ->
     view = View(resources)
     users: dict[str, list[str]] = {}
     binds: dict[str, list[HostMount]] = {}
+    hosts: dict[str, str] = {}
+    # Volumes and host directories are per Docker host: the same name on two hosts is two objects.
     for member in view.members:
         for vname in view.named_volumes(member):
-            users.setdefault(vname, []).append(member.name)
+            users.setdefault(qualify(member.host, vname), []).append(member.name)
         # The Docker socket is no directory of state: who may reach it is container-no-sensitive-mounts'.
         mounts = [
             m for m in view.mounts(member) if not is_socket(m.host) and not any(under(m.host, p) for p in allowed_paths)
         ]
-        binds.setdefault(member.name, []).extend(mounts)
+        who = qualify(member.host, member.name)
+        hosts[who] = member.host
+        binds.setdefault(who, []).extend(mounts)
     out: list[Finding] = [
         (
             f"volume '{vname}' is mounted by several containers ({', '.join(sorted(names))}). "
@@ -82,6 +86,8 @@ def check_shared_volumes(resources: list[StackResource], cfg: dict[str, Any]) ->
         if len(names) > 1 and vname not in allowed
     ]
     for (first, a_mounts), (second, b_mounts) in combinations(sorted(binds.items()), 2):
+        if hosts[first] != hosts[second]:
+            continue
         for a in a_mounts:
             for b in b_mounts:
                 if _overlap(a, b):

@@ -21,12 +21,23 @@ from .props import plain, with_defaults
 
 @dataclass(frozen=True)
 class StackResource:
-    """The part of a stack resource the stack rules read: plain props, names and URN."""
+    """The part of a stack resource the stack rules read: plain props, names, URN and host."""
 
     resource_type: str
     name: str
     urn: str
     props: dict[str, Any]
+    host: str = ""
+    """The Docker host: "" for the main one (a default provider), else its explicit provider's
+    name, which the stack names after the inference host (`gpu-2`)."""
+
+
+def host_of(provider_name: str | None) -> str:
+    """ "" for no provider or one of Pulumi's default providers (`default`, `default_5_1_0`: pulumi
+    pkg/resource/deploy/providers/provider.go DefaultName), else the provider's name."""
+    if not provider_name or provider_name.startswith("default"):
+        return ""
+    return provider_name
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,12 @@ def to_stack_policy(rule: StackRule) -> StackValidationPolicy:
     """A StackValidationPolicy running ``rule`` over the stack's resources."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [StackResource(r.resource_type, r.name, r.urn, plain(r.props)) for r in args.resources]
+        resources = [
+            StackResource(
+                r.resource_type, r.name, r.urn, plain(r.props), host_of(r.provider.name if r.provider else None)
+            )
+            for r in args.resources
+        ]
         for message, urn in rule.run(resources, args.get_config()):
             report_violation(message, urn)
 

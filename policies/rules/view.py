@@ -10,6 +10,10 @@ as the container their tasks run (``services``).
   "name[:ro|:rw]"): the container gets every mount of the other one, recursively.
 - `networkMode: container:<x>` (moby `NetworkMode.IsContainer`): the container lives in x's
   network namespace, so it is on x's networks and behind x's published ports.
+- Hosts: a stack may span several Docker engines (one provider each). Names are per engine: a
+  network, volume or container of another host is another object even with the same name, so
+  those of a host other than the main one are qualified (`gpu-2/ai-stack-ollama`), and a
+  reference resolves on the referring container's own host.
 """
 
 from __future__ import annotations
@@ -49,6 +53,13 @@ class Member:
     urn: str
     kind: str
     props: dict[str, Any]
+    host: str = ""
+    """"" on the main host; else the inference host's name (its provider's)."""
+
+
+def qualify(host: str, name: str) -> str:
+    """A Docker object's name as the view keys it: bare on the main host, `host/name` elsewhere."""
+    return f"{host}/{name}" if host else name
 
 
 class View:
@@ -57,31 +68,45 @@ class View:
     def __init__(self, resources: list[StackResource], routers: set[str] | frozenset[str] = frozenset()) -> None:
         self.members: list[Member] = []
         self.volumes: dict[str, dict[str, Any]] = {}
+        """Volumes by name, qualified on another host."""
         self.images: dict[str, str] = {}
         self.network_props: dict[str, dict[str, Any]] = {}
+        """Networks by name, qualified on another host."""
         for r in resources:
             name = container_name(r.props, r.name)
             if r.resource_type == CONTAINER:
-                self.members.append(Member(name, r.name, r.urn, CONTAINER, r.props))
+                self.members.append(Member(name, r.name, r.urn, CONTAINER, r.props, r.host))
             elif r.resource_type == SERVICE:
-                self.members.append(Member(name, r.name, r.urn, SERVICE, services.as_container(r.props)))
+                self.members.append(Member(name, r.name, r.urn, SERVICE, services.as_container(r.props), r.host))
             elif r.resource_type == VOLUME:
-                self.volumes[name] = r.props
+                self.volumes[qualify(r.host, name)] = r.props
             elif r.resource_type == NETWORK:
-                self.network_props[name] = r.props
+                self.network_props[qualify(r.host, name)] = r.props
             elif r.resource_type == REMOTE_IMAGE and isinstance(r.props.get("name"), str):
                 for key in ("imageId", "repoDigest", "id"):
                     value = r.props.get(key)
                     if isinstance(value, str) and value and not is_unknown(value):
                         self.images[value] = r.props["name"]
         self.routers = set(routers)
-        router = next((m for m in self.members if m.name in self.routers), None)
+        router = next((m for m in self.members if m.name in self.routers and not m.host), None)
         self.static: StaticConfig | None = static_config(router.props) if router else None
 
-    def lookup(self, ref: str) -> Member | None:
-        """A member by docker name (a leading "/" as Docker prints it) or Pulumi name."""
+    def lookup(self, ref: str, host: str | None = None) -> Member | None:
+        """A member by docker name (a leading "/" as Docker prints it) or Pulumi name, on `host`
+        when given (a reference from a container resolves on that container's engine)."""
         ref = ref.removeprefix("/")
-        return next((m for m in self.members if ref in (m.name, m.resource_name)), None)
+        return next(
+            (m for m in self.members if ref in (m.name, m.resource_name) and (host is None or m.host == host)), None
+        )
+
+    def volumes_on(self, host: str) -> dict[str, dict[str, Any]]:
+        """The volumes of one host, by their Docker names."""
+        prefix = f"{host}/" if host else ""
+        return {
+            k.removeprefix(prefix): v
+            for k, v in self.volumes.items()
+            if (k.startswith(prefix) if host else "/" not in k)
+        }
 
     # -- mounts ---------------------------------------------------------------------------------
 
@@ -96,9 +121,9 @@ class View:
 
     def mounts(self, member: Member, _seen: frozenset[str] = frozenset()) -> list[HostMount]:
         """Every host path ``member`` reaches: its own, its named volumes', and those it inherits."""
-        found = host_mounts(member.props, self.volumes)
+        found = host_mounts(member.props, self.volumes_on(member.host))
         for ref in self.volumes_from(member):
-            source = self.lookup(ref)
+            source = self.lookup(ref, member.host)
             if source is None or source.name in _seen | {member.name}:
                 continue
             for m in self.mounts(source, _seen | {member.name}):
@@ -118,7 +143,7 @@ class View:
             if mount.get("type") == "volume" and isinstance(source, str) and source and not is_unknown(source):
                 seen.add(source)
         for ref in self.volumes_from(member):
-            source = self.lookup(ref)
+            source = self.lookup(ref, member.host)
             if source is not None and source.name not in _seen | {member.name}:
                 seen |= self.named_volumes(source, _seen | {member.name})
         return seen
@@ -135,7 +160,7 @@ class View:
         None when it joins a container the stack does not declare."""
         current, seen = member, {member.name}
         while (ref := self.netns_target(current)) is not None:
-            nxt = self.lookup(ref)
+            nxt = self.lookup(ref, member.host)
             if nxt is None:
                 return None
             if nxt.name in seen:
@@ -151,7 +176,7 @@ class View:
         return [m for m in self.members if m is not member and self.netns_owner(m) is owner]
 
     def networks(self, member: Member) -> set[str]:
-        """Literal network names of ``member``'s network namespace."""
+        """Literal network names of ``member``'s network namespace (qualified on another host)."""
         owner = self.netns_owner(member)
         if owner is None:
             return set()
@@ -160,7 +185,7 @@ class View:
         mode = props.get("networkMode")
         if isinstance(mode, str) and mode not in SPECIAL_NETWORK_MODES and joined(mode) is None:
             names.add(mode)
-        return {n for n in names if isinstance(n, str) and n and not is_unknown(n)}
+        return {qualify(owner.host, n) for n in names if isinstance(n, str) and n and not is_unknown(n)}
 
     def published(self, member: Member) -> list[dict[str, Any]]:
         """The ports published into ``member``'s network namespace (by its owner)."""
@@ -193,4 +218,5 @@ class View:
         return traefik.enabled(labels_map(member.props), self.exposed_by_default())
 
     def is_router(self, member: Member) -> bool:
-        return member.name in self.routers or member.resource_name in self.routers
+        """The stack's Traefik, which runs on the main host."""
+        return not member.host and (member.name in self.routers or member.resource_name in self.routers)

@@ -21,8 +21,10 @@ import pulumi_docker as docker
 
 from stack import canonical, constants, containers
 from stack.render import backup as steps
-from stack.settings import Settings
+from stack.settings import Images
+from stack.settings import Postgres as PostgresSettings
 from stack.settings.backup import SCHEDULER_LIMITS
+from stack.settings.backup import Backup as BackupSettings
 
 SCRIPT = "/ai-stack/backup.sh"
 CRONTAB = "/etc/crontabs/root"
@@ -31,46 +33,64 @@ OK_MARKER = "/tmp/ai-stack-backup-ok"
 VOLUMES = {
     steps.STAGING_VOLUME: "backup-staging",
     steps.RESTORE_VOLUME: "backup-restore",
-    steps.WEBUI_VOLUME: f"{constants.OPEN_WEBUI}-data",
     steps.REPO_VOLUME: "backup-repo",
     steps.METRICS_VOLUME: constants.BACKUP_METRICS_VOLUME,
 }
-"""Docker volume names per role. open-webui-data is stack/components/open_webui.py's volume."""
+"""The backup's own Docker volumes by role; Open WebUI's data volume comes from that component."""
 
 
-def docker_run(s: Settings, network: str) -> steps.DockerRun:
-    images = s.images
+def docker_run(
+    b: BackupSettings, images: Images, network: str, webui_volume: str, metrics_volume: str | None = None
+) -> steps.DockerRun:
+    extra = {steps.METRICS_VOLUME: metrics_volume} if metrics_volume is not None else {}
     return steps.DockerRun(
         images={"postgres": images.postgres, "open_webui": images.open_webui, "restic": images.restic},
-        volumes=dict(VOLUMES),
+        volumes={**VOLUMES, steps.WEBUI_VOLUME: webui_volume, **extra},
         network=network,
-        cpus=canonical.cpus(s.backup.cpus),
-        memory_mib=s.backup.memory,
+        cpus=canonical.cpus(b.cpus),
+        memory_mib=b.memory,
     )
 
 
-def database(s: Settings) -> steps.Database:
-    return steps.Database(
-        host=constants.POSTGRES,
-        port=constants.PORTS[constants.POSTGRES],
-        user=s.postgres.user,
-        name=s.postgres.database,
-    )
+def database(pg: PostgresSettings, host: str = constants.POSTGRES) -> steps.Database:
+    """LiteLLM's database as pg_dump reaches it: `host` is the Postgres container's name."""
+    return steps.Database(host=host, port=constants.PORTS[constants.POSTGRES], user=pg.user, name=pg.database)
 
 
-def target(s: Settings) -> steps.Target:
-    return steps.Target(s3_repository=s.backup.s3_repository if s.backup.target == "s3" else None)
+def target(b: BackupSettings) -> steps.Target:
+    return steps.Target(s3_repository=b.s3_repository if b.target == "s3" else None)
 
 
-def backup_script(s: Settings, network: str) -> str:
-    t = target(s)
-    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
-    return steps.script(docker_run(s, network), plan, steps.init_step(t))
+@dataclass(frozen=True, kw_only=True)
+class Sources:
+    """What a backup reads: LiteLLM's database, Open WebUI's volume and the model list."""
+
+    database: steps.Database
+    webui_volume: str
+    models: Sequence[str]
+    metrics_volume: str | None = None
+    """Where the last good backup's time is written for Prometheus (None: not monitored)."""
 
 
-@dataclass(frozen=True)
+def backup_script(b: BackupSettings, images: Images, sources: Sources, network: str) -> str:
+    t = target(b)
+    stamp = sources.metrics_volume is not None
+    plan = steps.backup_steps(sources.database, t, list(sources.models), b.retention.forget_args(), stamp=stamp)
+    run = docker_run(b, images, network, sources.webui_volume, sources.metrics_volume)
+    return steps.script(run, plan, steps.init_step(t))
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupArgs:
-    settings: Settings
+    settings: BackupSettings
+    images: Images
+    postgres: PostgresSettings
+    postgres_host: pulumi.Input[str]
+    """The Postgres container's name (its `host` output): pg_dump connects to it."""
+    webui_volume: pulumi.Input[str]
+    """Open WebUI's data volume (its `data_volume` output): the SQLite copy and uploads read it."""
+    models: Sequence[str]
+    """The model list a backup records (not the weights)."""
     network: pulumi.Input[str]
     """The network Postgres is on (pg_dump connects to it there)."""
     postgres_password: pulumi.Output[str]
@@ -79,6 +99,9 @@ class BackupArgs:
     restic encrypts every snapshot with a key it protects (restic's repository format), so
     what lands on the volume or in S3 is unreadable without it."""
     s3_keys: tuple[pulumi.Output[str], pulumi.Output[str]] | None = None
+    metrics_volume: pulumi.Input[str] | None = None
+    """The monitoring's textfile volume (MonitoringBase.textfile): each good backup stamps its
+    time there for node-exporter; None when the stack does not monitor."""
     protect_data: bool = False
     wait_for: Sequence[pulumi.Resource] = ()
 
@@ -86,14 +109,14 @@ class BackupArgs:
 class Backup(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Backup", name, None, opts)
-        s = args.settings
-        cli = containers.image(name, s.images.docker_cli, parent=self)
+        b = args.settings
+        cli = containers.image(name, args.images.docker_cli, parent=self)
         # Pulled with the stack, so the first scheduled run does not depend on the registry.
-        containers.image(f"{name}-restic", s.images.restic, parent=self)
+        containers.image(f"{name}-restic", args.images.restic, parent=self)
         volumes = [
             docker.ContainerVolumeArgs(host_path=constants.DOCKER_SOCKET, container_path=constants.DOCKER_SOCKET)
         ]
-        if s.backup.target == "volume":
+        if b.target == "volume":
             repo = containers.data_volume(VOLUMES[steps.REPO_VOLUME], protect=args.protect_data, parent=self)
             # Mounted read-only here so the volume is in use (docker volume prune keeps it).
             volumes.append(docker.ContainerVolumeArgs(volume_name=repo.name, container_path="/repo", read_only=True))
@@ -101,7 +124,19 @@ class Backup(pulumi.ComponentResource):
         if args.s3_keys is not None:
             secrets |= {"AWS_ACCESS_KEY_ID": args.s3_keys[0], "AWS_SECRET_ACCESS_KEY": args.s3_keys[1]}
         files = [containers.secret_file(steps.secret_file(name), value) for name, value in sorted(secrets.items())]
-        script = pulumi.Output.from_input(args.network).apply(lambda net: backup_script(s, str(net)))
+        script = pulumi.Output.all(args.network, args.postgres_host, args.webui_volume, args.metrics_volume).apply(
+            lambda v: backup_script(
+                b,
+                args.images,
+                Sources(
+                    database=database(args.postgres, str(v[1])),
+                    webui_volume=str(v[2]),
+                    models=args.models,
+                    metrics_volume=None if v[3] is None else str(v[3]),
+                ),
+                str(v[0]),
+            )
+        )
         containers.container(
             containers.Spec(
                 name=constants.BACKUP,
@@ -125,7 +160,7 @@ class Backup(pulumi.ComponentResource):
                 uploads=[
                     *files,
                     docker.ContainerUploadArgs(file=SCRIPT, content=script, executable=True),
-                    docker.ContainerUploadArgs(file=CRONTAB, content=f"{s.backup.schedule} /bin/sh {SCRIPT}\n"),
+                    docker.ContainerUploadArgs(file=CRONTAB, content=f"{b.schedule} /bin/sh {SCRIPT}\n"),
                 ],
                 volumes=volumes,
             ),

@@ -1,7 +1,8 @@
 """What each Docker host that runs Ollama exports: the host, its GPUs and Ollama's loaded models.
 
-One component per host, so the scale-out work calls it once per inference host, passing that
-host's docker.Provider through `opts` (children inherit it) and a `resource_prefix`.
+One component per host: stack/program.py declares it for the main host and for each inference
+host that runs Ollama, with that host's `DockerHost` (its provider, passed explicitly to every
+resource, and the key its resource names start with).
 
 Least privilege, from each exporter's own documentation:
 - node-exporter (prometheus/node_exporter README, "Docker"): upstream runs it with the host's
@@ -30,6 +31,7 @@ import pulumi_docker as docker
 
 from stack import constants, containers
 from stack.components.ollama import device_requests
+from stack.containers import DockerHost
 from stack.render import exporters
 from stack.render.prometheus import HostTargets
 from stack.settings import Gpu, Limits
@@ -70,8 +72,9 @@ def _tcp(port: int) -> containers.Health:
 
 @dataclass(frozen=True)
 class HostExportersArgs:
-    host: str
-    """The host's identity: the `host` label of its series (`main` for the stack's own host)."""
+    host: DockerHost
+    """Where the exporters run; its label is the `host` label of their series (`main` for the
+    stack's own host, the key of an inference host)."""
     images: dict[str, str]
     """node_exporter, json_exporter, dcgm_exporter, amd_exporter (Settings.images)."""
     limits: Limits
@@ -82,22 +85,19 @@ class HostExportersArgs:
     gpu_vendor: Literal["nvidia", "amd"] | None = None
     gpu: Gpu | None = None
     gpu_groups: Sequence[str] = ()
-    ollama_url: str | None = None
-    """Ollama's API as the Ollama exporter reaches it (None: no Ollama exporter)."""
+    ollama_urls: Sequence[str] = ()
+    """Each Ollama instance's API as the Ollama exporter reaches it (none: no Ollama exporter)."""
     ollama_network: pulumi.Input[str] | None = None
     textfile_volume: pulumi.Input[str] | None = None
     """A volume whose *.prom files node-exporter serves (the backup's last good run)."""
-    resource_prefix: str = ""
-    """Prepended to every Pulumi resource name (another host's exporters)."""
     target_host: str | None = None
     """How Prometheus reaches this host's exporters (a remote host's private address); None:
     by container name on the exporters network."""
 
 
 def _spec(args: HostExportersArgs, **kw: Any) -> containers.Spec:
-    """A container of this host: the exporters' limits, and the prefix on its resource name."""
-    prefix = args.resource_prefix
-    return containers.Spec(limits=args.limits, resource_name=f"{prefix}{kw['name']}" if prefix else None, **kw)
+    """A container of this host, with the exporters' limits."""
+    return containers.Spec(limits=args.limits, **kw)
 
 
 SpecMaker = Callable[..., containers.Spec]
@@ -109,9 +109,9 @@ class HostExporters(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HostExportersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:monitoring:HostExporters", name, None, opts)
-        p = args.resource_prefix
+        on = args.host
         spec = partial(_spec, args)
-        node_image = containers.image(f"{p}node-exporter", args.images["node_exporter"], parent=self)
+        node_image = containers.image("node-exporter", args.images["node_exporter"], parent=self, host=on)
         volumes = [
             docker.ContainerVolumeArgs(host_path=host, container_path=inside, read_only=True)
             for host, inside in (
@@ -139,6 +139,7 @@ class HostExporters(pulumi.ComponentResource):
                 # capability.
             ),
             parent=self,
+            host=args.host,
         )
         reach = args.target_host
         gpu_target = None
@@ -147,8 +148,8 @@ class HostExporters(pulumi.ComponentResource):
         elif args.gpu_vendor == "amd":
             gpu_target = self._amd(args, spec)
         ollama_target = None
-        if args.ollama_url is not None and args.ollama_network is not None:
-            json_image = containers.image(f"{p}ollama-exporter", args.images["json_exporter"], parent=self)
+        if args.ollama_urls and args.ollama_network is not None:
+            json_image = containers.image("ollama-exporter", args.images["json_exporter"], parent=self, host=on)
             containers.container(
                 spec(
                     name=constants.OLLAMA_EXPORTER,
@@ -163,20 +164,21 @@ class HostExporters(pulumi.ComponentResource):
                     # a read-only root filesystem (tests/integration/test_least_privilege.py).
                 ),
                 parent=self,
+                host=on,
             )
             ollama_target = f"{reach or constants.OLLAMA_EXPORTER}:{JSON_PORT}"
         self.targets = HostTargets(
-            host=args.host,
+            host=on.label,
             node=f"{reach or constants.NODE_EXPORTER}:{NODE_PORT}",
             gpu=f"{reach or constants.GPU_EXPORTER}:{gpu_target}" if gpu_target else None,
             gpu_vendor=args.gpu_vendor,
             ollama_exporter=ollama_target,
-            ollama_url=args.ollama_url,
+            ollama_urls=tuple(args.ollama_urls),
         )
         self.register_outputs({})
 
     def _dcgm(self, args: HostExportersArgs, spec: SpecMaker) -> int:
-        image = containers.image(f"{args.resource_prefix}gpu-exporter", args.images["dcgm_exporter"], parent=self)
+        image = containers.image("gpu-exporter", args.images["dcgm_exporter"], parent=self, host=args.host)
         port = constants.DCGM_EXPORTER_PORT
         containers.container(
             spec(
@@ -189,11 +191,12 @@ class HostExporters(pulumi.ComponentResource):
                 device_requests=device_requests(args.gpu),
             ),
             parent=self,
+            host=args.host,
         )
         return port
 
     def _amd(self, args: HostExportersArgs, spec: SpecMaker) -> int:
-        image = containers.image(f"{args.resource_prefix}gpu-exporter", args.images["amd_exporter"], parent=self)
+        image = containers.image("gpu-exporter", args.images["amd_exporter"], parent=self, host=args.host)
         port = constants.AMD_EXPORTER_PORT
         containers.container(
             spec(
@@ -205,5 +208,6 @@ class HostExporters(pulumi.ComponentResource):
                 group_adds=args.gpu_groups,
             ),
             parent=self,
+            host=args.host,
         )
         return port

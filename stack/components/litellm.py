@@ -11,7 +11,7 @@ import pulumi_docker as docker
 from stack import constants, containers
 from stack.render.env import env
 from stack.render.labels import PathRule, Routing, route_labels
-from stack.render.litellm_config import render_litellm_config
+from stack.render.litellm_config import Deployment, render_litellm_config
 from stack.settings import Litellm as LitellmSettings
 from stack.settings import Provider
 
@@ -68,14 +68,25 @@ SWITCHES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class OllamaEndpoint:
+    """One Ollama instance as LiteLLM reaches it, and the models it serves."""
+
+    url: pulumi.Input[str]
+    models: Sequence[str]
+    token: pulumi.Output[str] | None = None
+    """An inference host's gate token (LiteLLM sends it as a bearer token); None: no gate."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class LitellmArgs:
     image: str
     settings: LitellmSettings
     models: Sequence[str]
+    """Every Ollama model (chat and embedding), in the stack's order."""
     embedding_models: Sequence[str]
     providers: Sequence[Provider]
-    ollama_url: pulumi.Input[str]
+    endpoints: Sequence[OllamaEndpoint]
     database_url: pulumi.Output[str]
     master_key: pulumi.Output[str]
     salt_key: pulumi.Output[str]
@@ -84,7 +95,8 @@ class LitellmArgs:
     """Open WebUI's and the key job's way in (the .internal alias)."""
     datastore: pulumi.Input[str]
     ollama_network: pulumi.Input[str] | None
-    """Ollama's network; None in host mode (the host's Ollama is reached over the routed one)."""
+    """The main host's Ollama network; None when no Ollama container runs there (host mode: the
+    host's Ollama is reached over the routed network, as are the inference hosts' gates)."""
     provider_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     routing: Routing | None = None
     loopback_port: int | None = None
@@ -95,19 +107,33 @@ class LitellmArgs:
 
 
 def config_file(args: LitellmArgs) -> pulumi.Output[str]:
-    """config.yaml with its secrets (master key, database URL, salt key, providers' keys)."""
+    """config.yaml with its secrets (master key, database URL, salt key, providers' and gates' keys)."""
     names = sorted(args.provider_keys)
+    endpoints = list(args.endpoints)
+    tokens = [e.token if e.token is not None else "" for e in endpoints]
     secrets = pulumi.Output.all(
-        args.ollama_url, args.master_key, args.database_url, args.salt_key, *(args.provider_keys[n] for n in names)
+        args.master_key,
+        args.database_url,
+        args.salt_key,
+        *(args.provider_keys[n] for n in names),
+        *(e.url for e in endpoints),
+        *tokens,
     )
 
     def render(values: list[str]) -> str:
-        ollama, master, database, salt, *keys = values
+        master, database, salt, *rest = values
+        n, m = len(names), len(endpoints)
+        keys, urls, gate_keys = rest[:n], rest[n : n + m], rest[n + m :]
+        embedding = set(args.embedding_models)
+        deployments = [
+            Deployment(model, url, key or None, embedding=model in embedding)
+            for model in args.models
+            for endpoint, url, key in zip(endpoints, urls, gate_keys, strict=True)
+            if model in endpoint.models
+        ]
         return render_litellm_config(
-            models=args.models,
-            embedding_models=args.embedding_models,
+            deployments=deployments,
             providers=args.providers,
-            ollama_base=ollama,
             master_key=master,
             database_url=database,
             # Encrypts credentials stored in the DB; must never change once models are stored.

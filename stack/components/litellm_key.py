@@ -35,7 +35,7 @@ NOBODY = "65534:65534"
 WAIT = 180
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LitellmKeyArgs:
     image_id: pulumi.Input[str]
     """LiteLLM's pulled image (its Python runs the job): the one LiteLLM runs, not a second pull."""

@@ -41,8 +41,10 @@ PULL_SCRIPT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelPullArgs:
+    container: str = constants.MODEL_PULL
+    """Its Docker name: `ollama-pull` for the instance `ollama`, `ollama-1-pull` for `ollama-1`."""
     models: Sequence[str]
     limits: Limits
     image_id: pulumi.Input[str]
@@ -57,6 +59,7 @@ class ModelPullArgs:
     """Locked manifest digests (hex) by the name Ollama lists the model under; a mismatch fails the pull."""
     hosts: Sequence[tuple[str, str]] = ()
     """host mode: (host.docker.internal, host-gateway), so the CLI reaches the host's Ollama."""
+    host: containers.DockerHost = containers.MAIN_HOST
 
 
 class ModelPull(pulumi.ComponentResource):
@@ -70,11 +73,11 @@ class ModelPull(pulumi.ComponentResource):
     """The declared models, known once the pull has succeeded."""
 
     def __init__(self, name: str, args: ModelPullArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-stack:services:ModelPull", name, None, opts)
+        super().__init__("ai-stack:services:ModelPull", f"{args.host.prefix}{name}", None, opts)
         models = list(args.models)
         container = containers.container(
             containers.Spec(
-                name=constants.MODEL_PULL,
+                name=args.container,
                 image=args.image_id,
                 limits=args.limits,
                 # Healthy only once every model is pulled; the wait covers the whole pull.
@@ -100,6 +103,7 @@ class ModelPull(pulumi.ComponentResource):
                 run_once=True,
             ),
             parent=self,
+            host=args.host,
         )
         self.pulled = container.id.apply(lambda _: models)
         self.register_outputs({"pulled": self.pulled})

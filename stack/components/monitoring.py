@@ -50,6 +50,13 @@ def _health(port: int) -> containers.Health:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringBaseArgs:
+    textfile: bool
+    """A volume for the backup's last-good-run stamp (the stack backs up)."""
+    protect_data: bool
+
+
 class MonitoringBase(pulumi.ComponentResource):
     """The three networks and the backup-metrics volume, made before any service joins them."""
 
@@ -60,10 +67,9 @@ class MonitoringBase(pulumi.ComponentResource):
     litellm_metrics_key: pulumi.Output[str]
     """Prometheus's own LiteLLM key (never the master key), limited to /metrics."""
 
-    def __init__(
-        self, name: str, *, textfile: bool, protect_data: bool, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: MonitoringBaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:monitoring:Base", name, None, opts)
+        textfile, protect_data = args.textfile, args.protect_data
 
         def net(res: str, docker_name: str, internal: bool) -> pulumi.Output[str]:
             # The stack's own kind of network: delete-first replacement, IPv4 only, the daemon's
@@ -88,7 +94,7 @@ class MonitoringBase(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MonitoringArgs:
     images: dict[str, str]
     settings: MonitoringSettings

@@ -19,14 +19,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
 from stack import constants
+from stack.containers import DockerHost
 from stack.settings import Network
 
 
-def _options(parent: pulumi.Resource, *, ipv6: bool) -> pulumi.ResourceOptions:
+def _options(parent: pulumi.Resource, *, ipv6: bool, host: DockerHost | None = None) -> pulumi.ResourceOptions:
     """Every network is replaced delete-first, and an IPv4-only one tolerates a daemon that turns
     IPv6 on by itself.
 
@@ -40,19 +43,30 @@ def _options(parent: pulumi.Resource, *, ipv6: bool) -> pulumi.ResourceOptions:
       EnableIPv6 for false (GetOk), so a daemon.json `default-network-opts` that enables IPv6
       gives the network IPv6 anyway, and every `up` would replace it: ignored where we send false.
     """
-    return pulumi.ResourceOptions(parent=parent, delete_before_replace=True, ignore_changes=[] if ipv6 else ["ipv6"])
+    return (host or DockerHost()).opts(parent, delete_before_replace=True, ignore_changes=[] if ipv6 else ["ipv6"])
 
 
-def _owned(name: str, docker_name: str, *, internal: bool, parent: pulumi.Resource) -> docker.Network:
+def _owned(
+    name: str, docker_name: str, *, internal: bool, parent: pulumi.Resource, host: DockerHost | None = None
+) -> docker.Network:
     return docker.Network(
-        name,
+        f"{host.prefix if host else ''}{name}",
         name=docker_name,
         driver="bridge",
         internal=internal,
         attachable=False,
         ipv6=False,
-        opts=_options(parent, ipv6=False),
+        opts=_options(parent, ipv6=False, host=host),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworksArgs:
+    network: Network
+    """`ai-stack:network`: the routed network's name, created or adopted."""
+    socket: bool
+    """A socket network for the deployed Traefik and its socket proxy."""
+    ipv6: bool = False
 
 
 class Networks(pulumi.ComponentResource):
@@ -65,22 +79,16 @@ class Networks(pulumi.ComponentResource):
     socket: pulumi.Output[str] | None
     ollama_egress: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: Network,
-        *,
-        socket: bool,
-        ipv6: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: NetworksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # The type and the routed network's resource name predate the other networks: changing
         # either would change its URN, and Pulumi would replace the network.
         super().__init__("ai-stack:services:ProxyNetwork", name, None, opts)
-        if args.external:
+        socket, ipv6 = args.socket, args.ipv6
+        net_args = args.network
+        if net_args.external:
             # Hosts that already run Traefik own the network; we only look it up. The invoke
             # fails with the network's name when it is missing.
-            found = docker.get_network_output(name=args.name, opts=pulumi.InvokeOutputOptions(parent=self))
+            found = docker.get_network_output(name=net_args.name, opts=pulumi.InvokeOutputOptions(parent=self))
             self.routed = found.name
         else:
             # `ipv6`: Traefik publishes 80/443 on `::` too. An IPv6 address of its own on this network
@@ -90,7 +98,7 @@ class Networks(pulumi.ComponentResource):
             # Docker 27+ allocates a ULA /64 (moby#47853), and ipam_config is Computed.
             net = docker.Network(
                 name,
-                name=args.name,
+                name=net_args.name,
                 driver="bridge",
                 attachable=False,
                 ipv6=ipv6,
@@ -103,3 +111,34 @@ class Networks(pulumi.ComponentResource):
         self.socket = _owned("socket", constants.SOCKET_NETWORK, internal=True, parent=self).name if socket else None
         self.ollama_egress = _owned("ollama-egress", constants.OLLAMA_EGRESS_NETWORK, internal=False, parent=self).name
         self.register_outputs({"routed": self.routed, "internal": self.internal})
+
+
+@dataclass(frozen=True, kw_only=True)
+class OllamaNetworksArgs:
+    host: DockerHost
+
+
+class OllamaNetworks(pulumi.ComponentResource):
+    """An inference host's networks, named as on the main host (each engine has its own):
+
+    - ollama (internal): the instances, their pulls and the gate;
+    - ollama egress: the instances alone (model downloads);
+    - gate: the gate alone, not internal, so Docker can publish its ports (on the host's private
+      address); nothing that answers without the token is on it.
+    """
+
+    ollama: pulumi.Output[str]
+    egress: pulumi.Output[str]
+    gate: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OllamaNetworksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        host = args.host
+        super().__init__("ai-stack:services:OllamaNetworks", f"{host.prefix}{name}", None, opts)
+        self.ollama = _owned("ollama-network", constants.OLLAMA_NETWORK, internal=True, parent=self, host=host).name
+        self.egress = _owned(
+            "ollama-egress", constants.OLLAMA_EGRESS_NETWORK, internal=False, parent=self, host=host
+        ).name
+        self.gate = _owned(
+            "ollama-gate-network", constants.OLLAMA_GATE_NETWORK, internal=False, parent=self, host=host
+        ).name
+        self.register_outputs({"ollama": self.ollama})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 
@@ -12,14 +13,13 @@ from stack.components.litellm import Litellm
 from stack.components.litellm_metrics_key import MetricsKey, MetricsKeyArgs
 from stack.components.monitoring import Monitoring, MonitoringArgs, MonitoringBase
 from stack.config import alert_receiver_secrets
+from stack.containers import MAIN_HOST
+from stack.inference import OllamaHost, gpu_groups
 from stack.render.prometheus import Probe
 from stack.settings import Settings
 
-MAIN_HOST = "main"
-"""The `host` label of the stack's own Docker host (inference hosts carry their own names)."""
 
-
-def probes(s: Settings) -> list[Probe]:
+def probes(s: Settings, ollama: OllamaHost | None = None) -> list[Probe]:
     """Every service's health, as the blackbox exporter checks it; the same endpoints as the
     containers' own healthchecks."""
     out = [
@@ -35,14 +35,11 @@ def probes(s: Settings) -> list[Probe]:
         ),
         Probe(constants.POSTGRES, "tcp_connect", f"{constants.POSTGRES}:{constants.PORTS[constants.POSTGRES]}"),
     ]
-    if s.ollama.in_container:
-        out.append(
-            Probe(
-                constants.OLLAMA,
-                "http_2xx",
-                f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}/api/version",
-            )
-        )
+    # Each of the main host's Ollama instances (an inference host's are LiteLLM's to health-check).
+    out += [
+        Probe(name, "http_2xx", f"{url}/api/version")
+        for (name, _), url in zip(ollama.instances if ollama else (), ollama_urls(ollama), strict=True)
+    ]
     if s.deploys_traefik:
         out.append(
             Probe(constants.TRAEFIK, "http_2xx", f"http://{constants.TRAEFIK}:{constants.TRAEFIK_METRICS}/metrics")
@@ -50,28 +47,38 @@ def probes(s: Settings) -> list[Probe]:
     return sorted(out, key=lambda p: p.service)
 
 
-def observe(
-    s: Settings,
-    base: MonitoringBase,
-    *,
-    probe_networks: Sequence[pulumi.Input[str]],
-    ollama_network: pulumi.Input[str],
-    gpu_groups: Sequence[str],
-    litellm: Litellm,
-    master_key: pulumi.Output[str],
-    wait_for: Sequence[pulumi.Resource],
-) -> Monitoring:
+@dataclass(frozen=True, kw_only=True)
+class ObserveArgs:
+    settings: Settings
+    base: MonitoringBase
+    probe_networks: Sequence[pulumi.Input[str]]
+    """Where the blackbox exporter reaches the services it probes (besides monitoring)."""
+    ollama: OllamaHost | None
+    """The main host's Ollama instances (stack/inference.py), None when it runs none."""
+    litellm: Litellm
+    master_key: pulumi.Output[str]
+    wait_for: Sequence[pulumi.Resource] = ()
+
+
+def ollama_urls(ollama: OllamaHost | None) -> list[str]:
+    """Each instance's API by container name, as a container on its network reaches it."""
+    port = constants.PORTS[constants.OLLAMA]
+    return [f"http://{name}:{port}" for name, _ in ollama.instances] if ollama else []
+
+
+def observe(args: ObserveArgs) -> Monitoring:
     """The main host's exporters, Prometheus's LiteLLM key, then Prometheus, Alertmanager and
     the blackbox exporter."""
+    s, base, ollama = args.settings, args.base, args.ollama
     images = s.images.model_dump()
     port = constants.PORTS[constants.LITELLM]
     key = MetricsKey(
         "litellm-metrics-key",
         MetricsKeyArgs(
-            image_id=litellm.image_id,
-            litellm_url=litellm.container_name.apply(lambda n: f"http://{n}:{port}"),
+            image_id=args.litellm.image_id,
+            litellm_url=args.litellm.container_name.apply(lambda n: f"http://{n}:{port}"),
             network=base.monitoring,
-            master_key=master_key,
+            master_key=args.master_key,
             metrics_key=base.litellm_metrics_key,
         ),
     )
@@ -85,11 +92,9 @@ def observe(
             scrape_network=base.monitoring,
             gpu_vendor=s.gpu_exporter,
             gpu=s.ollama.gpu,
-            gpu_groups=gpu_groups,
-            ollama_url=f"http://{constants.OLLAMA}:{constants.PORTS[constants.OLLAMA]}"
-            if s.ollama.in_container
-            else None,
-            ollama_network=ollama_network if s.ollama.in_container else None,
+            gpu_groups=gpu_groups(s.ollama.gpu),
+            ollama_urls=ollama_urls(ollama),
+            ollama_network=ollama.ollama_network if ollama else None,
             textfile_volume=base.textfile,
         ),
     )
@@ -100,13 +105,13 @@ def observe(
             settings=s.monitoring,
             base=base,
             hosts=[exporters.targets],
-            probes=probes(s),
-            probe_networks=probe_networks,
+            probes=probes(s, ollama),
+            probe_networks=args.probe_networks,
             receiver_secrets=alert_receiver_secrets(s),
             litellm_metrics_key=base.litellm_metrics_key,
             traefik=s.deploys_traefik,
             backups=s.backs_up,
             protect_data=s.protects_data,
-            wait_for=[exporters, key, *wait_for],
+            wait_for=[exporters, key, *args.wait_for],
         ),
     )

@@ -1,4 +1,4 @@
-"""Ollama: the inference server, on the GPU where the stack has one."""
+"""Ollama: the inference server, one container per instance (per GPU with `perGpu`), on any host."""
 
 from __future__ import annotations
 
@@ -35,12 +35,14 @@ def device_requests(gpu: Gpu | None) -> list[docker.ContainerDeviceRequestArgs]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OllamaArgs:
     image: str
     settings: OllamaSettings
+    gpu: Gpu | None
+    """This instance's GPUs: all `ollama.gpu` selects, or with `perGpu` one of them."""
     network: pulumi.Input[str]
-    """Ollama's own internal network: LiteLLM and the model pull, nothing else."""
+    """The host's Ollama network: LiteLLM (or the gate) and the model pull, nothing else."""
     protect_data: bool
     loopback_port: int | None = None
     """Publish the API on 127.0.0.1:<port> (laptop only: Ollama has no auth)."""
@@ -49,10 +51,17 @@ class OllamaArgs:
     (see components/network.py)."""
     gpu_groups: Sequence[str] = ()
     """AMD: the numeric host groups owning the GPU's device files (stack/hostgroups.py)."""
+    host: containers.DockerHost = containers.MAIN_HOST
 
 
 class Ollama(pulumi.ComponentResource):
-    """The Ollama container, its pinned image and its models volume."""
+    """One Ollama container, its pinned image and its own models volume.
+
+    Each instance has its own volume: Ollama's store is content-addressed, but a server writes a
+    blob as `<digest>-partial` files that only its own process tracks, and prunes at start every
+    blob no manifest names (server/routes.go Serve: PruneLayers unless OLLAMA_NOPRUNE, v0.32.15),
+    so a second server pulling into the same store could lose or corrupt the other's download.
+    """
 
     url: pulumi.Output[str]
     """The API on Ollama's network, e.g. http://ollama:11434."""
@@ -60,9 +69,12 @@ class Ollama(pulumi.ComponentResource):
     """The pinned image, for other containers that run the Ollama CLI."""
 
     def __init__(self, name: str, args: OllamaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ai-stack:services:Ollama", name, None, opts)
-        image = containers.image(name, args.image, parent=self)
-        volume = containers.data_volume(f"{name}-models", protect=args.protect_data, parent=self)
+        """`name` is the container's Docker name and its alias (`ollama`, `ollama-1`); on another
+        host the component's own name starts with that host's key."""
+        super().__init__("ai-stack:services:Ollama", f"{args.host.prefix}{name}", None, opts)
+        host = args.host
+        image = containers.image(name, args.image, parent=self, host=host)
+        volume = containers.data_volume(f"{name}-models", protect=args.protect_data, parent=self, host=host)
         ports = [] if args.loopback_port is None else [containers.loopback_port(PORT, args.loopback_port)]
         networks = [containers.Attach(args.network)]
         if args.egress is not None:
@@ -71,7 +83,7 @@ class Ollama(pulumi.ComponentResource):
             raise ValueError("ollama: Docker publishes no port of a container on internal networks only")
         container = containers.container(
             containers.Spec(
-                name=constants.OLLAMA,
+                name=name,
                 image=image.image_id,
                 limits=args.settings,
                 health=HEALTH,
@@ -79,9 +91,9 @@ class Ollama(pulumi.ComponentResource):
                 envs=ollama_env(args.settings, port=PORT),
                 ports=ports,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=constants.OLLAMA_DATA)],
-                device_requests=device_requests(args.settings.gpu),
+                device_requests=device_requests(args.gpu),
                 # AMD (ROCm): /dev/kfd and the DRM render nodes, and the host groups that own them.
-                devices=args.settings.gpu.devices() if args.settings.gpu else (),
+                devices=args.gpu.devices() if args.gpu else (),
                 group_adds=args.gpu_groups,
                 # No capability added back: the image (ollama/ollama Dockerfile, final stage
                 # `ENTRYPOINT ["/bin/ollama"] CMD ["serve"]`, no USER) runs as root, and root
@@ -92,10 +104,19 @@ class Ollama(pulumi.ComponentResource):
                 # [Not run against the real image here.]
             ),
             parent=self,
+            host=host,
         )
         self.image_id = image.image_id
         self.url = containers.service_url(container, PORT)
         self.register_outputs({"url": self.url, "imageId": self.image_id})
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostOllamaArgs:
+    image: str
+    """The pinned Ollama image: the model pull runs its CLI."""
+    url: str
+    """The host's Ollama as the containers reach it (`ollama.hostUrl`)."""
 
 
 class HostOllama(pulumi.ComponentResource):
@@ -108,9 +129,9 @@ class HostOllama(pulumi.ComponentResource):
     url: pulumi.Output[str]
     image_id: pulumi.Output[str]
 
-    def __init__(self, name: str, image: str, host_url: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: HostOllamaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:HostOllama", name, None, opts)
-        pulled = containers.image(name, image, parent=self)
+        pulled = containers.image(name, args.image, parent=self)
         self.image_id = pulled.image_id
-        self.url = pulumi.Output.from_input(host_url)
+        self.url = pulumi.Output.from_input(args.url)
         self.register_outputs({"url": self.url, "imageId": self.image_id})

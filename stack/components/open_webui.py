@@ -54,7 +54,7 @@ with the real 0.11.1 in headless Chromium (tests/integration/test_open_webui.py)
 renders with no violation reported."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OpenWebuiArgs:
     image: str
     settings: OpenWebuiSettings
@@ -82,6 +82,9 @@ class OpenWebuiArgs:
 
 
 class OpenWebui(pulumi.ComponentResource):
+    data_volume: pulumi.Output[str]
+    """Its data volume's Docker name: the backup's SQLite copy and uploads read it."""
+
     def __init__(self, name: str, args: OpenWebuiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:OpenWebui", name, None, opts)
         image = containers.image(name, args.image, parent=self)
@@ -137,4 +140,5 @@ class OpenWebui(pulumi.ComponentResource):
             parent=self,
             depends_on=args.wait_for,
         )
-        self.register_outputs({})
+        self.data_volume = volume.name
+        self.register_outputs({"dataVolume": self.data_volume})

@@ -24,7 +24,7 @@ PASSWORD_FILE = f"{constants.SECRETS_DIR}/postgres-password"
 USER = "postgres"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PostgresArgs:
     image: str
     settings: PostgresSettings
@@ -37,6 +37,8 @@ class PostgresArgs:
 class Postgres(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """postgresql://user:password@postgres:5432/db, secret because it carries the password."""
+    host: pulumi.Output[str]
+    """The container's name, as pg_dump (the backup) reaches it on the datastore network."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Postgres", name, None, opts)
@@ -84,4 +86,5 @@ class Postgres(pulumi.ComponentResource):
                 "postgresql://", pg.user, ":", args.password, "@", container.name, f":{PORT}/", pg.database
             )
         )
-        self.register_outputs({})
+        self.host = container.name
+        self.register_outputs({"host": self.host})

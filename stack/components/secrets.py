@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_random as random
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretsArgs:
+    generate_backup_passphrase: bool = True
+    """False when the stack sets its own `backupPassphrase`."""
+    ollama_gates: Sequence[str] = ()
+    """The inference hosts whose Ollama gate needs a token, by key."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -27,6 +38,10 @@ class Secrets(pulumi.ComponentResource):
     every snapshot with it, and a new value could not open the repository the old one made, so
     it is protected. It is exported (`pulumi stack output --show-secrets backupPassphrase`): keep
     it outside this host, because without it and without the state no backup can be read.
+
+    Each inference host's Ollama gate has its own token (`secrets-ollama-token-<host>`): LiteLLM
+    sends it, the gate keeps only its hash. Not protected: a new one replaces that gate and
+    LiteLLM in the same `up`.
     """
 
     webui_secret_key: pulumi.Output[str]
@@ -37,10 +52,10 @@ class Secrets(pulumi.ComponentResource):
     webui_litellm_key: pulumi.Output[str]
     backup_passphrase: pulumi.Output[str] | None
     """None when the stack sets its own `backupPassphrase`."""
+    ollama_tokens: dict[str, pulumi.Output[str]]
+    """Each inference host's gate token, by host key."""
 
-    def __init__(
-        self, name: str, *, generate_backup_passphrase: bool = True, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Secrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         frozen = pulumi.ResourceOptions(parent=self, protect=True)
@@ -60,7 +75,13 @@ class Secrets(pulumi.ComponentResource):
         # A virtual key chosen by the caller must start with sk- (key_management_endpoints.py).
         self.webui_litellm_key = pulumi.Output.secret(pulumi.Output.concat("sk-", webui_key.result))
         self.backup_passphrase = None
-        if generate_backup_passphrase:
+        self.ollama_tokens = {
+            host: pulumi.Output.secret(
+                random.RandomPassword(f"{name}-ollama-token-{host}", length=40, special=False, opts=child).result
+            )
+            for host in args.ollama_gates
+        }
+        if args.generate_backup_passphrase:
             passphrase = random.RandomPassword(f"{name}-backup-passphrase", length=48, special=False, opts=frozen)
             self.backup_passphrase = pulumi.Output.secret(passphrase.result)
         self.register_outputs({})

@@ -19,8 +19,6 @@ from stack.render.socket_proxy import haproxy_cfg, start_command
 from stack.settings import SocketProxy as SocketProxySettings
 
 PORT = constants.SOCKET_PROXY_PORT
-ENDPOINT = f"tcp://{constants.SOCKET_PROXY}:{PORT}"
-"""Traefik's `--providers.docker.endpoint`."""
 
 # Alpine's busybox wget is in the image. /_ping goes through the proxy to the daemon, so
 # healthy means the socket answers too.
@@ -35,7 +33,7 @@ so the proxy runs as root, as Tecnativa's image does (`USER root`), with every c
 dropped: root opens the socket as its owner, which needs no DAC_OVERRIDE."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SocketProxyArgs:
     image: str
     settings: SocketProxySettings

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import constants, containers
-from stack.components.socket_proxy import ENDPOINT
 from stack.render.labels import catch_all_labels
 from stack.render.traefik import healthcheck_command, tls_entrypoints, traefik_command
 from stack.settings import Traefik as TraefikSettings
@@ -39,7 +38,7 @@ def edge_ports(t: TraefikSettings) -> list[docker.ContainerPortArgs]:
     return sorted(ports, key=lambda p: int(p.internal))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TraefikArgs:
     image: str
     settings: TraefikSettings
@@ -48,11 +47,29 @@ class TraefikArgs:
     """The routed network's name, for the docker provider's default network."""
     socket_network: pulumi.Input[str]
     """Shared with the Docker socket proxy alone."""
+    docker_endpoint: pulumi.Input[str]
+    """The socket proxy's endpoint (its `endpoint` output), where Traefik reads Docker."""
     protect_data: bool
     wait_for: Sequence[pulumi.Resource] = field(default=())
     """The socket proxy: Traefik starts once it answers."""
     metrics_network: pulumi.Input[str] | None = None
     """With monitoring: Prometheus scrapes the `metrics` entrypoint over this network."""
+
+
+ENDPOINT_MARK = "{docker-endpoint}"
+
+
+def _command(args: TraefikArgs) -> list[pulumi.Input[str]]:
+    """traefik_command, with the socket proxy's endpoint taken from that component's output."""
+    endpoint = pulumi.Output.from_input(args.docker_endpoint)
+
+    def filled(arg: str) -> pulumi.Input[str]:
+        return endpoint.apply(lambda e: arg.replace(ENDPOINT_MARK, e)) if ENDPOINT_MARK in arg else arg
+
+    command = traefik_command(
+        args.settings, network=args.network_name, endpoint=ENDPOINT_MARK, metrics=args.metrics_network is not None
+    )
+    return [filled(a) for a in command]
 
 
 class Traefik(pulumi.ComponentResource):
@@ -71,12 +88,7 @@ class Traefik(pulumi.ComponentResource):
                     containers.Attach(args.socket_network),
                     *([containers.Attach(args.metrics_network)] if args.metrics_network is not None else []),
                 ],
-                command=traefik_command(
-                    args.settings,
-                    network=args.network_name,
-                    endpoint=ENDPOINT,
-                    metrics=args.metrics_network is not None,
-                ),
+                command=_command(args),
                 # The router is the one container that faces the network on all interfaces.
                 # Unprivileged ports inside, 80/443 on the host: Traefik needs no NET_BIND_SERVICE.
                 ports=edge_ports(args.settings),

@@ -1,11 +1,12 @@
-"""The fit check: every model the stack declares is locked, and the largest set of models
-Ollama may keep loaded together fits the memory Ollama gets, or the stack fails before any
-resource is registered, saying which setting makes it fit."""
+"""The fit check: every model the stack declares is locked, and on each host the largest set of
+the models it serves that one Ollama instance may keep loaded together fits the memory that
+instance gets (with `perGpu`, one GPU), or the stack fails before any resource is registered,
+saying which setting makes it fit."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from stack.models.lock import LOCK_FILE, LockedModel
 
 if TYPE_CHECKING:
     from stack.settings.model import Settings
+    from stack.settings.ollama import Gpu
+    from stack.settings.placement import Site
 
 KEY = "ai-stack:"
 CACHE_TYPES = ("f16", "q8_0", "q4_0")
@@ -24,36 +27,42 @@ def gib(n: int) -> str:
     return f"{n / GIB:.1f}"
 
 
-def gpus_used(s: Settings) -> int:
-    """GPUs Ollama's container is given; 0 means it runs on the CPU."""
-    gpu = s.ollama.gpu
-    if gpu is None or s.host.gpus == 0:
+def gpus_used(gpu: Gpu | None, host_gpus: int) -> int:
+    """GPUs one Ollama container is given (`gpu` is its own selection); 0 means the CPU."""
+    if gpu is None or host_gpus == 0:
         return 0
     if gpu.driver == "amd":
-        return min(len(gpu.render_nodes), s.host.gpus) if gpu.render_nodes else s.host.gpus
-    if gpu.count == "all" or any(d.endswith("=all") for d in gpu.device_ids or []):
-        return s.host.gpus
-    return min(gpu.count if isinstance(gpu.count, int) else len(gpu.device_ids or []), s.host.gpus)
+        return min(len(gpu.render_nodes), host_gpus) if gpu.render_nodes else host_gpus
+    if gpu.count == "all" or any(d.endswith("=all") or d == "all" for d in gpu.device_ids or []):
+        return host_gpus
+    return min(gpu.count if isinstance(gpu.count, int) else len(gpu.device_ids or []), host_gpus)
 
 
-def config(s: Settings) -> Config:
-    o = s.ollama
-    return Config(o.context_length, o.num_parallel, o.kv_cache_type, o.flash_attention, gpus_used(s))
+def instance_gpus(site: Site) -> int:
+    """GPUs each Ollama instance of the site has (they are alike but for which GPU)."""
+    return gpus_used(site.instances[0].gpu, site.gpus) if site.instances else 0
 
 
-def capacity(s: Settings) -> tuple[int, str]:
-    """Bytes the loaded models may take, and how to say it."""
-    n = gpus_used(s)
+def config(site: Site) -> Config:
+    o = site.ollama
+    return Config(o.context_length, o.num_parallel, o.kv_cache_type, o.flash_attention, instance_gpus(site))
+
+
+def capacity(site: Site) -> tuple[int, str]:
+    """Bytes the loaded models of one instance may take, and how to say it."""
+    n = instance_gpus(site)
+    gpu = site.ollama.gpu
     # ROCm's reserve is the same 457 MiB (discover/gpu.go rocmMinimumMemory, ollama v0.5-v0.11).
-    runtime = "ROCm" if s.amd_gpu else "CUDA"
+    runtime = "ROCm" if gpu is not None and gpu.driver == "amd" else "CUDA"
     if n:
-        per_gpu = (s.host.gpu_memory or 0) * MIB
+        per_gpu = (site.gpu_memory or 0) * MIB
+        who = "each Ollama instance has" if len(site.instances) > 1 else "the host has"
         return n * (per_gpu - CUDA_MINIMUM_MEMORY), (
-            f"the host has {n} × {gib(per_gpu)} GiB of GPU memory ({KEY}host.gpuMemory), "
+            f"{who} {n} × {gib(per_gpu)} GiB of GPU memory ({site.setting('host.gpuMemory')}), "
             f"less 457 MiB {runtime} keeps on each: {gib(n * (per_gpu - CUDA_MINIMUM_MEMORY))} GiB"
         )
-    limit = s.ollama.memory * MIB
-    return limit, f"Ollama runs on the CPU and may use {gib(limit)} GiB ({KEY}ollama.memory)"
+    limit = site.ollama.memory * MIB
+    return limit, f"Ollama runs on the CPU and may use {gib(limit)} GiB ({site.setting('ollama.memory')})"
 
 
 def resident(lock: Mapping[str, LockedModel], models: list[str], c: Config, loaded: int) -> list[Need]:
@@ -92,7 +101,7 @@ def cheapest_fix(lock: Mapping[str, LockedModel], models: list[str], c: Config, 
     return None
 
 
-def fix_text(fix: Fix, c: Config, loaded: int) -> str:
+def fix_text(fix: Fix, c: Config, loaded: int, key: str = f"{KEY}ollama") -> str:
     parts = []
     if fix.config.flash_attention != c.flash_attention:
         parts.append("flashAttention true")
@@ -104,7 +113,7 @@ def fix_text(fix: Fix, c: Config, loaded: int) -> str:
         parts.append(f"numParallel {fix.config.num_parallel}")
     if fix.loaded != loaded:
         parts.append(f"maxLoadedModels {fix.loaded}")
-    return f"With {KEY}ollama {' and '.join(parts)} it needs {gib(fix.needs)} GiB."
+    return f"With {key} {' and '.join(parts)} it needs {gib(fix.needs)} GiB."
 
 
 def unlocked(s: Settings, lock: Mapping[str, LockedModel], stack: str) -> list[str]:
@@ -116,30 +125,35 @@ def unlocked(s: Settings, lock: Mapping[str, LockedModel], stack: str) -> list[s
     ]
 
 
-def fit_report(s: Settings, lock: Mapping[str, LockedModel]) -> str | None:
-    """None when the loaded models fit; else the whole message, with the cheapest fix."""
-    c = config(s)
-    room, where = capacity(s)
-    loaded = min(s.ollama.max_loaded_models, len(s.all_models))
-    needs = resident(lock, s.all_models, c, loaded)
+def fit_report(s: Settings, site: Site, lock: Mapping[str, LockedModel]) -> str | None:
+    """None when one instance's loaded models fit; else the whole message, with the cheapest fix."""
+    c = config(site)
+    room, where = capacity(site)
+    models = list(site.models)
+    key = site.setting("ollama")
+    loaded = min(site.ollama.max_loaded_models, len(models))
+    needs = resident(lock, models, c, loaded)
     total = sum(n.total for n in needs)
     if total <= room:
         return None
     if len(needs) == 1:
         head = describe(needs[0], c)
     else:
+        together = site.setting("ollama.maxLoadedModels")
         head = (
-            f"the {len(needs)} largest models Ollama may keep loaded together ({KEY}ollama.maxLoadedModels "
+            f"the {len(needs)} largest models Ollama may keep loaded together ({together} "
             f"{loaded}) need {gib(total)} GiB: " + "; ".join(describe(n, c) for n in needs)
         )
-    fix = cheapest_fix(lock, s.all_models, c, loaded, room)
+    fix = cheapest_fix(lock, models, c, loaded, room)
     raise_memory = ""
     if not c.gpus:
-        others = sum(b.memory for b in s.budgets().values() if b is not s.ollama) * MIB
-        if total <= s.host.memory * MIB - others:
-            raise_memory = f"raise {KEY}ollama.memory to {-(-total // GIB)}Gi (the host has room)"
+        instances = max(len(site.instances), 1)
+        budgets = s.budgets(site)
+        others = sum(b.memory for n, b in budgets.items() if b is not site.ollama) * MIB
+        if instances * total <= site.memory * MIB - others:
+            raise_memory = f"raise {site.setting('ollama.memory')} to {-(-total // GIB)}Gi (the host has room)"
     if fix is not None:
-        advice = fix_text(fix, c, loaded) + (f" Or {raise_memory}." if raise_memory else "")
+        advice = fix_text(fix, c, loaded, key) + (f" Or {raise_memory}." if raise_memory else "")
     else:
         biggest = max(needs, key=lambda n: n.weights)
         alternative = f" or {raise_memory}" if raise_memory else ""
@@ -149,18 +163,18 @@ def fit_report(s: Settings, lock: Mapping[str, LockedModel]) -> str | None:
         )
     if c.gpus:
         effect = "Ollama would offload part of it to the CPU (many times slower, no error)"
-        hatch = f" To accept CPU offload on purpose, set {KEY}ollama.allowCpuOffload: true."
+        hatch = f" To accept CPU offload on purpose, set {site.setting('ollama.allowCpuOffload')}: true."
     else:
         effect = "The kernel would OOM-kill Ollama when it loads them, and Docker would restart it in a loop"
         hatch = ""
-    return f"{KEY}ollama: {head}; {where}. {effect}. {advice}{hatch}"
+    return f"{key}: {head}; {where}. {effect}. {advice}{hatch}"
 
 
 def not_checked(s: Settings) -> str | None:
     """Why the fit is not checked, when it is not: the host's own Ollama (ollama.mode host) has no
     limit the stack sets, and its memory is not ai-stack:host's (on a Mac that is Docker Desktop's
     VM, while Ollama runs on Metal with the Mac's unified memory)."""
-    if s.ollama.in_container:
+    if s.ollama.in_container or not s.sites()[0].models:
         return None
     return (
         f"{KEY}ollama.mode is host: the models' fit is not checked (the host's Ollama is not a container "
@@ -168,14 +182,24 @@ def not_checked(s: Settings) -> str | None:
     )
 
 
-def check(s: Settings, lock: Mapping[str, LockedModel], stack: str) -> tuple[list[str], list[str]]:
-    """(errors, advisories): unlocked models and a misfit are errors, unless CPU offload is allowed."""
+def check(
+    s: Settings, lock: Mapping[str, LockedModel], stack: str, skip: Callable[[Site], bool] | None = None
+) -> tuple[list[str], list[str]]:
+    """(errors, advisories): unlocked models and a misfit are errors, unless CPU offload is allowed.
+    Each host is checked alone (`skip`: a host whose fit settings were refused)."""
     missing = unlocked(s, lock, stack)
-    if missing or not s.ollama.in_container:
+    if missing:
         return missing, []
-    report = fit_report(s, lock)
-    if report is None:
-        return [], []
-    # On a GPU host the overflow runs on the CPU, which a user may accept; on the CPU there is
-    # nowhere to overflow to: above the container's limit, the kernel kills Ollama.
-    return ([], [report]) if s.ollama.allow_cpu_offload and gpus_used(s) else ([report], [])
+    errors: list[str] = []
+    advisories: list[str] = []
+    for site in s.sites():
+        if not site.instances or (skip is not None and skip(site)):
+            continue
+        report = fit_report(s, site, lock)
+        if report is None:
+            continue
+        # On a GPU the overflow runs on the CPU, which a user may accept; on the CPU there is
+        # nowhere to overflow to: above the container's limit, the kernel kills Ollama.
+        accepted = site.ollama.allow_cpu_offload and instance_gpus(site) > 0
+        (advisories if accepted else errors).append(report)
+    return errors, advisories

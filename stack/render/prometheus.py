@@ -25,8 +25,9 @@ class HostTargets:
     gpu: str | None = None
     gpu_vendor: Literal["nvidia", "amd"] | None = None
     ollama_exporter: str | None = None
-    """The json_exporter polling this host's Ollama (`ollama_url` is what it polls)."""
-    ollama_url: str | None = None
+    """The json_exporter polling this host's Ollama instances (`ollama_urls`: what it polls)."""
+    ollama_urls: tuple[str, ...] = ()
+    """Each Ollama instance on this host (one per GPU with `instances: perGpu`)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def scrape_configs(plan: ScrapePlan) -> list[dict[str, Any]]:
     gpus = _per_host(plan.hosts, "gpu")
     if gpus:
         jobs.append({"job_name": "gpu", "static_configs": gpus})
-    ollama = [h for h in plan.hosts if h.ollama_exporter and h.ollama_url]
+    ollama = [h for h in plan.hosts if h.ollama_exporter and h.ollama_urls]
     if ollama:
         # One job per host: each host's json_exporter polls its own Ollama.
         for h in ollama:
@@ -95,7 +96,9 @@ def scrape_configs(plan: ScrapePlan) -> list[dict[str, Any]]:
                     "job_name": "ollama" if len(ollama) == 1 else f"ollama-{h.host}",
                     "metrics_path": "/probe",
                     "params": {"module": ["ollama_ps"]},
-                    "static_configs": [_static([f"{h.ollama_url}/api/ps"], {"host": h.host, "service": "ollama"})],
+                    "static_configs": [
+                        _static([f"{url}/api/ps" for url in h.ollama_urls], {"host": h.host, "service": "ollama"})
+                    ],
                     "relabel_configs": _blackbox_relabel(str(h.ollama_exporter)),
                 }
             )

@@ -10,20 +10,25 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stack.settings import checks_gpu, checks_routing, oidc
+from stack.settings import checks_gpu, checks_routing, checks_sites, oidc
 from stack.settings.units import format_cpus, format_memory
 
 if TYPE_CHECKING:
     from stack.settings.model import Settings
+    from stack.settings.placement import Site
 
 KEY = "ai-stack:"
 
 LIMITED = (
     "profile",
     "ollama.mode",
+    "ollama.instances",
+    "ollama.gpu",
+    "host.models",
+    "models",
+    "embeddingModels",
     "traefik.mode",
     "backup.enabled",
-    "ollama.gpu",
     "monitoring.enabled",
     "monitoring.gpuExporter",
     *(f"monitoring.{block}" for block in ("prometheus", "alertmanager", "exporters")),
@@ -33,7 +38,8 @@ LIMITED = (
         for key in ("cpus", "memory")
     ),
 )
-"""What `Settings.budgets()` adds up, and what decides which containers run."""
+"""What `Settings.budgets()` adds up, and what decides which containers run (`host.*` and
+`ollama.*` are the site's own keys)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,18 @@ class Check:
     run: Callable[[Settings], list[str]]
     reads: tuple[str, ...]
     """Dotted keys as the stack file writes them (`ollama.gpu`); a broken one skips the check."""
+
+
+@dataclass(frozen=True)
+class SiteCheck:
+    """A check run once per host that runs Ollama; `host.*` and `ollama.*` in `reads` are that
+    host's own keys (`inferenceHosts.gpu-2.gpus`, `inferenceHosts.gpu-2.ollama.gpu`)."""
+
+    run: Callable[[Settings, Site], list[str]]
+    reads: tuple[str, ...]
+
+    def keys(self, site: Site) -> list[str]:
+        return [site.dotted(k) if k.split(".")[0] in ("host", "ollama") else k for k in self.reads]
 
 
 def models_listed_once(s: Settings) -> list[str]:
@@ -59,22 +77,23 @@ def model_names_unique(s: Settings) -> list[str]:
     return [f"{KEY}providers: model names used twice: {clashes}"] if clashes else []
 
 
-def limits_fit_host(s: Settings) -> list[str]:
-    budgets = s.budgets()
+def limits_fit_host(s: Settings, site: Site) -> list[str]:
+    """Each host alone: its containers' limits add up to no more than it has."""
+    budgets = s.budgets(site)
     problems = []
     total_mem = sum(b.memory for b in budgets.values())
-    if total_mem > s.host.memory:
+    if total_mem > site.memory:
         parts = ", ".join(f"{n} {format_memory(b.memory)}" for n, b in budgets.items())
         problems.append(
-            f"{KEY}host.memory: the containers' memory limits add up to {format_memory(total_mem)} "
-            f"({parts}), above the host's {format_memory(s.host.memory)}"
+            f"{site.setting('host.memory')}: the containers' memory limits add up to {format_memory(total_mem)} "
+            f"({parts}), above the host's {format_memory(site.memory)}"
         )
     total_cpu = round(sum(b.cpus for b in budgets.values()), 3)
-    if total_cpu > s.host.cpus:
+    if total_cpu > site.cpus:
         parts = ", ".join(f"{n} {format_cpus(b.cpus)}" for n, b in budgets.items())
         problems.append(
-            f"{KEY}host.cpus: the containers' CPU limits add up to {format_cpus(total_cpu)} "
-            f"({parts}), above the host's {format_cpus(s.host.cpus)}"
+            f"{site.setting('host.cpus')}: the containers' CPU limits add up to {format_cpus(total_cpu)} "
+            f"({parts}), above the host's {format_cpus(site.cpus)}"
         )
     return problems
 
@@ -117,14 +136,23 @@ def monitoring_has_receivers(s: Settings) -> list[str]:
     return []
 
 
+SITE_CHECKS: tuple[SiteCheck, ...] = (
+    SiteCheck(checks_gpu.kv_cache_needs_flash_attention, ("ollama.kvCacheType", "ollama.flashAttention")),
+    SiteCheck(checks_gpu.gpu_request_fits_host, ("ollama.gpu", "host.gpus")),
+    SiteCheck(checks_gpu.gpu_memory_set_with_gpus, ("host.gpus", "host.gpuMemory")),
+    SiteCheck(checks_gpu.one_instance_per_gpu, ("ollama.instances", "ollama.gpu", "ollama.mode")),
+    SiteCheck(checks_gpu.amd_image_has_rocm_variant, ("ollama.gpu", "images.ollama")),
+    SiteCheck(checks_gpu.rocm_image_needs_amd_gpu, ("ollama.gpu", "ollama.mode", "images.ollama")),
+    SiteCheck(checks_gpu.host_mode_has_no_gpu, ("ollama.mode", "ollama.gpu")),
+    SiteCheck(checks_sites.served_models_declared, ("host.models", "models", "embeddingModels")),
+    SiteCheck(limits_fit_host, ("host.cpus", "host.memory", *LIMITED)),
+)
+"""Run for the main host and for each inference host."""
+
 CHECKS: tuple[Check, ...] = (
-    Check(checks_gpu.kv_cache_needs_flash_attention, ("ollama.kvCacheType", "ollama.flashAttention")),
-    Check(checks_gpu.gpu_request_fits_host, ("ollama.gpu", "host.gpus")),
-    Check(checks_gpu.gpu_memory_set_with_gpus, ("host.gpus", "host.gpuMemory")),
-    Check(checks_gpu.amd_image_has_rocm_variant, ("ollama.gpu", "images.ollama")),
-    Check(checks_gpu.rocm_image_needs_amd_gpu, ("ollama.gpu", "ollama.mode", "images.ollama")),
-    Check(checks_gpu.host_mode_has_no_gpu, ("ollama.mode", "ollama.gpu")),
     Check(checks_gpu.host_url_reaches_the_host, ("ollama.mode", "ollama.hostUrl")),
+    Check(checks_sites.every_model_served, ("models", "embeddingModels", "host.models", "inferenceHosts")),
+    Check(checks_sites.hosts_distinct, ("inferenceHosts",)),
     Check(checks_routing.server_is_routed, ("profile", "traefik.mode")),
     Check(checks_routing.routed_services_have_hosts, ("traefik.mode", "openWebui.host", "litellm.host")),
     Check(checks_routing.deployed_router_has_acme_email, ("traefik.mode", "traefik.acmeEmail")),
@@ -140,7 +168,6 @@ CHECKS: tuple[Check, ...] = (
     Check(checks_routing.first_admin_without_signup, ("openWebui.enableSignup", "openWebui.adminEmail")),
     Check(models_listed_once, ("models", "embeddingModels")),
     Check(model_names_unique, ("providers", "models", "embeddingModels")),
-    Check(limits_fit_host, ("host.cpus", "host.memory", *LIMITED)),
     Check(backup_target_named, ("backup.target", "backup.s3Repository")),
     Check(monitoring_ports_free, ("profile", "monitoring.enabled", "monitoring.ports", "ports")),
     Check(monitoring_has_receivers, ("profile", "monitoring.enabled", "monitoring.receivers")),
@@ -163,6 +190,14 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
+def _clean(reads: list[str] | tuple[str, ...], failed: Collection[str]) -> bool:
+    return not any(_related(r, f) for r in reads for f in failed)
+
+
 def problems(s: Settings, failed: Collection[str] = ()) -> list[str]:
-    """Every whole-stack problem, in a stable order, from the checks whose keys all hold valid values."""
-    return [p for check in CHECKS if not any(_related(r, f) for r in check.reads for f in failed) for p in check.run(s)]
+    """Every whole-stack problem, in a stable order, from the checks whose keys all hold valid
+    values: each host's own checks (the main host first), then the stack's."""
+    found = [
+        p for site in s.sites() for check in SITE_CHECKS if _clean(check.keys(site), failed) for p in check.run(s, site)
+    ]
+    return found + [p for check in CHECKS if _clean(check.reads, failed) for p in check.run(s)]

@@ -1,4 +1,6 @@
-"""Whole-stack checks of Ollama: its GPU against the host, its image against the GPU, host mode."""
+"""Checks of Ollama on each host (a site): its GPU against that host, its image against the GPU,
+one instance per GPU, host mode. Keys are the site's own (`ai-stack:ollama.gpu` on the main
+host, `ai-stack:inferenceHosts.gpu-2.ollama.gpu` on another)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from stack import constants
 
 if TYPE_CHECKING:
     from stack.settings.model import Settings
+    from stack.settings.ollama import Gpu
+    from stack.settings.placement import Site
 
 KEY = "ai-stack:"
 
@@ -27,19 +31,20 @@ _UUID = re.compile(r"^(?:GPU|MIG)-[0-9A-Za-z-]+$")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
-def kv_cache_needs_flash_attention(s: Settings) -> list[str]:
-    if s.ollama.kv_cache_type != "f16" and not s.ollama.flash_attention:
+def kv_cache_needs_flash_attention(s: Settings, site: Site) -> list[str]:
+    o = site.ollama
+    if o.kv_cache_type != "f16" and not o.flash_attention:
         return [
-            f"{KEY}ollama.kvCacheType: {s.ollama.kv_cache_type} needs "
-            f"{KEY}ollama.flashAttention: true (a quantized KV cache needs flash attention)"
+            f"{site.setting('ollama.kvCacheType')}: {o.kv_cache_type} needs "
+            f"{site.setting('ollama.flashAttention')}: true (a quantized KV cache needs flash attention)"
         ]
     return []
 
 
-def _device_problems(driver: str, ids: list[str], host_gpus: int) -> list[str]:
+def _device_problems(site: Site, driver: str, ids: list[str], host_gpus: int) -> list[str]:
     """Each id must name a GPU the host has: Docker refuses the container, or the toolkit fails
     to start it, when an index is past the last GPU."""
-    key = f"{KEY}ollama.gpu.deviceIds"
+    key = site.setting("ollama.gpu.deviceIds")
     out = []
     if len(set(ids)) != len(ids):
         out.append(f"{key}: lists a GPU twice: {ids}")
@@ -55,12 +60,14 @@ def _device_problems(driver: str, ids: list[str], host_gpus: int) -> list[str]:
                 continue
             name = match["name"]
         elif "=" in device or "/" in device:
-            out.append(f"{key}: {device!r} is a CDI device name: set {KEY}ollama.gpu.driver: cdi to use it")
+            out.append(
+                f"{key}: {device!r} is a CDI device name: set {site.setting('ollama.gpu.driver')}: cdi to use it"
+            )
             continue
         index = _INDEX.match(name)
         if index is not None and int(index["gpu"]) >= host_gpus:
             out.append(
-                f"{key}: {device!r} names GPU {index['gpu']}, but {KEY}host.gpus is {host_gpus} "
+                f"{key}: {device!r} names GPU {index['gpu']}, but {site.setting('host.gpus')} is {host_gpus} "
                 f"(GPUs are numbered from 0, so the last is {host_gpus - 1})"
             )
         elif index is None and name != "all" and not _UUID.match(name) and driver == "nvidia":
@@ -68,41 +75,67 @@ def _device_problems(driver: str, ids: list[str], host_gpus: int) -> list[str]:
     return out
 
 
-def gpu_request_fits_host(s: Settings) -> list[str]:
-    gpu = s.ollama.gpu
+def gpu_request_fits_host(s: Settings, site: Site) -> list[str]:
+    gpu = site.ollama.gpu
     if gpu is None:
         return []
-    if s.host.gpus == 0:
-        return [f"{KEY}ollama.gpu: a GPU is requested but {KEY}host.gpus is 0 (this host has none)"]
+    gpus = site.setting("host.gpus")
+    if site.gpus == 0:
+        return [f"{site.setting('ollama.gpu')}: a GPU is requested but {gpus} is 0 (this host has none)"]
     if gpu.driver == "amd":
         wanted: int | str | None = len(gpu.render_nodes) if gpu.render_nodes else None
     else:
         wanted = len(gpu.device_ids or []) if gpu.count is None else gpu.count
-    if isinstance(wanted, int) and wanted > s.host.gpus:
+    if isinstance(wanted, int) and wanted > site.gpus:
         what = "render nodes" if gpu.driver == "amd" else "GPUs"
-        return [f"{KEY}ollama.gpu: {wanted} {what} requested but {KEY}host.gpus is {s.host.gpus}"]
+        return [f"{site.setting('ollama.gpu')}: {wanted} {what} requested but {gpus} is {site.gpus}"]
     if gpu.device_ids:
-        return _device_problems(gpu.driver, list(gpu.device_ids), s.host.gpus)
+        return _device_problems(site, gpu.driver, list(gpu.device_ids), site.gpus)
     return []
 
 
-def gpu_memory_set_with_gpus(s: Settings) -> list[str]:
-    if s.host.gpus > 0 and s.host.gpu_memory is None:
+def gpu_memory_set_with_gpus(s: Settings, site: Site) -> list[str]:
+    if site.gpus > 0 and site.gpu_memory is None:
         return [
-            f"{KEY}host.gpuMemory: required when {KEY}host.gpus is {s.host.gpus}: the memory of each GPU "
-            "(e.g. 24Gi), which the models, their KV cache and compute graph must fit in"
+            f"{site.setting('host.gpuMemory')}: required when {site.setting('host.gpus')} is {site.gpus}: the memory "
+            "of each GPU (e.g. 24Gi), which the models, their KV cache and compute graph must fit in"
         ]
     return []
 
 
-def amd_image_has_rocm_variant(s: Settings) -> list[str]:
-    if not s.amd_gpu or not s.ollama.in_container:
+def one_instance_per_gpu(s: Settings, site: Site) -> list[str]:
+    """`perGpu` needs GPUs to split: a GPU block, render nodes to tell AMD GPUs apart, a container."""
+    o, key = site.ollama, site.setting("ollama.instances")
+    if o.instances != "perGpu":
+        return []
+    if not o.in_container:
+        return [f"{key}: perGpu runs one Ollama container per GPU, but {site.setting('ollama.mode')} is host"]
+    if o.gpu is None:
+        return [f"{key}: perGpu runs one Ollama per GPU, but {site.setting('ollama.gpu')} is not set (CPU only)"]
+    if o.gpu.driver == "amd" and not o.gpu.render_nodes:
+        return [
+            f"{key}: perGpu gives each instance one AMD GPU by its render node: list them in "
+            f"{site.setting('ollama.gpu.renderNodes')} (ls /dev/dri), e.g. [renderD128, renderD129]"
+        ]
+    return []
+
+
+def amd_image_has_rocm_variant(s: Settings, site: Site) -> list[str]:
+    gpu = site.ollama.gpu
+    if gpu is None or gpu.driver != "amd" or not site.ollama.in_container:
         return []
     try:
-        s.ollama_image  # noqa: B018 - raises when no ROCm variant can be derived
+        ollama_image(s.images.ollama, gpu)
     except ValueError as err:
-        return [f"{KEY}images.ollama: {KEY}ollama.gpu.driver is amd, but {err}"]
+        return [f"{KEY}images.ollama: {site.setting('ollama.gpu.driver')} is amd, but {err}"]
     return []
+
+
+def ollama_image(pinned: str, gpu: Gpu | None) -> str:
+    """The Ollama container's image on a host: the pinned one, or its ROCm build for an AMD GPU."""
+    from stack.settings.ollama import rocm_variant
+
+    return rocm_variant(pinned) if gpu is not None and gpu.driver == "amd" else pinned
 
 
 def is_rocm(ref: str) -> bool:
@@ -110,8 +143,8 @@ def is_rocm(ref: str) -> bool:
     return tag == "rocm" or tag.endswith("-rocm") or "-rocm-" in tag
 
 
-def _nvidia(s: Settings) -> bool:
-    gpu = s.ollama.gpu
+def _nvidia(site: Site) -> bool:
+    gpu = site.ollama.gpu
     if gpu is None:
         return False
     if gpu.driver == "nvidia":
@@ -119,23 +152,30 @@ def _nvidia(s: Settings) -> bool:
     return gpu.driver == "cdi" and any(d.startswith("nvidia.com/") for d in gpu.device_ids or [])
 
 
-def rocm_image_needs_amd_gpu(s: Settings) -> list[str]:
+def rocm_image_needs_amd_gpu(s: Settings, site: Site) -> list[str]:
     """Ollama's -rocm build carries only the ROCm libraries: on an NVIDIA GPU it finds no GPU it
     can drive and runs every model on the CPU (ollama Dockerfile: the rocm stage is its own image)."""
-    if s.ollama.in_container and _nvidia(s) and is_rocm(s.images.ollama):
+    if site.ollama.in_container and _nvidia(site) and is_rocm(s.images.ollama):
         return [
             f"{KEY}images.ollama: {s.images.ollama!r} is Ollama's ROCm (AMD) build, but "
-            f"{KEY}ollama.gpu is an NVIDIA GPU: use the plain release tag (e.g. ollama/ollama:0.32.15), "
+            f"{site.setting('ollama.gpu')} is an NVIDIA GPU: use the plain release tag (e.g. ollama/ollama:0.32.15), "
             "which carries CUDA"
         ]
     return []
 
 
-def host_mode_has_no_gpu(s: Settings) -> list[str]:
-    if s.ollama.mode == "host" and s.ollama.gpu is not None:
+def host_mode_has_no_gpu(s: Settings, site: Site) -> list[str]:
+    if site.ollama.mode != "host":
+        return []
+    if site.key is not None:
         return [
-            f"{KEY}ollama.gpu: with {KEY}ollama.mode host the host's own Ollama picks its GPU "
-            "(Metal on a Mac, its own driver elsewhere): remove gpu"
+            f"{site.setting('ollama.mode')}: an inference host runs Ollama in containers of the stack; host mode "
+            f"is for the main host's own Ollama ({KEY}ollama.mode)"
+        ]
+    if site.ollama.gpu is not None:
+        return [
+            f"{site.setting('ollama.gpu')}: with {site.setting('ollama.mode')} host the host's own Ollama picks its "
+            "GPU (Metal on a Mac, its own driver elsewhere): remove gpu"
         ]
     return []
 

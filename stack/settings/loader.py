@@ -182,13 +182,11 @@ def _skip(failed: Collection[str], *keys: str) -> bool:
 
 
 FIT_READS = (
-    "models",
-    "embeddingModels",
     "host",
     *(f"ollama.{k}" for k in ("memory", "contextLength", "numParallel", "kvCacheType", "flashAttention")),
-    *(f"ollama.{k}" for k in ("maxLoadedModels", "gpu", "mode", "allowCpuOffload")),
+    *(f"ollama.{k}" for k in ("maxLoadedModels", "gpu", "mode", "allowCpuOffload", "instances")),
 )
-"""What the fit check reads (stack/models/fit.py): a refused one skips it."""
+"""What the fit check reads on each host (stack/models/fit.py): a refused one skips that host."""
 
 
 def _lock_and_fit(
@@ -210,8 +208,8 @@ def _lock_and_fit(
         for m in s.models
         if m in locked and locked[m].embedding
     ]
-    if not out and not _skip(failed, *FIT_READS):
-        out += fit.check(s, locked, stack)[0]
+    if not out:
+        out += fit.check(s, locked, stack, skip=lambda site: _skip(failed, *map(site.dotted, FIT_READS)))[0]
     return out
 
 

@@ -44,20 +44,26 @@ def _unwrap(annotation: Any) -> list[Any]:
         return _unwrap(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType, list):
         return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    if origin is dict:
+        return _unwrap(typing.get_args(annotation)[1])
     return [annotation]
 
 
 def model_at(root: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel] | None:
-    """The settings block at `path` (aliases and list indexes), or None when it is a value."""
+    """The settings block at `path` (aliases, list indexes and the keys of a map such as
+    `inferenceHosts.gpu-2`), or None when it is a value."""
     model: type[BaseModel] | None = root
+    keyed = False
     for part in path:
         if model is None:
             return None
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
             return None
+        keyed = typing.get_origin(field.annotation) is dict
         model = next((t for t in _unwrap(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
     return model
 

@@ -9,9 +9,12 @@ from pydantic import Field, field_validator
 
 from stack import constants
 from stack.settings.backup import SCHEDULER_LIMITS, Backup
+from stack.settings.hosts import HostKey, InferenceHost
 from stack.settings.monitoring import METRICS_KEY_JOB_LIMITS, Monitoring
 from stack.settings.ollama import Ollama, rocm_variant
+from stack.settings.placement import Site, sites
 from stack.settings.services import (
+    GATE_LIMITS,
     KEY_JOB_LIMITS,
     Host,
     Images,
@@ -55,6 +58,8 @@ class Settings(_Model):
     backup: Backup = Backup()
     socket_proxy: SocketProxy = SocketProxy()
     monitoring: Monitoring = Monitoring()
+    inference_hosts: dict[HostKey, InferenceHost] = Field(default_factory=dict)
+    """More GPU hosts, by name (stack/settings/hosts.py)."""
 
     @field_validator("models", "embedding_models")
     @classmethod
@@ -131,11 +136,25 @@ class Settings(_Model):
     def all_models(self) -> list[str]:
         return [*self.models, *self.embedding_models]
 
-    def budgets(self) -> dict[str, Limits]:
-        """Every container that runs, by container name, with its limits."""
-        budgets: dict[str, Limits] = {constants.OLLAMA: self.ollama} if self.ollama.in_container else {}
+    def sites(self) -> list[Site]:
+        """The main host, then each inference host: what each offers and which Ollamas run there."""
+        return sites(self)
+
+    def budgets(self, site: Site | None = None) -> dict[str, Limits]:
+        """Every container that runs on one host (the main one by default), by container name,
+        with its limits. Each host is checked alone: capacity is never summed across hosts."""
+        site = site or self.sites()[0]
+        budgets: dict[str, Limits] = {}
+        for instance in site.instances:
+            budgets[instance.name] = site.ollama
+            budgets[instance.pull_name] = self.model_pull
+        if site.key is not None:
+            if site.instances:
+                budgets[constants.OLLAMA_GATE] = GATE_LIMITS
+            return budgets
+        if site.external:
+            budgets[constants.MODEL_PULL] = self.model_pull
         budgets |= {
-            constants.MODEL_PULL: self.model_pull,
             constants.OPEN_WEBUI: self.open_webui,
             constants.LITELLM: self.litellm,
             constants.POSTGRES: self.postgres,

@@ -95,6 +95,9 @@ class Ollama(Limits):
     keep_alive: KeepAlive = "5m"
     context_length: int = Field(default=8192, ge=512, le=1_048_576)
     gpu: Gpu | None = None
+    instances: Literal[1, "perGpu"] = 1
+    """`perGpu`: one Ollama per GPU the `gpu` block selects, each with that GPU alone (its own
+    container, models volume and pull); LiteLLM spreads the requests over them."""
     allow_cpu_offload: StrictBool = False
     """Accept, on purpose, models that do not fit and run partly on the CPU (an advisory, not an error)."""
 

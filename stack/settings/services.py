@@ -133,6 +133,14 @@ class Host(_Model):
 
     gpu_memory: MiB | None = None
     """Memory of each GPU (`24Gi`): what the models' fit is checked against. Required with gpus."""
+    models: list[str] | None = None
+    """The models this host's Ollama serves (a subset of the stack's); all of them when unset, and
+    none with `[]` (then the main host runs no Ollama: the inference hosts serve every model)."""
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, models: list[str] | None) -> list[str] | None:
+        return None if models is None else _check_models(models)
 
 
 class Images(_Model):
@@ -405,5 +413,9 @@ def _check_models(models: list[str]) -> list[str]:
 
 KEY_JOB_LIMITS = Limits.model_validate({"cpus": 0.1, "memory": "64Mi"})
 """The run-once job that registers Open WebUI's LiteLLM key (a few HTTP calls)."""
+GATE_LIMITS = Limits.model_validate({"cpus": 0.5, "memory": "128Mi"})
+"""An inference host's Ollama gate (HAProxy checking the bearer token): every token streams
+through it, so more than the socket proxy's 0.25 / 64Mi."""
+
 
 # --- the settings --------------------------------------------------------------------

@@ -80,8 +80,10 @@ def _root() -> Path:
 
 
 @contextmanager
-def engine(variant: str, index: int, cli_env: dict[str, str]) -> Iterator[Engine]:
-    """A private dockerd of VERSION with the settings of `variant`; `index` keeps its pools apart."""
+def engine(variant: str, index: int, cli_env: dict[str, str], *, netns: str | None = None) -> Iterator[Engine]:
+    """A private dockerd of VERSION with the settings of `variant`; `index` keeps its pools apart.
+    `netns`: run it in that network namespace (a test's own stand-in for another host), so what it
+    publishes binds that namespace's addresses."""
     if os.geteuid() != 0:
         unavailable("starting a private dockerd needs root")
     dockerd = binary()
@@ -96,6 +98,12 @@ def engine(variant: str, index: int, cli_env: dict[str, str]) -> Iterator[Engine
     wrapper = root / "dockerd-private"
     wrapper.write_text(PRIVATE_RUN.format(dockerd=dockerd))
     wrapper.chmod(0o755)
+    if netns is not None:
+        # nsenter joins the network namespace only: `ip netns exec` would also remount /sys,
+        # hiding the cgroup filesystem dockerd needs.
+        inner, wrapper = wrapper, root / "dockerd-netns"
+        wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/run/netns/{netns} {inner} "$@"\n')
+        wrapper.chmod(0o755)
     # No iptables: several dockerds share the host's DOCKER chains, and one that stops (or puts
     # the firewall back) removes them under the others. Port allocation, what
     # NetworkSettings.Ports reports, does not depend on it (libnetwork bridge port_mapping.go).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,13 +265,13 @@ def env_list(items: list[str]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items)
 
 
-def litellm_config_for_test(content: str, ollama_base_declared: str, ollama_url: str) -> dict[str, Any]:
-    """The uploaded config.yaml with only the test's changes: Ollama's api_base points at the
-    loopback stand-in, and database_url is dropped (no Postgres in this test)."""
+def litellm_config_for_test(content: str, ollama_bases_declared: Collection[str], ollama_url: str) -> dict[str, Any]:
+    """The uploaded config.yaml with only the test's changes: every Ollama instance's api_base
+    points at the loopback stand-in, and database_url is dropped (no Postgres in this test)."""
     config: dict[str, Any] = yaml.safe_load(content)
     for entry in config.get("model_list") or []:
         params = entry.get("litellm_params") or {}
-        if params.get("api_base") == ollama_base_declared:
+        if params.get("api_base") in ollama_bases_declared:
             params["api_base"] = ollama_url
     (config.get("general_settings") or {}).pop("database_url", None)
     return config
@@ -314,18 +315,22 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         unavailable("litellm is not installed (pip install 'litellm[proxy]')")
     containers = evaluation.containers()
     litellm = containers["litellm"]
-    ollama = containers["ollama"]
+    # Every Ollama instance (prod: one per GPU, `ollama` and `ollama-1`).
+    instances = [c for name, c in containers.items() if re.fullmatch(r"ollama(-\d+)?", name)]
     uploads = {u["file"]: u["content"] for u in litellm.inputs.get("uploads") or []}
     command = list(litellm.inputs["command"])
     config_path = command[command.index("--config") + 1]
     assert config_path in uploads, f"litellm's --config {config_path} is not among its uploads {list(uploads)}"
 
-    # Ollama as LiteLLM reaches it on its network: alias + port of the ollama container.
-    aliases = [a for n in ollama.inputs["networksAdvanced"] for a in n.get("aliases") or []]
+    # Ollama as LiteLLM reaches it on its network: alias + port of each instance's container.
     from stack import constants
     from stack.render import litellm_key
 
-    ollama_base = f"http://{aliases[0]}:{constants.PORTS['ollama']}"
+    ollama_bases = {
+        f"http://{next(a for n in c.inputs['networksAdvanced'] for a in n.get('aliases') or [])}:"
+        f"{constants.PORTS['ollama']}"
+        for c in instances
+    }
     config_raw = yaml.safe_load(uploads[config_path])
     ollama_entries = {
         e["model_name"]: e["litellm_params"]["model"].split("/", 1)[1]
@@ -333,10 +338,10 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         if str(e["litellm_params"].get("model", "")).startswith(("ollama/", "ollama_chat/"))
     }
     bases = {e["litellm_params"].get("api_base") for e in config_raw["model_list"] if e["model_name"] in ollama_entries}
-    assert bases == {ollama_base}, f"Ollama models must use {ollama_base} (the ollama alias), got {bases}"
+    assert bases == ollama_bases, f"Ollama models must use {ollama_bases} (the instances' aliases), got {bases}"
 
     standin = OllamaStandIn([*ollama_entries.values(), *([UNDECLARED_MODEL] if key_auth else [])])
-    config = litellm_config_for_test(uploads[config_path], ollama_base, standin.url)
+    config = litellm_config_for_test(uploads[config_path], ollama_bases, standin.url)
     master_key = config["general_settings"]["master_key"]
     virtual_key, key_models, metrics_key = None, [], None
     if key_auth:
@@ -435,7 +440,10 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         url=url,
         port=port,
         master_key=master_key,
-        models=[e["model_name"] for e in config["model_list"] if e["model_name"] != UNDECLARED_MODEL],
+        # Each model once, as /v1/models lists it: a model has one entry per Ollama instance.
+        models=list(
+            dict.fromkeys(e["model_name"] for e in config["model_list"] if e["model_name"] != UNDECLARED_MODEL)
+        ),
         ollama_models=ollama_entries,
         embedding_models=embedding,
         ollama=standin,

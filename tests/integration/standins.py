@@ -2,8 +2,11 @@
 
 - `OllamaStandIn` speaks the parts of Ollama's API that LiteLLM's `ollama_chat/` and `ollama/`
   providers and `tools.smoke` use: GET /, /api/version, /api/tags; POST /api/chat (plain and
-  streamed NDJSON), /api/show, /api/embed, /api/embeddings, and POST /api/pull (the pull's
-  CLI in host mode). It records every request, and who sent it.
+  streamed NDJSON), /api/show, /api/embed, /api/embeddings, POST /api/pull (the pull's CLI in
+  host mode), and the OpenAI-compatible POST /v1/embeddings (the gated embeddings' path). It
+  records every request, who sent it, and its Authorization header. `python -m
+  tests.integration.standins <port> <log>` runs one as a process of its own (stopping it closes
+  every connection, as a stopped Ollama does) that appends `METHOD PATH AUTH` per request to <log>.
 - `WebuiStandIn` answers Open WebUI's GET /health with {"status": true}.
 
 Both bind 127.0.0.1 on a port the kernel picks (the host-mode test binds the Ollama one to the
@@ -34,6 +37,8 @@ class _StandIn:
         self.requests: list[tuple[str, str, Any]] = []
         self.peers: list[tuple[str, str]] = []
         """(client address, path) of every request."""
+        self.auth: list[tuple[str, str | None]] = []
+        """(path, Authorization header) of every request."""
         self._lock = threading.Lock()
         handler = type("Handler", (self.handler,), {"standin": self})
         self.server = _Server((host, port), handler)
@@ -89,6 +94,7 @@ class _OllamaHandler(_Handler):
     def do_GET(self) -> None:
         self.standin.record("GET", self.path, None)
         self.standin.peers.append((self.client_address[0], self.path))
+        self.standin.auth.append((self.path, self.headers.get("Authorization")))
         if self.path == "/":
             self._send(200, b"Ollama is running", "text/plain")
         elif self.path == "/api/version":
@@ -107,6 +113,7 @@ class _OllamaHandler(_Handler):
         body = self._body()
         self.standin.record("POST", self.path, body)
         self.standin.peers.append((self.client_address[0], self.path))
+        self.standin.auth.append((self.path, self.headers.get("Authorization")))
         model = body.get("model") if isinstance(body, dict) else None
         if self.path == "/api/pull":
             self._send(200, {"status": "success"})
@@ -134,8 +141,32 @@ class _OllamaHandler(_Handler):
             self._send(200, {"model": model, "embeddings": [[0.1, 0.2, 0.3]] * count, "prompt_eval_count": 2})
         elif self.path == "/api/embeddings":
             self._send(200, {"embedding": [0.1, 0.2, 0.3]})
+        elif self.path == "/v1/embeddings":
+            self._send(200, openai_embeddings(body))
         else:
             self._send(404, {"error": "not found"})
+
+
+EMBEDDING = [0.1, 0.2, 0.3]
+
+
+def openai_embeddings(body: Any) -> dict[str, Any]:
+    """Ollama's /v1/embeddings answer (openai/openai.go ToEmbeddingList, v0.32.15): one entry per
+    input, floats, or with `encoding_format: base64` the little-endian float32 bytes in base64
+    (floatsToBase64: binary.Write LittleEndian), as the OpenAI client asks by default."""
+    import base64
+    import struct
+
+    inputs = body.get("input") if isinstance(body, dict) else None
+    count = len(inputs) if isinstance(inputs, list) else 1
+    as_base64 = isinstance(body, dict) and str(body.get("encoding_format", "")).lower() == "base64"
+    vector: Any = base64.b64encode(struct.pack("<3f", *EMBEDDING)).decode() if as_base64 else EMBEDDING
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "embedding": vector, "index": i} for i in range(count)],
+        "model": body.get("model") if isinstance(body, dict) else None,
+        "usage": {"prompt_tokens": 2, "total_tokens": 2},
+    }
 
 
 class OllamaStandIn(_StandIn):
@@ -160,3 +191,34 @@ class _WebuiHandler(_Handler):
 
 class WebuiStandIn(_StandIn):
     handler = _WebuiHandler
+
+
+def main(argv: list[str]) -> None:
+    """A stand-in in a process of its own: `<port> <log> [models…]`; one log line per request,
+    written before it is answered."""
+    import time
+
+    port, log = int(argv[0]), argv[1]
+    out = open(log, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
+    class Logged(_OllamaHandler):
+        def do_GET(self) -> None:
+            out.write(f"GET {self.path} {self.headers.get('Authorization') or '-'}\n")
+            super().do_GET()
+
+        def do_POST(self) -> None:
+            out.write(f"POST {self.path} {self.headers.get('Authorization') or '-'}\n")
+            super().do_POST()
+
+    class Logging(OllamaStandIn):
+        handler = Logged
+
+    Logging(argv[2:] or ["llama3.1:8b"], port=port)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -62,12 +62,12 @@ from tools.offline import Evaluation, Registered, evaluate
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[1] / "stack" / "data"
-STACKS = (
-    "dev",
-    "prod",
-    *sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in DATA.glob("Pulumi.*.yaml")),
-)
-"""dev, prod and every example stack file (the README's AMD and Mac files, the sign-in one)."""
+FILES = {p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in DATA.glob("Pulumi.*.yaml")}
+MULTI_HOST = tuple(sorted(n for n, p in FILES.items() if "ai-stack:inferenceHosts" in p.read_text()))
+"""Stack files with inference hosts: each host's containers go to that host's engine, two engines
+in network namespaces of their own (test_scaleout_engines.py), not all into one here."""
+STACKS = ("dev", "prod", *sorted(n for n in FILES if n not in MULTI_HOST))
+"""dev, prod and every single-host example stack file (the README's AMD and Mac files, the sign-in one)."""
 
 
 @dataclass
@@ -461,7 +461,7 @@ NOT_SENT_AT_CREATE = {
 }
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, *MULTI_HOST])
 def test_the_emulation_sends_every_input_the_program_sets(stack: str) -> None:
     """A new container input (issue 22 added user, tmpfs and read_only) must reach the engine here
     as the provider sends it, or this tier proves nothing about it: every input an example stack
@@ -531,8 +531,17 @@ PROD_LAYOUT = {
     "proxy": {"traefik", "open-webui", "litellm"},
     "ai-stack-internal": {"open-webui", "litellm", "litellm-key", "blackbox-exporter"},
     "ai-stack-datastore": {"postgres", "litellm", "blackbox-exporter"},
-    "ai-stack-ollama": {"ollama", "ollama-pull", "litellm", "blackbox-exporter", "ollama-exporter"},
-    "ai-stack-ollama-egress": {"ollama"},
+    # One Ollama per GPU (prod's two): each with its own pull.
+    "ai-stack-ollama": {
+        "ollama",
+        "ollama-pull",
+        "ollama-1",
+        "ollama-1-pull",
+        "litellm",
+        "blackbox-exporter",
+        "ollama-exporter",
+    },
+    "ai-stack-ollama-egress": {"ollama", "ollama-1"},
     "ai-stack-socket": {"docker-socket-proxy", "traefik"},
     "ai-stack-monitoring": {
         "prometheus",
@@ -547,7 +556,7 @@ PROD_LAYOUT = {
     "ai-stack-alerting": {"prometheus", "alertmanager"},
 }
 """Each network of prod and the containers on it, as the README's diagram draws them (issue 22's
-segmentation): Open WebUI on neither the datastore nor Ollama's network, Ollama alone on egress.
+segmentation): Open WebUI on neither the datastore nor Ollama's network, the Ollamas alone on egress.
 Monitoring (issue 24): the blackbox exporter probes each service on a network the service is on;
 the exporters with host access share `ai-stack-exporters` with Prometheus alone; only Prometheus
 and Alertmanager reach `ai-stack-alerting`."""

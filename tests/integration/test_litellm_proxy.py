@@ -49,7 +49,8 @@ def test_config_is_the_uploaded_one_minus_the_database(litellm_proxy: LitellmPro
     assert uploaded["general_settings"]["master_key"] == litellm_proxy.master_key
     assert litellm_proxy.master_key.startswith("sk-")
     assert set(uploaded["environment_variables"]) == {"LITELLM_SALT_KEY"}
-    assert [m["model_name"] for m in uploaded["model_list"]] == litellm_proxy.models
+    # Each model once per Ollama instance (prod: two), listed once.
+    assert list(dict.fromkeys(m["model_name"] for m in uploaded["model_list"])) == litellm_proxy.models
     used = litellm_proxy.config
     assert set(uploaded["general_settings"]) - set(used["general_settings"]) == {"database_url"}
     assert used["environment_variables"] == uploaded["environment_variables"]

@@ -72,11 +72,15 @@ def line(lines: list[str], name: str) -> str:
 def test_output_names_match_the_program(dev: Any, prod: Any) -> None:
     assert EXPECTED_OUTPUTS | {"ollamaUrl"} <= set(dev.outputs)
     assert set(prod.outputs) >= EXPECTED_OUTPUTS and "ollamaUrl" not in prod.outputs
+    # prod's two Ollama instances publish nothing: checked with `docker exec` on the main host.
     assert [name for name, _ in smoke.checks_for(prod.outputs)] == [
         "open-webui health",
         "litellm liveliness",
         "litellm models",
+        "ollama models",
+        "ollama-1 models",
     ]
+    assert [i["url"] for i in prod.outputs["ollamaInstances"]] == [None, None]
 
 
 def test_everything_up(capsys: pytest.CaptureFixture[str], tmp_path: Path, outputs: dict[str, Any]) -> None:
@@ -89,6 +93,8 @@ def test_everything_up(capsys: pytest.CaptureFixture[str], tmp_path: Path, outpu
 
 def test_declared_model_missing(capsys: pytest.CaptureFixture[str], tmp_path: Path, outputs: dict[str, Any]) -> None:
     outputs["models"] = [*outputs["models"], "mistral:7b"]
+    # As a stack that declares it exports it: among the stack's models and its instance's.
+    outputs["ollamaInstances"] = [{**i, "models": [*i["models"], "mistral:7b"]} for i in outputs["ollamaInstances"]]
     code, lines = run(capsys, tmp_path, outputs)
     assert code == 1
     assert line(lines, "litellm models").startswith("FAIL ") and "mistral:7b" in line(lines, "litellm models")
@@ -113,6 +119,7 @@ def test_untagged_model_matches_latest(
     with OllamaStandIn(["nomic-embed-text"]) as ollama:  # listed as nomic-embed-text:latest
         outputs["ollamaUrl"] = ollama.url  # type: ignore[attr-defined]
         outputs["models"] = ["nomic-embed-text"]
+        outputs["ollamaInstances"] = [{**i, "models": ["nomic-embed-text"]} for i in outputs["ollamaInstances"]]
         _, lines = run(capsys, tmp_path, outputs)
     assert line(lines, "ollama models").startswith("PASS "), lines
 

@@ -11,6 +11,7 @@ from policies.rules.catalog import RESOURCE_RULES, STACK_RULES
 from policies.rules.pinning import IMAGE_ID
 from tests.policies.cases import CASES, Case
 from tests.policies.fixtures import CONTAINER, Baseline, configure_prod
+from tests.policies.test_inference_hosts import POLICIES as CLUSTER_POLICIES
 from tests.policies.test_walkaround import MUTATIONS
 from tools.analyzer import (
     SECRET_SIG,
@@ -56,7 +57,7 @@ def test_every_rule_has_a_mutation_case() -> None:
     # The rules only other resource types need are exercised by issue 21's walk-around cases.
     catalog = [r.name for r in RESOURCE_RULES] + [r.name for r in STACK_RULES]
     assert len(set(catalog)) == len(catalog)
-    assert {c.policy for c in CASES} | {c.policy for c in MUTATIONS} == set(catalog)
+    assert {c.policy for c in CASES} | {c.policy for c in MUTATIONS} | CLUSTER_POLICIES == set(catalog)
     assert len({c.id for c in CASES}) == len(CASES)
 
 
@@ -193,7 +194,8 @@ def test_dev_host_rejects_prod_sizes(dev_pack: PolicyPackAnalyzer, baseline: Bas
     messages = " ".join(d.message for d in diags)
     assert "above the host's 16384 MB" in messages
     assert "above the host's 8 CPUs" in messages
-    assert "container 'ollama' requests GPUs but the host has 0" in messages
+    # perGpu: each instance asks for its one GPU by id.
+    assert "container 'ollama' requests 1 GPU(s) but the host has 0" in messages
 
 
 def test_an_unbounded_container_is_named_instead_of_a_total(prod_pack: PolicyPackAnalyzer, baseline: Baseline) -> None:

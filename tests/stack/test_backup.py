@@ -13,10 +13,10 @@ import pytest
 from policies.rules.base import Context
 from policies.rules.mounts import check_sensitive_mounts
 from stack import constants
-from stack.components.backup import CRONTAB, SCRIPT, backup_script, database, target
+from stack.components.backup import CRONTAB, SCRIPT, Sources, backup_script, database, target
 from stack.render import backup as steps
 from stack.render.postgres import CONVERGE, CONVERGE_SQL, WRAPPER
-from stack.settings import SettingsError, load_settings
+from stack.settings import Settings, SettingsError, load_settings
 from tools.offline import Evaluation
 from tools.provider import RANDOM_PASSWORD as PASSWORD
 from tools.stackfile import stack_settings
@@ -69,6 +69,18 @@ def run_script(script: str, tmp_path: Path, *, no_repo: bool = False) -> list[li
         else:
             current.append(line)
     return out
+
+
+def sources(s: Settings) -> Sources:
+    """What `make backup` reads: the same as the program's scheduler (its volume by the constant)."""
+    return Sources(database=database(s.postgres), webui_volume=constants.OPEN_WEBUI_VOLUME, models=s.all_models)
+
+
+def test_the_tools_name_open_webuis_volume_as_the_program_does(prod: Evaluation) -> None:
+    """`make backup`/`make restore` run outside the program: the volume they name is the one the
+    Open WebUI component creates (and hands the scheduler as its output)."""
+    webui = prod.containers()["open-webui"].inputs
+    assert [v["volumeName"] for v in webui["volumes"]] == [constants.OPEN_WEBUI_VOLUME] == ["open-webui-data"]
 
 
 def _opt(argv: list[str], flag: str) -> list[str]:
@@ -163,17 +175,17 @@ def test_no_backup_runs_unencrypted(any_stack: Evaluation) -> None:
     assert any_stack.outputs["backupPassphrase"] == passphrase.outputs["result"]
     assert "backupPassphrase" in any_stack.secret_outputs
     s = stack_settings(any_stack.stack)
-    t = target(s)
+    t = target(s.backup)
     plan = [
-        *steps.backup_steps(database(s), t, s.all_models, ()),
+        *steps.backup_steps(database(s.postgres), t, s.all_models, ()),
         steps.init_step(t),
         *steps.fetch_steps(t, "latest"),
-        *steps.apply_steps(database(s)),
+        *steps.apply_steps(database(s.postgres)),
     ]
     for step in plan:
         assert "--insecure-no-password" not in step.argv, step.name
         assert (step.image == "restic") == ("RESTIC_PASSWORD" in step.secrets), step.name
-    assert "--insecure-no-password" not in backup_script(s, constants.DATASTORE_NETWORK)
+    assert "--insecure-no-password" not in backup_script(s.backup, s.images, sources(s), constants.DATASTORE_NETWORK)
 
 
 def test_a_step_reads_its_secrets_from_stdin_into_its_own_env() -> None:
@@ -243,7 +255,7 @@ def test_steps_run_with_no_capability_and_only_the_network_each_needs(tmp_path: 
     s3 = s.model_copy(
         update={"backup": s.backup.model_copy(update={"target": "s3", "s3_repository": "s3:https://s3.example.com/b"})}
     )
-    calls = run_script(backup_script(s3, constants.DATASTORE_NETWORK), tmp_path)
+    calls = run_script(backup_script(s3.backup, s3.images, sources(s3), constants.DATASTORE_NETWORK), tmp_path)
     networks = {(_program(c), _opt(c, "--network")[0]) for c in calls}
     # pg_dump reaches Postgres on the datastore network; restic reaches S3 through Docker's bridge
     # (the datastore network has no way out); the file steps need no network at all.

@@ -74,9 +74,13 @@ PROD_TEXT = (ROOT / "Pulumi.prod.yaml").read_text()
 def test_raising_the_context_on_prod_fails_with_the_cheapest_fix() -> None:
     text = PROD_TEXT.replace("contextLength: 16384", "contextLength: 131072")
     msg = settings_error("prod", text)
-    assert "the 3 largest models Ollama may keep loaded together (ai-stack:ollama.maxLoadedModels 3) need" in msg
-    assert re.search(r"qwen2\.5-coder:14b at contextLength 32768 × numParallel 4 needs [\d.]+ GiB", msg)
-    assert "the host has 2 × 24.0 GiB of GPU memory" in msg
+    assert "the 2 largest models Ollama may keep loaded together (ai-stack:ollama.maxLoadedModels 2) need" in msg
+    # llama3.1:8b's KV at 131072 (its trained length) × 2 × 256 × 8 × 1 byte × 32 layers = 16.0 GiB.
+    assert re.search(
+        r"llama3\.1:8b at contextLength 131072 × numParallel 2 needs [\d.]+ GiB \(weights 4\.6 \+ KV 16\.0", msg
+    )
+    # perGpu: each instance has one GPU, not the host's two.
+    assert "each Ollama instance has 1 × 24.0 GiB of GPU memory" in msg
     assert re.search(r"With ai-stack:ollama kvCacheType q4_0 and contextLength \d+ it needs [\d.]+ GiB\.", msg)
     assert "ai-stack:ollama.allowCpuOffload: true" in msg
 
@@ -108,7 +112,7 @@ def test_accepted_cpu_offload_is_an_advisory_in_the_gate() -> None:
     text = PROD_TEXT.replace("contextLength: 16384", "contextLength: 131072\n    allowCpuOffload: true")
     ev = evaluate("prod", config_text=text)
     [advisory] = program_advisories(ev)
-    assert advisory.enforcement_level == "advisory" and "qwen2.5-coder:14b at contextLength 32768" in advisory.message
+    assert advisory.enforcement_level == "advisory" and "llama3.1:8b at contextLength 131072" in advisory.message
 
 
 def test_cpu_offload_cannot_be_accepted_on_the_cpu() -> None:

@@ -88,10 +88,10 @@ def test_amd_without_render_nodes_passes_all_of_dri() -> None:
 
 def test_amd_fit_is_against_the_gpus_it_gets() -> None:
     s = settings("amd")
-    assert fit.gpus_used(s) == 2
+    assert fit.instance_gpus(s.sites()[0]) == 2
     one = settings("amd", ollama={"gpu": {"driver": "amd", "renderNodes": ["renderD128"], "groups": [44]}})
-    assert fit.gpus_used(one) == 1
-    assert "ROCm keeps on each" in fit.capacity(one)[1]
+    assert fit.instance_gpus(one.sites()[0]) == 1
+    assert "ROCm keeps on each" in fit.capacity(one.sites()[0])[1]
 
 
 def test_amd_render_nodes_above_the_host_gpus_are_refused() -> None:

@@ -26,9 +26,11 @@ def test_one_job_per_exporter_kind_and_every_host_labelled() -> None:
                 "gpu-exporter:9400",
                 "nvidia",
                 "ollama-exporter:7979",
-                "http://ollama:11434",
+                ("http://ollama:11434", "http://ollama-1:11434"),
             ),
-            HostTargets("gpu-b", "10.0.0.12:9100", "10.0.0.12:5000", "amd", "10.0.0.12:7979", "http://10.0.0.12:11434"),
+            HostTargets(
+                "gpu-b", "10.0.0.12:9100", "10.0.0.12:5000", "amd", "10.0.0.12:7979", ("http://10.0.0.12:11434",)
+            ),
             HostTargets("cpu-c", "10.0.0.13:9100"),
         ],
         alertmanager="alertmanager:9093",
@@ -64,6 +66,11 @@ def test_one_job_per_exporter_kind_and_every_host_labelled() -> None:
     ]
     # json_exporter's probe pattern: the Ollama URL is the target, the exporter the address.
     assert jobs["ollama-gpu-b"]["params"] == {"module": ["ollama_ps"]}
+    # One target per instance (instances: perGpu), each its own `instance` series.
+    assert jobs["ollama-main"]["static_configs"][0]["targets"] == [
+        "http://ollama:11434/api/ps",
+        "http://ollama-1:11434/api/ps",
+    ]
     assert jobs["ollama-gpu-b"]["static_configs"] == [
         {"targets": ["http://10.0.0.12:11434/api/ps"], "labels": {"host": "gpu-b", "service": "ollama"}}
     ]
@@ -154,6 +161,7 @@ def test_the_backup_stamp_is_node_exporters_textfile_format(tmp_path: Path) -> N
 def test_pack_config_allows_the_exporters_by_name_only() -> None:
     prod = packconfig.pack_config(stack_settings("prod"))
     assert prod["container-no-sensitive-mounts"] == {"exporterHostPaths": {"node-exporter": ["/", "/proc", "/sys"]}}
-    assert prod["container-gpu-allow-list"] == {"allowedContainers": ["ollama", "gpu-exporter"]}
+    assert prod["container-gpu-allow-list"] == {"allowedContainers": ["gpu-exporter", "ollama", "ollama-1"]}
     dev = packconfig.pack_config(stack_settings("dev"))
-    assert "container-no-sensitive-mounts" not in dev and "container-gpu-allow-list" not in dev
+    assert "container-no-sensitive-mounts" not in dev
+    assert dev["container-gpu-allow-list"] == {"allowedContainers": ["ollama"]}

@@ -14,8 +14,10 @@ from stack.components.model_pull import MARKER
 from stack.components.open_webui import CSP as OPEN_WEBUI_CSP
 from tests.stackfiles import overlay
 from tools import provider
-from tools.offline import Evaluation, Registered, evaluate, is_secret
+from tools.offline import ROOT, Evaluation, Registered, evaluate, is_secret
 from tools.stackfile import stack_settings
+
+PROD = (ROOT / "Pulumi.prod.yaml").read_text()
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -40,7 +42,9 @@ def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     assert set(dev.containers()) == base
     monitoring = {"prometheus", "alertmanager", "blackbox-exporter", "node-exporter", "gpu-exporter", "ollama-exporter"}
     monitoring |= {"litellm-metrics-key"}  # the run-once job registering Prometheus's key
-    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"} | monitoring
+    # prod: one Ollama per GPU (ollama.instances: perGpu on 2 GPUs), each with its own pull.
+    per_gpu = {"ollama-1", "ollama-1-pull"}
+    assert set(prod.containers()) == base | per_gpu | {"traefik", "docker-socket-proxy", "backup"} | monitoring
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
@@ -61,9 +65,8 @@ def test_dev_limits_fit_a_16gb_laptop_with_room(dev: Evaluation) -> None:
 
 def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
     for name, c in any_stack.containers().items():
-        expected = (
-            "no" if name in (constants.MODEL_PULL, constants.KEY_JOB, constants.METRICS_KEY_JOB) else "unless-stopped"
-        )
+        run_once = (constants.MODEL_PULL, "ollama-1-pull", constants.KEY_JOB, constants.METRICS_KEY_JOB)
+        expected = "no" if name in run_once else "unless-stopped"
         assert c.inputs["restart"] == expected, name
         assert c.inputs["logDriver"] == "json-file", name
         assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
@@ -179,10 +182,13 @@ MONITORING, EXPORTERS, ALERTING = "ai-stack-monitoring", "ai-stack-exporters", "
 
 def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
     nets = networks_of(any_stack)
-    # Ollama's second network is its own (model downloads, the laptop's loopback publish).
-    assert nets["ollama"] == {OLLAMA: ["ollama"], EGRESS: ["ollama"]}
+    instances = ["ollama", "ollama-1"] if any_stack.stack == "prod" else ["ollama"]
+    # Ollama's second network is its own (model downloads, the laptop's loopback publish); each
+    # instance's alias on Ollama's network is its name.
+    for name in instances:
+        assert nets[name] == {OLLAMA: [name], EGRESS: [name]}
+        assert nets[f"{name}-pull"] == {OLLAMA: [f"{name}-pull"]}
     assert nets["postgres"] == {DATASTORE: ["postgres"]}
-    assert nets["ollama-pull"] == {OLLAMA: ["ollama-pull"]}
     assert nets["litellm-key"] == {INTERNAL: ["litellm-key"]}
     # Open WebUI: Traefik and LiteLLM only, not Postgres's network nor Ollama's.
     assert nets["open-webui"] == {"proxy": ["open-webui"], INTERNAL: ["open-webui"]}
@@ -195,13 +201,14 @@ def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
         **watched,
     }
     alone = [name for name, n in nets.items() if EGRESS in n]
-    assert alone == ["ollama"]
-    # With monitoring (prod), the blackbox exporter probes Postgres and Ollama where they are, and
-    # the Ollama exporter polls /api/ps there.
+    assert sorted(alone) == instances
+    # With monitoring (prod), the blackbox exporter probes Postgres and each Ollama where they
+    # are, and the Ollama exporter polls each instance's /api/ps there.
     probe = ["blackbox-exporter"] if any_stack.stack == "prod" else []
     assert sorted(name for name, n in nets.items() if DATASTORE in n) == [*probe, "litellm", "postgres"]
+    pulls = [f"{i}-pull" for i in instances]
     assert sorted(name for name, n in nets.items() if OLLAMA in n) == sorted(
-        [*probe, *(["ollama-exporter"] if probe else []), "litellm", "ollama", "ollama-pull"]
+        [*probe, *(["ollama-exporter"] if probe else []), "litellm", *instances, *pulls]
     )
     assert nets.get("backup", {}) == {}
     if "traefik" in nets:
@@ -378,13 +385,22 @@ def test_gpu_only_in_prod(dev: Evaluation, prod: Evaluation) -> None:
     for name, c in dev.containers().items():
         assert "deviceRequests" not in c.inputs and "gpus" not in c.inputs, name
     for name, c in prod.containers().items():
-        if name not in ("ollama", "gpu-exporter"):
+        if name not in ("ollama", "ollama-1", "gpu-exporter"):
             assert "deviceRequests" not in c.inputs, name
-    # The GPU exporter reads the GPUs Ollama has (dcgm-exporter needs them, and nothing more).
-    for name in ("ollama", "gpu-exporter"):
+    # perGpu on `count: all` and host.gpus 2: instance i gets GPU i alone.
+    for i, name in enumerate(("ollama", "ollama-1")):
         assert prod.containers()[name].inputs["deviceRequests"] == [
-            {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+            {"driver": "nvidia", "deviceIds": [str(i)], "capabilities": ["gpu"]}
         ]
+    # The GPU exporter reads every GPU of the host (dcgm-exporter needs them, and nothing more).
+    assert prod.containers()["gpu-exporter"].inputs["deviceRequests"] == [
+        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+    ]
+    one = evaluate("prod", config_text=PROD.replace("    instances: perGpu\n", ""))
+    assert one.containers()["ollama"].inputs["deviceRequests"] == [
+        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+    ]
+    assert "ollama-1" not in one.containers()
 
 
 def test_cdi_gpu_request() -> None:
@@ -408,9 +424,11 @@ def test_ollama_tuning_env(dev: Evaluation, prod: Evaluation) -> None:
         "OLLAMA_KEEP_ALIVE": "5m",
         "OLLAMA_CONTEXT_LENGTH": "8192",
     }
-    env = env_map(prod.containers()["ollama"])
-    assert env["OLLAMA_KV_CACHE_TYPE"] == "q8_0" and env["OLLAMA_FLASH_ATTENTION"] == "1"
-    assert env["OLLAMA_CONTEXT_LENGTH"] == "16384" and env["OLLAMA_NUM_PARALLEL"] == "4"
+    for name in ("ollama", "ollama-1"):
+        env = env_map(prod.containers()[name])
+        assert env["OLLAMA_KV_CACHE_TYPE"] == "q8_0" and env["OLLAMA_FLASH_ATTENTION"] == "1"
+        assert env["OLLAMA_CONTEXT_LENGTH"] == "16384" and env["OLLAMA_NUM_PARALLEL"] == "2"
+        assert env["OLLAMA_MAX_LOADED_MODELS"] == "2"
 
 
 # --- models --------------------------------------------------------------------------------
@@ -575,7 +593,13 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     mounts = {
         name: {v.get("containerPath") for v in c.inputs.get("volumes", [])} for name, c in prod.containers().items()
     }
-    assert mounts["ollama"] == {"/root/.ollama"}
+    assert mounts["ollama"] == mounts["ollama-1"] == {"/root/.ollama"}
+    # Each instance its own models volume: the first keeps the one a single Ollama had.
+    volumes = {
+        name: [v.get("volumeName") for v in prod.containers()[name].inputs["volumes"]]
+        for name in ("ollama", "ollama-1")
+    }
+    assert volumes["ollama"] == ["ollama-models"] and volumes["ollama-1"] == ["ollama-1-models"]
     assert mounts["open-webui"] == {"/app/backend/data"}
     assert mounts["postgres"] == {"/var/lib/postgresql/data"}
     assert mounts["traefik"] == {"/letsencrypt"}
@@ -585,6 +609,7 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     assert {v.name for v in prod.of_type(VOLUME)} == expected | {
         "traefik-certs",
         "backup-repo",
+        "ollama-1-models",
         "prometheus-data",
         "alertmanager-data",
         "backup-metrics",
@@ -637,9 +662,16 @@ def test_litellm_config_is_uploaded(any_stack: Evaluation) -> None:
     assert upload["file"] == "/app/config.yaml"
     doc = yaml.safe_load(upload["content"])
     settings = stack_settings(any_stack.stack)
-    assert [m["model_name"] for m in doc["model_list"]] == settings.all_models
-    # Ollama's URL comes from the Ollama component's output, on the stack network.
-    assert {m["litellm_params"]["api_base"] for m in doc["model_list"]} == {"http://ollama:11434"}
+    # Each model once per instance that serves it, under one model_name (prod: two instances).
+    bases = ["http://ollama:11434", "http://ollama-1:11434"] if any_stack.stack == "prod" else ["http://ollama:11434"]
+    assert [m["model_name"] for m in doc["model_list"]] == [m for m in settings.all_models for _ in bases]
+    # Ollama's URLs come from the Ollama components' outputs, on the stack network.
+    assert [m["litellm_params"]["api_base"] for m in doc["model_list"]] == bases * len(settings.all_models)
+    assert doc["router_settings"] == {
+        "routing_strategy": "simple-shuffle",
+        "enable_weighted_failover": True,
+        "num_retries": 2,
+    }
     assert c["command"] == ["--config", "/app/config.yaml", "--port", "4000"]
     assert not any(v.get("hostPath") for v in c.get("volumes", []))
     env = env_map(any_stack.containers()["litellm"])

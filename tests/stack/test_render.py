@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from stack.render.labels import traefik_labels
-from stack.render.litellm_config import render_litellm_config
+from stack.render.litellm_config import Deployment, render_litellm_config
 from stack.render.traefik import traefik_command
 from stack.settings import Provider, RateLimit, Settings
 
@@ -64,10 +64,12 @@ def test_labels_refuse_a_host_that_would_break_the_rule(host: str) -> None:
 
 def test_litellm_config_from_models() -> None:
     text = render_litellm_config(
-        models=["llama3.2:1b", "qwen2.5:7b"],
-        embedding_models=["nomic-embed-text"],
+        deployments=[
+            Deployment("llama3.2:1b", "http://ollama:11434"),
+            Deployment("qwen2.5:7b", "http://ollama:11434"),
+            Deployment("nomic-embed-text", "http://ollama:11434", embedding=True),
+        ],
         providers=[Provider(model_name="gpt-4o", model="openai/gpt-4o", api_key_env="OPENAI_API_KEY")],
-        ollama_base="http://ollama:11434",
         master_key="sk-master",
         database_url="postgresql://litellm:pw@postgres:5432/litellm",
         environment={"OPENAI_API_KEY": "sk-openai", "LITELLM_SALT_KEY": "salt"},
@@ -89,6 +91,12 @@ def test_litellm_config_from_models() -> None:
         },
         {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"}},
     ]
+    # LiteLLM's router (litellm/router.py Router.__init__ keyword arguments, 1.101.0).
+    assert doc["router_settings"] == {
+        "routing_strategy": "simple-shuffle",
+        "enable_weighted_failover": True,
+        "num_retries": 2,
+    }
     # The secrets are in the file itself (it is uploaded as a secret; env would show in
     # docker inspect): LiteLLM reads master_key and database_url from general_settings and sets
     # environment_variables into its environment before it reads the model list.
@@ -97,6 +105,50 @@ def test_litellm_config_from_models() -> None:
         "database_url": "postgresql://litellm:pw@postgres:5432/litellm",
     }
     assert list(doc["environment_variables"].items()) == [("LITELLM_SALT_KEY", "salt"), ("OPENAI_API_KEY", "sk-openai")]
+
+
+def test_a_gated_instance_gets_its_token_and_embeds_over_the_openai_api() -> None:
+    """Behind a gate: chat through ollama_chat/ with the token as api_key (LiteLLM sends it as a
+    bearer token); embeddings through openai/ at /v1, because LiteLLM's ollama/ embeddings send no
+    header (llms/ollama/completion/handler.py ollama_aembeddings, 1.101.0)."""
+    doc = yaml.safe_load(
+        render_litellm_config(
+            deployments=[
+                Deployment("llama3.1:8b", "http://10.8.0.11:11434", "tok"),
+                Deployment("llama3.1:8b", "http://10.8.0.11:11435", "tok"),
+                Deployment("nomic-embed-text", "http://10.8.0.11:11434", "tok", embedding=True),
+            ],
+            master_key="sk-m",
+            database_url="postgresql://x",
+        )
+    )
+    assert doc["model_list"] == [
+        {
+            "model_name": "llama3.1:8b",
+            "litellm_params": {
+                "model": "ollama_chat/llama3.1:8b",
+                "api_base": "http://10.8.0.11:11434",
+                "api_key": "tok",
+            },
+        },
+        {
+            "model_name": "llama3.1:8b",
+            "litellm_params": {
+                "model": "ollama_chat/llama3.1:8b",
+                "api_base": "http://10.8.0.11:11435",
+                "api_key": "tok",
+            },
+        },
+        {
+            "model_name": "nomic-embed-text",
+            "litellm_params": {
+                "model": "openai/nomic-embed-text",
+                "api_base": "http://10.8.0.11:11434/v1",
+                "api_key": "tok",
+            },
+            "model_info": {"mode": "embedding"},
+        },
+    ]
 
 
 def test_traefik_static_config() -> None:

@@ -105,7 +105,8 @@ def test_an_image_bump_shows_both_tags_and_why_the_backup_follows(repo: Path) ->
 def test_an_env_change_names_the_variable_and_both_values(repo: Path) -> None:
     edit(repo / "Pulumi.prod.yaml", "    keepAlive: 24h\n", "    keepAlive: 12h\n")
     d = run("prod", "main", repo)
-    assert ops(d) == {"ollama": ("replace", ("envs",))}
+    # Both instances (perGpu) carry the setting.
+    assert ops(d) == {"ollama": ("replace", ("envs",)), "ollama-1": ("replace", ("envs",))}
     ollama = item(d, "ollama")
     assert lines(ollama) == ["~ envs[OLLAMA_KEEP_ALIVE]: 24h → 12h (forces replace)"]
     assert render.headline(ollama) == "forced by envs[OLLAMA_KEEP_ALIVE]"
@@ -324,7 +325,7 @@ def test_the_diagram_marks_every_kind_of_change_has_a_legend_and_parses(repo: Pa
     edit(repo / "Pulumi.prod.yaml", "    mode: deploy\n", "    mode: external\n")
     edit(repo / "Pulumi.prod.yaml", "    - gemma3:12b\n", "    - gemma3:12b\n    - phi4:14b\n")
     lock_like(repo, "phi4:14b", "gemma3:12b")
-    edit(repo / "Pulumi.prod.yaml", "    memory: 64Gi\n", "    memory: 60Gi\n")
+    edit(repo / "Pulumi.prod.yaml", "    memory: 32Gi\n", "    memory: 30Gi\n")
     d = run("prod", "main", repo)
     kinds = {i.op for i in d.items}
     assert {"delete", "replace", "update"} <= kinds, ops(d)

@@ -25,10 +25,12 @@ def test_shipped_stacks_pass_every_mandatory_rule(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "stack dev: PASSED: 0 mandatory" in out and "stack prod: PASSED: 0 mandatory" in out
     # The preview-like table: image, limits, GPU, ports and routes per container.
-    assert any(
-        line.split()[:6] == ["Container", "ollama", "ollama/ollama:0.32.15", "16.0", "65536Mi", "nvidia:all"]
-        for line in out.splitlines()
-    ), out
+    # One row per Ollama instance, each with its own GPU (prod: perGpu on two).
+    for name, gpu in (("ollama", "nvidia:0"), ("ollama-1", "nvidia:1")):
+        assert any(
+            line.split()[:6] == ["Container", name, "ollama/ollama:0.32.15", "8.0", "32768Mi", gpu]
+            for line in out.splitlines()
+        ), out
     assert "127.0.0.1:11434→11434" in out
     assert "Host(`chat.example.com`)" in out and "*:443→8443" in out and "[::]:443→8444" in out
     text = md.read_text()
@@ -41,9 +43,12 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     (report,) = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["passed"] is True
     names = {r["name"] for r in report["resources"] if r["type"] == "Container"}
+    assert {r["host"] for r in report["resources"]} == {"main"}
     assert names == {
         "ollama",
         "ollama-pull",
+        "ollama-1",
+        "ollama-1-pull",
         "open-webui",
         "litellm",
         "litellm-key",

@@ -50,6 +50,19 @@ def test_a_non_canonical_input_would_replace_the_container() -> None:
     assert change.op == "replace" and change.forcing == ("cpus", "healthcheck")
 
 
+def test_a_gpu_request_by_device_id_reads_back_count_zero_and_is_no_change() -> None:
+    """One Ollama per GPU asks for GPU i by id alone: `count` has the schema Default 0
+    (resource_docker_container.go:789, v4.5.0), the create sends Count 0 and Read stores it
+    (flattenDeviceRequests); the real engine stores exactly that
+    (tests/integration/test_scaleout_engines.py)."""
+    request = {"driver": "nvidia", "deviceIds": ["1"], "capabilities": ["gpu"]}
+    state = provider.read_back(provider.CONTAINER, {"deviceRequests": [request]})
+    assert state["deviceRequests"] == [{"driver": "nvidia", "deviceIds": ["1"], "capabilities": ["gpu"], "count": 0}]
+    assert provider.diff(provider.CONTAINER, state, {"deviceRequests": [request]}).op == "same"
+    other = {**request, "deviceIds": ["0"]}
+    assert provider.diff(provider.CONTAINER, state, {"deviceRequests": [other]}, ["deviceRequests"]).op == "replace"
+
+
 def test_swap_without_accounting_updates_once_after_each_create_or_refresh() -> None:
     """F17: Read stores MemorySwap -1, so the next up updates memory_swap in place (docker update,
     no restart); Update returns without a Read (funcs.go resourceDockerContainerUpdate ends with
@@ -98,8 +111,8 @@ IPV6_ON = "    ipv6: true\n"
 
 
 def _evaluate(name: str) -> Evaluation:
-    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files
-    and the sign-in example."""
+    """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, and every example file (the
+    README's AMD, Mac and two-GPU-host cluster files, the sign-in example)."""
     if (DATA / f"Pulumi.{name}.yaml").is_file():
         return evaluate(name, root=DATA)
     if name == "prod-ipv4":
@@ -296,13 +309,14 @@ def test_networks_are_replaced_delete_first_with_the_containers_on_them(example:
     delete-before-replace; each container that names it depends on it and would be replaced by a
     new one (networks_advanced is ForceNew), so Pulumi deletes those containers first
     (step_generator.go calculateDependentReplacements: Diff with the dependent inputs unknown)."""
-    nets = {n.inputs["name"]: n for n in example.of_type(provider.NETWORK)}
+    # Names are per Docker host: the cluster's inference hosts each have an `ai-stack-ollama`.
+    nets = {(n.host, n.inputs["name"]): n for n in example.of_type(provider.NETWORK)}
     assert nets and all(n.delete_before_replace for n in nets.values())
     state = provider.read_back_all(example.resources)
     for name, c in example.containers().items():
         for attached in c.inputs.get("networksAdvanced") or []:
-            if attached["name"] in nets:
-                assert nets[attached["name"]].urn in c.dependencies, (name, attached["name"])
+            if (c.host, attached["name"]) in nets:
+                assert nets[(c.host, attached["name"])].urn in c.dependencies, (name, attached["name"])
         if c.inputs.get("networksAdvanced"):
             change = provider.diff(c.type, state[c.urn], c.inputs, unknown=["networksAdvanced"])
             assert change.op == "replace" and "networksAdvanced" in change.forcing, name

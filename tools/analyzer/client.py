@@ -265,6 +265,8 @@ class PolicyPackAnalyzer:
             properties=to_struct(resource.properties),
             options=analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or ""),
         )
+        if resource.provider is not None:
+            request.provider.CopyFrom(resource.provider.message())
         future = self.stub.Analyze.future(request, timeout=self.rpc_timeout)
         return lambda: diagnostics_of(future.result())
 
@@ -276,16 +278,17 @@ class PolicyPackAnalyzer:
         """Send ``AnalyzeStack`` now; the returned function waits for its diagnostics."""
         request = analyzer_pb2.AnalyzeStackRequest()
         for r in resources:
-            request.resources.append(
-                analyzer_pb2.AnalyzerResource(
-                    type=r.type,
-                    name=r.name,
-                    urn=r.urn or self.urn(r.type, r.name),
-                    properties=to_struct(r.properties),
-                    options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent or ""),
-                    parent=r.parent or "",
-                    dependencies=list(r.dependencies),
-                )
+            message = analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                name=r.name,
+                urn=r.urn or self.urn(r.type, r.name),
+                properties=to_struct(r.properties),
+                options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent or ""),
+                parent=r.parent or "",
+                dependencies=list(r.dependencies),
             )
+            if r.provider is not None:
+                message.provider.CopyFrom(r.provider.message())
+            request.resources.append(message)
         future = self.stub.AnalyzeStack.future(request, timeout=self.rpc_timeout)
         return lambda: diagnostics_of(future.result())

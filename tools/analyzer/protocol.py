@@ -20,6 +20,7 @@ __all__ = [
     "AnalyzerInfo",
     "Diagnostic",
     "PolicyInfo",
+    "Provider",
     "Resource",
     "analyzer_info_of",
     "diagnostics_of",
@@ -140,6 +141,22 @@ class AnalyzeResult:
         return {d.policy_name for d in self.diagnostics}
 
 
+@dataclass(frozen=True)
+class Provider:
+    """A resource's provider as the engine sends it beside the resource (`AnalyzerProviderResource`:
+    pulumi pkg/resource/deploy/step_generator.go fills it from the provider's state, default ones too)."""
+
+    type: str
+    name: str
+    urn: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def message(self) -> analyzer_pb2.AnalyzerProviderResource:
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=self.type, name=self.name, urn=self.urn, properties=to_struct(self.properties)
+        )
+
+
 @dataclass
 class Resource:
     """A resource as the engine describes it to the analyzer."""
@@ -151,6 +168,7 @@ class Resource:
     protect: bool = False
     parent: str | None = None
     dependencies: Sequence[str] = field(default_factory=tuple)
+    provider: Provider | None = None
 
 
 def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -105,10 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     found = secrets(args.stack, s)
-    plan_target = target(s)
-    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
+    plan_target = target(s.backup)
+    plan = Plan(database(s.postgres), plan_target, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     # pg_dump reaches Postgres on the datastore network, where the scheduler's steps run too.
-    runner = DockerRunner(docker_run(s, constants.DATASTORE_NETWORK), found)
+    runner = DockerRunner(
+        docker_run(s.backup, s.images, constants.DATASTORE_NETWORK, constants.OPEN_WEBUI_VOLUME), found
+    )
     where = os.environ.get("DOCKER_HOST", "the local Docker engine")
     try:
         if args.action == "backup":

@@ -54,6 +54,8 @@ class Item:
     """Changes that will not take effect, and what to do instead."""
     reasons: tuple[str, ...] = ()
     """Why a change happens that the reader did not make here (an uploaded script runs a bumped image)."""
+    host: str = "main"
+    """The Docker host it lives on: `main`, or an inference host's key (its provider's name)."""
 
     @property
     def short_type(self) -> str:
@@ -143,6 +145,7 @@ def _item(r: Registered, op: Op, change: provider.Change | None, other: Register
         flags=flags_for(r, op, other),
         docker_name=r.docker_name if r.type == provider.CONTAINER else None,
         urn=r.urn,
+        host=r.name if r.type.startswith("pulumi:providers:") else r.host,
     )
 
 

@@ -25,6 +25,12 @@ STYLES = {
 }
 
 
+def _on(r: Registered, name: str) -> str:
+    """A name on the resource's own host: bare on the main host, `gpu-2/…` on another (each
+    engine has its own networks and volumes, whatever their names)."""
+    return name if r.host == "main" else f"{r.host}/{name}"
+
+
 def _id(kind: str, name: str) -> str:
     return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
 
@@ -101,20 +107,20 @@ def diagram(d: Diff) -> str:
     resources = _resources(d)
     for r, _ in resources:
         if r.type == provider.NETWORK:
-            node = network(display_name(r))
-            lines[-1] = f"  {node}{{{{{_label(tag(r.urn) + 'network ' + display_name(r))}}}}}"
+            node = network(_on(r, display_name(r)))
+            lines[-1] = f"  {node}{{{{{_label(tag(r.urn) + 'network ' + _on(r, display_name(r)))}}}}}"
             mark(node, r.urn)
         elif r.type == provider.VOLUME:
-            node = _id("vol", display_name(r))
-            lines.append(f"  {node}[({_label(tag(r.urn) + display_name(r))})]")
+            node = _id("vol", _on(r, display_name(r)))
+            lines.append(f"  {node}[({_label(tag(r.urn) + _on(r, display_name(r)))})]")
             mark(node, r.urn)
     traefik = None
     for r, ev in resources:
         if r.type != provider.CONTAINER:
             continue
-        name = display_name(r)
+        name = _on(r, display_name(r))
         node = _id("ctr", name)
-        if r.inputs.get("name") == "traefik":
+        if r.inputs.get("name") == "traefik" and r.host == "main":
             traefik = node
         image = ev.image_refs().get(str(r.inputs.get("image")), "")
         lines.append(f"  {node}[{_label(tag(r.urn) + name, image)}]")
@@ -138,9 +144,9 @@ def diagram(d: Diff) -> str:
 
 def _container_edges(r: Registered, node: str, network: Callable[[str], str]) -> list[str]:
     i = r.inputs
-    out = [f"  {node} --- {network(str(n.get('name')))}" for n in i.get("networksAdvanced") or []]
+    out = [f"  {node} --- {network(_on(r, str(n.get('name'))))}" for n in i.get("networksAdvanced") or []]
     for v in i.get("volumes") or []:
         if v.get("volumeName"):
-            out.append(f"  {node} --> {_id('vol', str(v['volumeName']))}")
+            out.append(f"  {node} --> {_id('vol', _on(r, str(v['volumeName'])))}")
     out += [f"ROUTE {node} {_rule(rule)}" for rule in r.route_rules]
     return out

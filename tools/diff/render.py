@@ -61,12 +61,15 @@ def text(d: Diff) -> str:
     out = [f"== {_heading(d)} =="]
     if not d.items:
         out.append("no changes")
-    rows = [(SYMBOL[i.op], i.short_type, i.name, i.op, headline(i)) for i in d.items]
-    widths = [max([len(r[c]) for r in rows] + [0]) for c in range(4)]
-    pad = " " * (widths[0] + 4)
+    # The host column when the change spans several Docker hosts (JSON always names it).
+    hosts = any(i.host != "main" for i in d.items)
+    rows = [(SYMBOL[i.op], i.short_type, *([i.host] if hosts else []), i.name, i.op, headline(i)) for i in d.items]
+    n = len(rows[0]) - 1 if rows else 0
+    widths = [max([len(r[c]) for r in rows] + [0]) for c in range(n)]
+    pad = " " * (widths[0] + 4) if rows else ""
     for item, row in zip(d.items, rows, strict=True):
-        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=False))
-        out.append(f"{cells}  {row[4]}".rstrip())
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:n], widths, strict=False))
+        out.append(f"{cells}  {row[n]}".rstrip())
         out += [pad + line for line in lines_of(item)]
         out += [f"{pad}why: {reason}" for reason in item.reasons]
         out += [f"{pad}warning: {warning}" for warning in item.warnings]
@@ -99,7 +102,8 @@ def _fenced(lines: list[str], lang: str) -> list[str]:
 
 
 def _item_section(i: Item) -> list[str]:
-    head = f"#### `{SYMBOL[i.op]}` {i.name} ({i.short_type}): {i.op}"
+    on = "" if i.host == "main" else f" on {i.host}"
+    head = f"#### `{SYMBOL[i.op]}` {i.name}{on} ({i.short_type}): {i.op}"
     if i.op == "replace" and i.forcing:
         head += ", " + headline(i)
     out = [_cell(head), ""]
@@ -120,12 +124,18 @@ def markdown(d: Diff) -> str:
     if d.warnings:
         out += [f"{WARN} **{_cell(name)}: {_cell(w)}**  " for name, w in d.warnings] + [""]
     if d.items:
-        out += ["| | resource | type | op | change | what it costs |", "|---|---|---|---|---|---|"]
+        hosts = any(i.host != "main" for i in d.items)
+        head = "| | host | resource | type | op | change | what it costs |" if hosts else ""
+        out += [
+            head or "| | resource | type | op | change | what it costs |",
+            "|---|---|---|---|---|---|---|" if hosts else "|---|---|---|---|---|---|",
+        ]
         for i in d.items:
             name = f"{RED} **{_cell(i.name)}**" if i.flags else _cell(i.name)
             costs = "<br>".join(_cell(c) for c in i.costs)
             change = _code(headline(i)) if headline(i) else ""
-            out.append(f"| `{SYMBOL[i.op]}` | {name} | {i.short_type} | {i.op} | {change} | {costs} |")
+            where = f" {_cell(i.host)} |" if hosts else ""
+            out.append(f"| `{SYMBOL[i.op]}` |{where} {name} | {i.short_type} | {i.op} | {change} | {costs} |")
         out.append("")
         for i in d.items:
             if i.details or i.warnings or i.reasons:
@@ -165,6 +175,7 @@ def as_json(d: Diff) -> dict[str, Any]:
         "changes": [
             {
                 "name": i.name,
+                "host": i.host,
                 "type": i.type,
                 "op": i.op,
                 "urn": i.urn,

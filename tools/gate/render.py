@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from tools.analyzer import Diagnostic
 from tools.gate.run import Row, StackReport
 
-COLUMNS = ("type", "name", "protect", "image", "cpus", "memory", "gpu", "ports", "routes")
+COLUMNS = ("type", "host", "name", "protect", "image", "cpus", "memory", "gpu", "ports", "routes")
 
 
 IMAGE_CELL = 45
@@ -30,7 +30,13 @@ def _image_cell(ref: str) -> str:
     return "…/" + ref.rsplit("/", 1)[1]
 
 
-def _cells(row: Row) -> list[str]:
+def columns(r: StackReport) -> tuple[str, ...]:
+    """The table's columns: `host` when the stack spans several Docker hosts (every resource of a
+    one-host stack is on `main`; JSON always has it)."""
+    return COLUMNS if any(row.host != "main" for row in r.rows) else tuple(c for c in COLUMNS if c != "host")
+
+
+def _cells(row: Row, cols: tuple[str, ...] = COLUMNS) -> list[str]:
     return [
         "yes"
         if c == "protect" and row.protect
@@ -39,7 +45,7 @@ def _cells(row: Row) -> list[str]:
         else _image_cell(str(row.image))
         if c == "image"
         else str(getattr(row, c))
-        for c in COLUMNS
+        for c in cols
     ]
 
 
@@ -123,16 +129,23 @@ def _group_markdown(g: Group) -> list[str]:
 
 
 def _table(r: StackReport) -> list[str]:
-    table = [[c.upper() for c in COLUMNS]] + [_cells(row) for row in r.rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    cols = columns(r)
+    table = [[c.upper() for c in cols]] + [_cells(row, cols) for row in r.rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in table]
+
+
+def _on(row: Row) -> str:
+    return "" if row.host == "main" else f"{row.host}/"
 
 
 def inventory_line(r: StackReport) -> str:
     """What the stack holds, in one line: resources, containers, and the GPUs they get."""
     containers = [row for row in r.rows if row.type == "Container"]
-    gpus = ", ".join(f"{row.name} {row.gpu}" for row in containers if row.gpu) or "no GPU"
-    return f"{len(r.rows)} resources, {len(containers)} containers ({gpus})"
+    gpus = ", ".join(f"{_on(row)}{row.name} {row.gpu}" for row in containers if row.gpu) or "no GPU"
+    hosts = sorted({row.host for row in r.rows} - {"main"})
+    where = f" on {len(hosts) + 1} hosts (main, {', '.join(hosts)})" if hosts else ""
+    return f"{len(r.rows)} resources, {len(containers)} containers{where} ({gpus})"
 
 
 def text(reports: Sequence[StackReport]) -> str:
@@ -180,10 +193,10 @@ def _md(cell: str) -> str:
     return cell.replace("|", "\\|")
 
 
-def _md_cells(row: Row) -> list[str]:
-    cells = [_md(c) for c in _cells(row)]
+def _md_cells(row: Row, cols: tuple[str, ...]) -> list[str]:
+    cells = [_md(c) for c in _cells(row, cols)]
     if row.routes:  # rules are Traefik syntax with backticks: code spans keep them
-        cells[COLUMNS.index("routes")] = ", ".join(_md(code(rule)) for rule in row.routes.split(", "))
+        cells[cols.index("routes")] = ", ".join(_md(code(rule)) for rule in row.routes.split(", "))
     return cells
 
 
@@ -219,9 +232,10 @@ def markdown(reports: Sequence[StackReport]) -> str:
             out.append("")
         if r.rows:
             out += [f"<details><summary>Inventory of {r.stack}: {_md(inventory_line(r))}</summary>", ""]
-            out.append("| " + " | ".join(COLUMNS) + " |")
-            out.append("|" + "---|" * len(COLUMNS))
-            out += ["| " + " | ".join(_md_cells(row)) + " |" for row in r.rows]
+            cols = columns(r)
+            out.append("| " + " | ".join(cols) + " |")
+            out.append("|" + "---|" * len(cols))
+            out += ["| " + " | ".join(_md_cells(row, cols)) + " |" for row in r.rows]
             out += ["", "</details>", ""]
     return "\n".join(out)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from stack.settings import SettingsError
 from tools import packconfig
-from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Resource
+from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Provider, Resource
 from tools.names import display_name
 from tools.offline import ROOT, Evaluation, Registered, evaluate
 from tools.stackfile import StackFileError, stack_settings
@@ -31,6 +31,8 @@ class Row:
 
     type: str
     name: str
+    host: str = "main"
+    """The Docker host: `main`, or the inference host's key (its provider's name)."""
     image: str = ""
     cpus: str = ""
     memory: str = ""
@@ -121,6 +123,7 @@ def rows(ev: Evaluation) -> list[Row]:
                 Row(
                     type=_short(r.type),
                     name=display_name(r),
+                    host=r.host,
                     image=refs.get(str(i.get("image")), str(i.get("image"))),
                     cpus=str(i.get("cpus") or "UNLIMITED"),
                     memory=memory,
@@ -131,14 +134,45 @@ def rows(ev: Evaluation) -> list[Row]:
             )
         elif r.type == "docker:index/remoteImage:RemoteImage":
             # As in `pulumi preview`: the resource's name, and the reference it pulls as its image.
-            out.append(Row(type=_short(r.type), name=display_name(r), image=str(i.get("name")), protect=r.protect))
+            out.append(
+                Row(type=_short(r.type), name=display_name(r), host=r.host, image=str(i.get("name")), protect=r.protect)
+            )
+        elif r.type.startswith("pulumi:providers:"):
+            # A host's own Docker engine: the provider is named after the host.
+            out.append(Row(type="Provider", name=f"{_short(r.type)} {r.inputs.get('host', '')}".strip(), host=r.name))
         else:
-            out.append(Row(type=_short(r.type), name=display_name(r), protect=r.protect))
-    out.sort(key=lambda row: (row.type != "Container", row.type, row.name))
+            out.append(Row(type=_short(r.type), name=display_name(r), host=r.host, protect=r.protect))
+    # The main host first, then each other host; containers first on each.
+    out.sort(key=lambda row: (row.type != "Container", row.type, row.host != "main", row.host, row.name))
     return out
 
 
-def _resource(r: Registered, *, outputs: bool) -> Resource:
+def providers(ev: Evaluation) -> dict[str, Provider]:
+    """The provider the engine sends beside each resource, by the resource's URN: its explicit
+    provider's state, or Pulumi's default docker provider (`default_<version>`, pulumi
+    pkg/resource/deploy/providers/provider.go DefaultName) for one with none."""
+    from tools.provider import PULUMI_DOCKER
+
+    default = Provider(
+        type="pulumi:providers:docker",
+        name=f"default_{PULUMI_DOCKER.replace('.', '_')}",
+        urn=f"urn:pulumi:{ev.stack}::ai-stack::pulumi:providers:docker::default_{PULUMI_DOCKER.replace('.', '_')}",
+    )
+    explicit = {
+        r.urn: Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
+        for r in ev.resources
+        if r.type.startswith("pulumi:providers:")
+    }
+    out = {}
+    for r in ev.resources:
+        if r.provider:
+            out[r.urn] = explicit[r.provider.rsplit("::", 1)[0]]
+        elif r.type.startswith("docker:"):
+            out[r.urn] = default
+    return out
+
+
+def _resource(r: Registered, *, outputs: bool, provider: Provider | None = None) -> Resource:
     # AnalyzeStack sees outputs; inputs win so that secret inputs stay wrapped.
     props = {**r.outputs, **r.wire_json} if outputs else r.wire_json
     return Resource(
@@ -149,14 +183,16 @@ def _resource(r: Registered, *, outputs: bool) -> Resource:
         protect=r.protect,
         parent=r.parent or None,
         dependencies=tuple(r.dependencies),
+        provider=provider,
     )
 
 
 def send(pack: PolicyPackAnalyzer, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
     """Send `Analyze` for every resource and `AnalyzeStack` once; return a waiter for the results."""
     custom = [r for r in ev.resources if r.custom]
-    waiting = [pack.analyze_resource_async(_resource(r, outputs=False)) for r in custom]
-    waiting.append(pack.analyze_stack_async([_resource(r, outputs=True) for r in custom]))
+    given = providers(ev)
+    waiting = [pack.analyze_resource_async(_resource(r, outputs=False, provider=given.get(r.urn))) for r in custom]
+    waiting.append(pack.analyze_stack_async([_resource(r, outputs=True, provider=given.get(r.urn)) for r in custom]))
     return lambda: [d for wait in waiting for d in wait().diagnostics]
 
 
