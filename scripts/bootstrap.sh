@@ -9,6 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-runtime}
+
+# One bootstrap at a time on a machine: the caches below (Open WebUI's virtualenv, the engine,
+# the npm packages) are shared by every checkout, and two half-done installs of one corrupt it.
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/ai-stack"
+if command -v flock >/dev/null; then
+  mkdir -p "$cache_root"
+  exec 9>"$cache_root/.bootstrap.lock"
+  flock 9
+fi
 python=${PYTHON:-python3}
 
 command -v "$python" >/dev/null || { echo "bootstrap: $python not found: install Python 3.11 or newer" >&2; exit 1; }
