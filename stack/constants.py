@@ -92,6 +92,7 @@ DCGM_EXPORTER_PORT: Final = 9400
 """dcgm-exporter's default listen address :9400 (NVIDIA/dcgm-exporter README)."""
 AMD_EXPORTER_PORT: Final = 5000
 """AMD device metrics exporter's default port (ROCm/device-metrics-exporter docs/index.md)."""
+GPU_EXPORTER_PORTS: Final = {"nvidia": DCGM_EXPORTER_PORT, "amd": AMD_EXPORTER_PORT}
 OLLAMA_GATE_PORT: Final = 9434
 """The gate's port for instance 0 inside its container (instance i: + i). Not 11434: the gate is
 no Ollama, and the pack reads 11434 as an unauthenticated Ollama's (container-no-published-datastore)."""

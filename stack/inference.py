@@ -22,6 +22,7 @@ from stack.components.ollama import HostOllama, HostOllamaArgs, Ollama, OllamaAr
 from stack.components.ollama_gate import OllamaGate, OllamaGateArgs
 from stack.containers import MAIN_HOST, DockerHost
 from stack.models.lock import display_name, load_lock
+from stack.render import ollama_gate as gate_cfg
 from stack.settings import Settings
 from stack.settings.checks_gpu import ollama_image
 from stack.settings.ollama import HOST_GATEWAY_NAME, Gpu
@@ -51,13 +52,17 @@ def provider(s: Settings, site: Site) -> docker.Provider:
 
 @dataclass(frozen=True)
 class OllamaHost:
-    """One host that runs Ollama containers, for what is added per host (issue 24's exporters):
-    its DockerHost (label and provider: pass `host` on, or `ResourceOptions(provider=host.provider)`),
-    its Ollama network and its instances' container names with their GPUs."""
+    """One host that runs Ollama containers, for what is added per host (the exporters): its
+    DockerHost (label and provider: pass `host` on), its site, its Ollama network and its
+    instances' container names with their GPUs; on a monitored inference host, the exporters'
+    network and each exporter as the gate publishes it (`address:port`)."""
 
     host: DockerHost
+    site: Site
     ollama_network: pulumi.Input[str]
     instances: tuple[tuple[str, Gpu | None], ...]
+    exporters_network: pulumi.Input[str] | None = None
+    published_exporters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,11 +104,11 @@ def serve(s: Settings, site: Site, nets: Networks, token: pulumi.Output[str] | N
     if not site.instances:
         return
     if site.key is None:
-        host, ollama_net, egress, gate_net = MAIN_HOST, nets.ollama, nets.ollama_egress, None
+        host, ollama_net, egress, gate_net, exporters_net = MAIN_HOST, nets.ollama, nets.ollama_egress, None, None
     else:
         host = DockerHost(site.label, provider(s, site))
-        own = OllamaNetworks("networks", OllamaNetworksArgs(host=host))
-        ollama_net, egress, gate_net = own.ollama, own.egress, own.gate
+        own = OllamaNetworks("networks", OllamaNetworksArgs(host=host, exporters=s.monitors))
+        ollama_net, egress, gate_net, exporters_net = own.ollama, own.egress, own.gate, own.exporters
     published = s.ports.ollama if s.publishes_ports and site.key is None else None
     instances: list[Ollama] = []
     for i in site.instances:
@@ -132,14 +137,21 @@ def serve(s: Settings, site: Site, nets: Networks, token: pulumi.Output[str] | N
             host=host,
         )
         served.pulls.append(ModelPull("models" if i.index == 0 else f"models-{i.index}", args))
-    served.hosts.append(OllamaHost(host, ollama_net, tuple((i.name, i.gpu) for i in site.instances)))
+    running = tuple((i.name, i.gpu) for i in site.instances)
     if gate_net is None:
+        served.hosts.append(OllamaHost(host, site, ollama_net, running))
         for i, instance in zip(site.instances, instances, strict=True):
             served.endpoints.append(OllamaEndpoint(url=instance.url, models=site.models))
             outside = f"http://{constants.LOOPBACK}:{published + i.index}" if published is not None else None
             served.instances.append({"host": site.label, "name": i.name, "url": outside, "models": list(site.models)})
         return
     assert site.address is not None and token is not None
+    vendor = s.gpu_exporter(site)
+    metrics = (
+        gate_cfg.metrics_routes(gpu_port=constants.GPU_EXPORTER_PORTS[vendor] if vendor else None, ollama=True)
+        if s.monitors
+        else []
+    )
     gate = OllamaGate(
         "ollama-gate",
         OllamaGateArgs(
@@ -153,9 +165,12 @@ def serve(s: Settings, site: Site, nets: Networks, token: pulumi.Output[str] | N
             ollama_network=ollama_net,
             gate_network=gate_net,
             host=host,
+            metrics=metrics,
+            exporters_network=exporters_net,
             wait_for=instances,
         ),
     )
+    served.hosts.append(OllamaHost(host, site, ollama_net, running, exporters_net, gate.metrics))
     for i, url in zip(site.instances, gate.urls, strict=True):
         served.endpoints.append(OllamaEndpoint(url=url, models=site.models, token=token))
         served.instances.append({"host": site.label, "name": i.name, "url": url, "models": list(site.models)})

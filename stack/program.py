@@ -200,7 +200,9 @@ def build(settings: Settings) -> dict[str, Any]:
                 base=watch,
                 # The blackbox exporter probes each service on a network the service is on.
                 probe_networks=[internal, nets.datastore, *([nets.ollama] if sites[0].instances else [])],
-                ollama=next((h for h in served.hosts if h.host.provider is None), None),
+                ollama=next((h for h in served.hosts if h.site.key is None), None),
+                inference=[h for h in served.hosts if h.site.key is not None],
+                gate_tokens=secrets.ollama_tokens,
                 litellm=litellm,
                 master_key=secrets.litellm_master_key,
                 wait_for=[webui],

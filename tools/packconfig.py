@@ -26,16 +26,18 @@ from tools.stackfile import ROOT, StackFileError, stack_settings  # noqa: E402
 def allowed_devices(s: Settings) -> dict[str, list[str]]:
     """Each Ollama instance's AMD device files, by its container name (the same name on several
     hosts: the union, so no host gets a device another does not declare for that name), and the
-    AMD GPU exporter's: the devices of the Ollama it watches."""
+    AMD GPU exporter's: the devices of the Ollama it watches on its host."""
     found: dict[str, list[str]] = {}
     for site in s.sites():
         for i in site.instances:
             for device in i.gpu.devices() if i.gpu else []:
                 if device not in found.setdefault(i.name, []):
                     found[i.name].append(device)
-    gpu = s.ollama.gpu
-    if s.gpu_exporter == "amd" and gpu is not None:
-        found[constants.GPU_EXPORTER] = gpu.devices()
+        gpu = site.ollama.gpu
+        if s.gpu_exporter(site) == "amd" and gpu is not None:
+            for device in gpu.devices():
+                if device not in found.setdefault(constants.GPU_EXPORTER, []):
+                    found[constants.GPU_EXPORTER].append(device)
     return {name: devices for name, devices in found.items() if devices}
 
 
@@ -43,7 +45,7 @@ def gpu_containers(s: Settings) -> list[str]:
     """Every Ollama instance that gets a GPU (`ollama`, `ollama-1`, …), on any host, and the
     NVIDIA GPU exporter where it runs."""
     names = {i.name for site in s.sites() for i in site.instances if i.gpu is not None}
-    if s.gpu_exporter == "nvidia":
+    if any(s.gpu_exporter(site) == "nvidia" for site in s.sites()):
         names.add(constants.GPU_EXPORTER)
     return sorted(names)
 

@@ -1,8 +1,9 @@
 """What each Docker host that runs Ollama exports: the host, its GPUs and Ollama's loaded models.
 
-One component per host: stack/program.py declares it for the main host and for each inference
-host that runs Ollama, with that host's `DockerHost` (its provider, passed explicitly to every
-resource, and the key its resource names start with).
+One component per host: stack/components/observe.py declares it for the main host and for each
+inference host that runs Ollama, with that host's `DockerHost` (its provider, passed explicitly to
+every resource, and the key its resource names start with). On an inference host the exporters
+publish nothing either: Prometheus reaches them through the host's Ollama gate, with its token.
 
 Least privilege, from each exporter's own documentation:
 - node-exporter (prometheus/node_exporter README, "Docker"): upstream runs it with the host's
@@ -21,8 +22,8 @@ Each publishes nothing, and the two with host access share a network with Promet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -90,9 +91,11 @@ class HostExportersArgs:
     ollama_network: pulumi.Input[str] | None = None
     textfile_volume: pulumi.Input[str] | None = None
     """A volume whose *.prom files node-exporter serves (the backup's last good run)."""
-    target_host: str | None = None
-    """How Prometheus reaches this host's exporters (a remote host's private address); None:
-    by container name on the exporters network."""
+    published: Mapping[str, str] = field(default_factory=dict)
+    """How Prometheus reaches each exporter of a remote host: `address:port` through its Ollama
+    gate (stack/render/ollama_gate.py); empty: by container name on the exporters network."""
+    credentials_file: str | None = None
+    """Where Prometheus keeps the token that gate asks for (a remote host's exporters)."""
 
 
 def _spec(args: HostExportersArgs, **kw: Any) -> containers.Spec:
@@ -141,7 +144,10 @@ class HostExporters(pulumi.ComponentResource):
             parent=self,
             host=args.host,
         )
-        reach = args.target_host
+
+        def reach(name: str, port: int) -> str:
+            return args.published.get(name, f"{name}:{port}")
+
         gpu_target = None
         if args.gpu_vendor == "nvidia":
             gpu_target = self._dcgm(args, spec)
@@ -166,14 +172,15 @@ class HostExporters(pulumi.ComponentResource):
                 parent=self,
                 host=on,
             )
-            ollama_target = f"{reach or constants.OLLAMA_EXPORTER}:{JSON_PORT}"
+            ollama_target = reach(constants.OLLAMA_EXPORTER, JSON_PORT)
         self.targets = HostTargets(
             host=on.label,
-            node=f"{reach or constants.NODE_EXPORTER}:{NODE_PORT}",
-            gpu=f"{reach or constants.GPU_EXPORTER}:{gpu_target}" if gpu_target else None,
+            node=reach(constants.NODE_EXPORTER, NODE_PORT),
+            gpu=reach(constants.GPU_EXPORTER, gpu_target) if gpu_target else None,
             gpu_vendor=args.gpu_vendor,
             ollama_exporter=ollama_target,
             ollama_urls=tuple(args.ollama_urls),
+            credentials_file=args.credentials_file,
         )
         self.register_outputs({})
 

@@ -15,8 +15,8 @@ show every host, model and alert. They listen on the host's 127.0.0.1 (9090, 909
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -108,7 +108,14 @@ class MonitoringArgs:
     traefik: bool
     backups: bool
     protect_data: bool
+    gate_tokens: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Each inference host's gate token by host (its exporters are behind that gate)."""
     wait_for: Sequence[pulumi.Resource] = ()
+
+
+def gate_token_file(host: str) -> str:
+    """Where Prometheus reads the token of an inference host's gate."""
+    return f"/etc/prometheus/gate-{host}-token"
 
 
 def scrape_plan(args: MonitoringArgs) -> ScrapePlan:
@@ -183,6 +190,7 @@ class Monitoring(pulumi.ComponentResource):
         ]
         if args.litellm_metrics_key is not None:
             uploads.append(containers.secret_file(LITELLM_KEY, args.litellm_metrics_key))
+        uploads += [containers.secret_file(gate_token_file(h), token) for h, token in sorted(args.gate_tokens.items())]
         retention = [f"--storage.tsdb.retention.time={s.retention}"]
         if s.retention_size:
             retention.append(f"--storage.tsdb.retention.size={s.retention_size}")

@@ -116,6 +116,8 @@ class Networks(pulumi.ComponentResource):
 @dataclass(frozen=True, kw_only=True)
 class OllamaNetworksArgs:
     host: DockerHost
+    exporters: bool = False
+    """The host is monitored: an internal network for its exporters and the gate alone."""
 
 
 class OllamaNetworks(pulumi.ComponentResource):
@@ -124,12 +126,14 @@ class OllamaNetworks(pulumi.ComponentResource):
     - ollama (internal): the instances, their pulls and the gate;
     - ollama egress: the instances alone (model downloads);
     - gate: the gate alone, not internal, so Docker can publish its ports (on the host's private
-      address); nothing that answers without the token is on it.
+      address); nothing that answers without the token is on it;
+    - exporters (internal, with monitoring): the host's exporters and the gate, which fronts them.
     """
 
     ollama: pulumi.Output[str]
     egress: pulumi.Output[str]
     gate: pulumi.Output[str]
+    exporters: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: OllamaNetworksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         host = args.host
@@ -141,4 +145,9 @@ class OllamaNetworks(pulumi.ComponentResource):
         self.gate = _owned(
             "ollama-gate-network", constants.OLLAMA_GATE_NETWORK, internal=False, parent=self, host=host
         ).name
+        self.exporters = (
+            _owned("exporters", constants.EXPORTERS_NETWORK, internal=True, parent=self, host=host).name
+            if args.exporters
+            else None
+        )
         self.register_outputs({"ollama": self.ollama})

@@ -1,9 +1,10 @@
-"""Wires the monitoring of the stack's own host: what to probe, which exporters run, Prometheus."""
+"""Wires the monitoring: what to probe, which exporters run on each host that runs Ollama (the
+main one and every inference host), and Prometheus."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -11,7 +12,7 @@ from stack import constants
 from stack.components.host_exporters import HostExporters, HostExportersArgs
 from stack.components.litellm import Litellm
 from stack.components.litellm_metrics_key import MetricsKey, MetricsKeyArgs
-from stack.components.monitoring import Monitoring, MonitoringArgs, MonitoringBase
+from stack.components.monitoring import Monitoring, MonitoringArgs, MonitoringBase, gate_token_file
 from stack.config import alert_receiver_secrets
 from stack.containers import MAIN_HOST
 from stack.inference import OllamaHost, gpu_groups
@@ -55,6 +56,10 @@ class ObserveArgs:
     """Where the blackbox exporter reaches the services it probes (besides monitoring)."""
     ollama: OllamaHost | None
     """The main host's Ollama instances (stack/inference.py), None when it runs none."""
+    inference: Sequence[OllamaHost] = ()
+    """The inference hosts that run Ollama: each gets its exporters, behind its gate."""
+    gate_tokens: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Each inference host's gate token, by host: Prometheus sends it to scrape that host."""
     litellm: Litellm
     master_key: pulumi.Output[str]
     wait_for: Sequence[pulumi.Resource] = ()
@@ -64,6 +69,28 @@ def ollama_urls(ollama: OllamaHost | None) -> list[str]:
     """Each instance's API by container name, as a container on its network reaches it."""
     port = constants.PORTS[constants.OLLAMA]
     return [f"http://{name}:{port}" for name, _ in ollama.instances] if ollama else []
+
+
+def _remote_exporters(s: Settings, base: MonitoringBase, h: OllamaHost) -> HostExporters:
+    """An inference host's exporters, on its own exporters network with its gate alone."""
+    assert h.exporters_network is not None
+    return HostExporters(
+        f"{h.host.prefix}exporters",
+        HostExportersArgs(
+            host=h.host,
+            images=s.images.model_dump(),
+            limits=s.monitoring.exporters,
+            exporters_network=h.exporters_network,
+            scrape_network=h.exporters_network,
+            gpu_vendor=s.gpu_exporter(h.site),
+            gpu=h.site.ollama.gpu,
+            gpu_groups=gpu_groups(h.site.ollama.gpu),
+            ollama_urls=ollama_urls(h),
+            ollama_network=h.ollama_network,
+            published=h.published_exporters,
+            credentials_file=gate_token_file(h.host.label),
+        ),
+    )
 
 
 def observe(args: ObserveArgs) -> Monitoring:
@@ -90,7 +117,7 @@ def observe(args: ObserveArgs) -> Monitoring:
             limits=s.monitoring.exporters,
             exporters_network=base.exporters,
             scrape_network=base.monitoring,
-            gpu_vendor=s.gpu_exporter,
+            gpu_vendor=s.gpu_exporter(),
             gpu=s.ollama.gpu,
             gpu_groups=gpu_groups(s.ollama.gpu),
             ollama_urls=ollama_urls(ollama),
@@ -98,13 +125,15 @@ def observe(args: ObserveArgs) -> Monitoring:
             textfile_volume=base.textfile,
         ),
     )
+    remote = [_remote_exporters(s, base, h) for h in args.inference]
     return Monitoring(
         "monitoring",
         MonitoringArgs(
             images=images,
             settings=s.monitoring,
             base=base,
-            hosts=[exporters.targets],
+            hosts=[exporters.targets, *(r.targets for r in remote)],
+            gate_tokens={h.host.label: args.gate_tokens[h.host.label] for h in args.inference},
             probes=probes(s, ollama),
             probe_networks=args.probe_networks,
             receiver_secrets=alert_receiver_secrets(s),
@@ -112,6 +141,6 @@ def observe(args: ObserveArgs) -> Monitoring:
             traefik=s.deploys_traefik,
             backups=s.backs_up,
             protect_data=s.protects_data,
-            wait_for=[exporters, key, *args.wait_for],
+            wait_for=[exporters, *remote, key, *args.wait_for],
         ),
     )

@@ -41,6 +41,10 @@ class OllamaGateArgs:
     gate_network: pulumi.Input[str]
     """A network of its own, not internal: Docker publishes a port only through a network with a gateway."""
     host: containers.DockerHost
+    metrics: Sequence[gate.MetricsRoute] = ()
+    """The host's exporters the gate fronts (with monitoring), on the ports after the instances'."""
+    exporters_network: pulumi.Input[str] | None = None
+    """Where those exporters are (internal: the gate and them alone)."""
     wait_for: Sequence[pulumi.Resource] = ()
 
 
@@ -50,6 +54,7 @@ def _url(container: docker.Container, host: str, port: int) -> pulumi.Output[str
 
 
 class OllamaGate(pulumi.ComponentResource):
+    metrics: dict[str, str]
     urls: list[pulumi.Output[str]]
     """Instance i as LiteLLM reaches it: http://<address>:<port + i>, known once the gate is healthy."""
 
@@ -60,17 +65,23 @@ class OllamaGate(pulumi.ComponentResource):
         # A hash of a 40-character random token is no secret: shown plainly, so the diff can say
         # when it changes (a rotation) and the gate's command is readable.
         digest = pulumi.Output.unsecret(args.token.apply(gate.token_hash))
-        command = digest.apply(lambda d: gate.start_command(gate.haproxy_cfg(list(args.instances), d)))
+        command = digest.apply(
+            lambda d: gate.start_command(gate.haproxy_cfg(list(args.instances), d, metrics=args.metrics))
+        )
+        frontends = len(args.instances) + len(args.metrics)
+        networks = [containers.Attach(args.ollama_network), containers.Attach(args.gate_network)]
+        if args.exporters_network is not None:
+            networks.append(containers.Attach(args.exporters_network))
         container = containers.container(
             containers.Spec(
                 name=constants.OLLAMA_GATE,
                 image=image.image_id,
                 limits=args.limits,
                 health=HEALTH,
-                networks=[containers.Attach(args.ollama_network), containers.Attach(args.gate_network)],
+                networks=networks,
                 ports=[
                     docker.ContainerPortArgs(internal=gate.port(i), external=args.port + i, ip=args.address)
-                    for i in range(len(args.instances))
+                    for i in range(frontends)
                 ],
                 # The configuration is in the command (no secret in it); HAProxy binds ports above
                 # 1024 as the image's own `haproxy` user and writes nothing but its configuration,
@@ -85,4 +96,9 @@ class OllamaGate(pulumi.ComponentResource):
             host=host,
         )
         self.urls = [_url(container, args.url_host, args.port + i) for i in range(len(args.instances))]
+        self.metrics = {
+            route.name: f"{args.url_host}:{args.port + k}"
+            for k, route in enumerate(args.metrics, start=len(args.instances))
+        }
+        """Each fronted exporter as Prometheus reaches it (`address:port`, with the token)."""
         self.register_outputs({"urls": self.urls})

@@ -192,7 +192,8 @@ def alerting_rules(t: Thresholds) -> list[dict[str, Any]]:
         ),
         _alert(
             "ExporterDown",
-            'up{job=~"' + "|".join(EXPORTER_JOBS) + '"} == 0',
+            # `node-gpu-1`: another host's exporters, each a job of its own (stack/render/prometheus.py).
+            'up{job=~"(' + "|".join(EXPORTER_JOBS) + ')(-.+)?"} == 0',
             "5m",
             "warning",
             "{{ $labels.job }} on {{ $labels.instance }} cannot be scraped",

@@ -17,6 +17,11 @@ Then a path allow-list: the calls LiteLLM's providers make (`/api/chat`, `/api/s
 `/api/pull`, `/api/delete`, `/api/create`, `/api/copy`, `/api/push` (Ollama's routes,
 server/routes.go GenerateRoutes, v0.32.15): a stolen token still cannot change the models.
 
+With monitoring, the gate also fronts the host's exporters (stack/components/host_exporters.py),
+which publish nothing themselves: one more frontend per exporter after the instances', the same
+token (Prometheus on the main host sends it from a file), and only the path that exporter
+serves (`/metrics`, or the json_exporter's `/probe`).
+
 Valid for HAProxy 2.6 (Debian's, the integration tier's) and 3.2 (the image's).
 """
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from stack import constants
 
@@ -49,8 +55,37 @@ def port(index: int) -> int:
     return constants.OLLAMA_GATE_PORT + index
 
 
-def haproxy_cfg(instances: Sequence[str], digest: str, *, ollama_port: int = constants.PORTS[constants.OLLAMA]) -> str:
-    """One frontend per instance (by its alias on the Ollama network), in order."""
+@dataclass(frozen=True)
+class MetricsRoute:
+    """An exporter the gate fronts: its container name (and frontend), its port, the one path."""
+
+    name: str
+    port: int
+    path: str = "/metrics"
+
+
+def metrics_routes(*, gpu_port: int | None, ollama: bool) -> list[MetricsRoute]:
+    """The exporters of an inference host, in the order of their frontends (after the instances'):
+    node-exporter, the GPU exporter on its vendor's port (if any), the Ollama exporter (if any)."""
+    routes = [MetricsRoute(constants.NODE_EXPORTER, constants.MONITORING_PORTS[constants.NODE_EXPORTER])]
+    if gpu_port is not None:
+        routes.append(MetricsRoute(constants.GPU_EXPORTER, gpu_port))
+    if ollama:
+        routes.append(
+            MetricsRoute(constants.OLLAMA_EXPORTER, constants.MONITORING_PORTS[constants.OLLAMA_EXPORTER], "/probe")
+        )
+    return routes
+
+
+def haproxy_cfg(
+    instances: Sequence[str],
+    digest: str,
+    *,
+    metrics: Sequence[MetricsRoute] = (),
+    ollama_port: int = constants.PORTS[constants.OLLAMA],
+) -> str:
+    """One frontend per instance (by its alias on the Ollama network), in order; then one per
+    exporter in `metrics`, each passing its one path."""
     paths = " ".join(ALLOWED_PATHS)
     frontends = []
     for i, name in enumerate(instances):
@@ -65,6 +100,20 @@ def haproxy_cfg(instances: Sequence[str], digest: str, *, ollama_port: int = con
     default_backend {name}
 backend {name}
     server {name} {name}:{ollama_port} resolvers docker init-addr last,libc,none check inter 2s fall 1 rise 1
+"""
+        )
+    for k, route in enumerate(metrics, start=len(instances)):
+        frontends.append(
+            f"""frontend {route.name}
+    bind :{port(k)}
+    acl token req.hdr(authorization),sha2(256),hex -m str {digest}
+    acl scrape path -m str {route.path}
+    http-request deny deny_status 401 unless token
+    http-request deny deny_status 403 unless scrape METH_GET
+    http-request del-header authorization
+    default_backend {route.name}
+backend {route.name}
+    server {route.name} {route.name}:{route.port} resolvers docker init-addr last,libc,none
 """
         )
     return f"""global

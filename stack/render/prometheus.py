@@ -28,6 +28,9 @@ class HostTargets:
     """The json_exporter polling this host's Ollama instances (`ollama_urls`: what it polls)."""
     ollama_urls: tuple[str, ...] = ()
     """Each Ollama instance on this host (one per GPU with `instances: perGpu`)."""
+    credentials_file: str | None = None
+    """A bearer token file for this host's exporters (an inference host's, behind its Ollama
+    gate): its scrapes are jobs of their own (`node-<host>`), as Prometheus authorizes per job."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,32 @@ def _per_host(hosts: Sequence[HostTargets], attr: str) -> list[dict[str, Any]]:
     return [_static([getattr(h, attr)], {"host": h.host}) for h in hosts if getattr(h, attr)]
 
 
+def _gated_jobs(h: HostTargets) -> list[dict[str, Any]]:
+    """A host behind its gate: node, gpu and ollama jobs of its own, each with its token."""
+    def auth() -> dict[str, Any]:
+        # A fresh mapping per job: a shared one would be dumped as a YAML anchor and aliases.
+        return {"authorization": {"type": "Bearer", "credentials_file": h.credentials_file}}
+
+    labels = {"host": h.host}
+    jobs = [{"job_name": f"node-{h.host}", **auth(), "static_configs": [_static([h.node], labels)]}]
+    if h.gpu:
+        jobs.append({"job_name": f"gpu-{h.host}", **auth(), "static_configs": [_static([h.gpu], labels)]})
+    if h.ollama_exporter and h.ollama_urls:
+        jobs.append(
+            {
+                "job_name": f"ollama-{h.host}",
+                **auth(),
+                "metrics_path": "/probe",
+                "params": {"module": ["ollama_ps"]},
+                "static_configs": [
+                    _static([f"{url}/api/ps" for url in h.ollama_urls], {**labels, "service": "ollama"})
+                ],
+                "relabel_configs": _blackbox_relabel(h.ollama_exporter),
+            }
+        )
+    return jobs
+
+
 def _blackbox_relabel(blackbox: str) -> list[dict[str, Any]]:
     """The blackbox pattern (blackbox_exporter README): the target becomes the `target`
     parameter and the instance label, and the scrape goes to the exporter itself."""
@@ -79,15 +108,16 @@ def _blackbox_relabel(blackbox: str) -> list[dict[str, Any]]:
 
 
 def scrape_configs(plan: ScrapePlan) -> list[dict[str, Any]]:
+    direct = [h for h in plan.hosts if h.credentials_file is None]
     jobs: list[dict[str, Any]] = [
         {"job_name": "prometheus", "static_configs": [_static(["localhost:9090"])]},
         {"job_name": "alertmanager", "static_configs": [_static([plan.alertmanager])]},
-        {"job_name": "node", "static_configs": _per_host(plan.hosts, "node")},
+        {"job_name": "node", "static_configs": _per_host(direct, "node")},
     ]
-    gpus = _per_host(plan.hosts, "gpu")
+    gpus = _per_host(direct, "gpu")
     if gpus:
         jobs.append({"job_name": "gpu", "static_configs": gpus})
-    ollama = [h for h in plan.hosts if h.ollama_exporter and h.ollama_urls]
+    ollama = [h for h in direct if h.ollama_exporter and h.ollama_urls]
     if ollama:
         # One job per host: each host's json_exporter polls its own Ollama.
         for h in ollama:
@@ -102,6 +132,9 @@ def scrape_configs(plan: ScrapePlan) -> list[dict[str, Any]]:
                     "relabel_configs": _blackbox_relabel(str(h.ollama_exporter)),
                 }
             )
+    for h in plan.hosts:
+        if h.credentials_file is not None:
+            jobs += _gated_jobs(h)
     if plan.traefik:
         jobs.append({"job_name": "traefik", "static_configs": [_static([plan.traefik])]})
     if plan.litellm:

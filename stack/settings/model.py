@@ -95,31 +95,39 @@ class Settings(_Model):
         says otherwise (a laptop's budget has no room for them by default)."""
         return self.monitoring.enabled if self.monitoring.enabled is not None else self.profile == "server"
 
-    @property
-    def gpu_exporter(self) -> Literal["nvidia", "amd"] | None:
-        """Which GPU exporter runs beside a containerised Ollama on a GPU (host mode has none)."""
-        gpu = self.ollama.gpu
-        if not self.monitors or not self.ollama.in_container or gpu is None:
+    def gpu_exporter(self, site: Site | None = None) -> Literal["nvidia", "amd"] | None:
+        """Which GPU exporter runs beside a host's Ollama containers on a GPU (the main host by
+        default; host mode has none)."""
+        site = site or self.sites()[0]
+        gpu = site.ollama.gpu
+        if not self.monitors or not site.instances or gpu is None:
             return None
         if gpu.driver == "amd":
             return "amd"
         return "nvidia" if self.monitoring.gpu_exporter == "dcgm" else None
 
-    def monitoring_budgets(self) -> dict[str, Limits]:
-        """The monitoring containers that run, by name (none when monitoring is off)."""
+    def monitoring_budgets(self, site: Site | None = None) -> dict[str, Limits]:
+        """The monitoring containers that run on a host, by name (none when monitoring is off):
+        on the main host Prometheus, Alertmanager, the blackbox exporter and the key job, and on
+        every host that runs Ollama containers its exporters."""
+        site = site or self.sites()[0]
         if not self.monitors:
             return {}
         m = self.monitoring
-        out: dict[str, Limits] = {
-            constants.PROMETHEUS: m.prometheus,
-            constants.ALERTMANAGER: m.alertmanager,
-            constants.BLACKBOX: m.exporters,
-            constants.NODE_EXPORTER: m.exporters,
-            constants.METRICS_KEY_JOB: METRICS_KEY_JOB_LIMITS,
-        }
-        if self.gpu_exporter is not None:
+        out: dict[str, Limits] = {}
+        if site.key is None:
+            out |= {
+                constants.PROMETHEUS: m.prometheus,
+                constants.ALERTMANAGER: m.alertmanager,
+                constants.BLACKBOX: m.exporters,
+                constants.NODE_EXPORTER: m.exporters,
+                constants.METRICS_KEY_JOB: METRICS_KEY_JOB_LIMITS,
+            }
+        elif site.instances:
+            out[constants.NODE_EXPORTER] = m.exporters
+        if self.gpu_exporter(site) is not None:
             out[constants.GPU_EXPORTER] = m.exporters
-        if self.ollama.in_container:
+        if site.instances:
             out[constants.OLLAMA_EXPORTER] = m.exporters
         return out
 
@@ -151,7 +159,7 @@ class Settings(_Model):
         if site.key is not None:
             if site.instances:
                 budgets[constants.OLLAMA_GATE] = GATE_LIMITS
-            return budgets
+            return budgets | self.monitoring_budgets(site)
         if site.external:
             budgets[constants.MODEL_PULL] = self.model_pull
         budgets |= {
@@ -166,7 +174,7 @@ class Settings(_Model):
         if self.backs_up:
             budgets[constants.BACKUP] = SCHEDULER_LIMITS
             budgets[constants.BACKUP_JOB] = self.backup
-        return budgets | self.monitoring_budgets()
+        return budgets | self.monitoring_budgets(site)
 
     def webui_url(self) -> str:
         if self.open_webui.url:

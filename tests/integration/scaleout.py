@@ -161,8 +161,12 @@ class Gate:
         return f"http://{LOOPBACK}:{self.frontends[published]}"
 
 
-def loopback_gate(ev: Evaluation, host: str, standins: dict[str, Standin], root: Path) -> Gate:
-    """`standins` by the instance's name on that host (`ollama`, `ollama-1`)."""
+def loopback_gate(
+    ev: Evaluation, host: str, standins: dict[str, Standin], root: Path, exporters: dict[str, int] | None = None
+) -> Gate:
+    """`standins` by the instance's name on that host (`ollama`, `ollama-1`); `exporters`: the
+    loopback port of each fronted exporter (`node-exporter`), every other one a closed loopback
+    port, so HAProxy never looks a container name up."""
     cfg, ports = gate_config(ev, host)
     frontends: dict[int, int] = {}
     for port in ports:
@@ -178,6 +182,10 @@ def loopback_gate(ev: Evaluation, host: str, standins: dict[str, Standin], root:
         backend = f"server {name} {name}:11434 "
         assert backend in cfg, name
         cfg = cfg.replace(backend, f"server {name} {LOOPBACK}:{standin.port} ")
+    for name, port in re.findall(r"server ([a-z-]+-exporter) \1:(\d+) ", cfg):
+        local = (exporters or {}).get(name) or free_port()
+        cfg = cfg.replace(f"server {name} {name}:{port} ", f"server {name} {LOOPBACK}:{local} ")
+    assert not re.search(r"server \S+ [a-z]", cfg), "a backend still names a container"
     return Gate(host, cfg, root, frontends)
 
 

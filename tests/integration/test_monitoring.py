@@ -5,7 +5,7 @@ stand-in serving dcgm-exporter's format; a webhook receiver on loopback.
 
 The tier's changes, each asserted below: addresses move to loopback; the Ollama exporter's job
 is dropped (json_exporter is not packaged here) and so are the probes of services this tier
-does not run (Open WebUI, Ollama, Postgres); intervals are 1s, every `for:` is 3s and
+does not run (Open WebUI, prod's two Ollama instances, Postgres); intervals are 1s, every `for:` is 3s and
 Alertmanager notifies at once; node-exporter reads this machine's /proc, /sys and / directly.
 Prometheus scrapes LiteLLM with the stack's own key, the one it uploads to Prometheus. That key
 is a LiteLLM virtual key, whose row lives in LiteLLM's database, which cannot run here (its
@@ -151,7 +151,7 @@ def watch(prod: Any, routed_stack: RoutedStack, tmp_path_factory: pytest.TempPat
             rules=str(tmp / "rules.yml"),
             key_file=str(tmp / "key"),
             drop_jobs={"ollama"},
-            drop_probes={"open-webui", "ollama", "postgres"},
+            drop_probes={"open-webui", "ollama", "ollama-1", "postgres"},
         )
         (tmp / "prometheus.yml").write_text(config)
         processes["prometheus"] = Background.start(
@@ -225,6 +225,7 @@ def test_the_tiers_changes_are_only_these(watch: Watch) -> None:
     assert "job ollama dropped" in p
     assert sorted(x for x in p if x.startswith("probe ")) == [
         "probe ollama dropped",
+        "probe ollama-1 dropped",
         "probe open-webui dropped",
         "probe postgres dropped",
     ]

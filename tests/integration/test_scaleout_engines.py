@@ -29,8 +29,10 @@ import pytest
 
 from stack import canonical
 from stack.components.model_pull import MARKER as PULL_MARKER
+from stack.constants import MONITORING_PORTS
 from stack.render import ollama_gate as gate_cfg
 from stack.render.litellm_key import MARKER as KEY_MARKER
+from stack.render.litellm_metrics_key import MARKER as METRICS_KEY_MARKER
 from tests.integration import engines
 from tests.integration.engine_api import EngineAPI, network_create_body, provider_create, provider_delete, wait_healthy
 from tests.integration.it_support import Engine, unavailable
@@ -95,12 +97,19 @@ def _delete(name: str) -> None:
 # /_ping on 2375, the gate's monitor URI) and each gate frontend's port, then sleeps; as anything
 # else (a probe) it succeeds. The real gate runs in tests/integration/test_scaleout_routing.py.
 LISTEN = " ".join(
-    ["127.0.0.1:2375", f"127.0.0.1:{gate_cfg.HEALTH_PORT}", *(f"0.0.0.0:{gate_cfg.port(i)}" for i in range(2))]
+    [
+        "127.0.0.1:2375",
+        f"127.0.0.1:{gate_cfg.HEALTH_PORT}",
+        # gpu-1's gate: two instances, then the node, GPU and Ollama exporters (monitoring).
+        *(f"0.0.0.0:{gate_cfg.port(i)}" for i in range(5)),
+        # The monitoring's healthchecks (wget of /-/healthy or / on each one's port).
+        *(f"127.0.0.1:{port}" for port in MONITORING_PORTS.values()),
+    ]
 )
 STANDIN = f"""#!/bin/sh
 if [ "$$" = 1 ]; then
   trap 'exit 0' TERM
-  touch {PULL_MARKER} {KEY_MARKER} 2>/dev/null
+  touch {PULL_MARKER} {KEY_MARKER} {METRICS_KEY_MARKER} 2>/dev/null
   for port in {LISTEN}; do
     httpd -p "$port" -h /
   done
@@ -298,20 +307,20 @@ def _wget(namespace: str, url: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_gate_is_reached_on_the_private_address_only(hosts: dict[str, Host], namespaces: Namespaces) -> None:
     """The gate's stand-in answers on its ports; the main host reaches it at 10.8.0.11:11434 and
-    11435, and nothing answers those ports on any other address of either host."""
+    11435 (the instances) and 11436-11438 (the exporters), and nothing answers those ports on any
+    other address of either host."""
     gpu = hosts["gpu-1"]
     bindings = gpu.api.ok("GET", f"/containers/{gpu.ids['ollama-gate']}/json")["NetworkSettings"]["Ports"]
     assert {k: [(b["HostIp"], b["HostPort"]) for b in v] for k, v in bindings.items()} == {
-        "9434/tcp": [(GPU_ADDRESS, "11434")],
-        "9435/tcp": [(GPU_ADDRESS, "11435")],
+        f"{9434 + i}/tcp": [(GPU_ADDRESS, str(11434 + i))] for i in range(5)
     }
-    for port in (11434, 11435):
+    for port in range(11434, 11439):
         reached = _wget(namespaces.main, f"http://{GPU_ADDRESS}:{port}/_ping")
         assert reached.returncode == 0 and reached.stdout == "OK", reached.stderr
         for elsewhere in ("127.0.0.1", MAIN_ADDRESS):
             ns = namespaces.gpu if elsewhere == "127.0.0.1" else namespaces.main
             assert _wget(ns, f"http://{elsewhere}:{port}/_ping").returncode != 0, (elsewhere, port)
-    # No Ollama instance publishes anything: only the gate is reachable from the main host.
-    for name in ("ollama", "ollama-1"):
+    # No Ollama instance nor exporter publishes anything: only the gate is reachable from the main host.
+    for name in ("ollama", "ollama-1", "node-exporter", "gpu-exporter", "ollama-exporter"):
         inspect = gpu.api.ok("GET", f"/containers/{gpu.ids[name]}/json")
         assert not any(inspect["NetworkSettings"]["Ports"].values()), name

@@ -12,6 +12,7 @@ a restarted instance gets requests again.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -19,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from stack.components.monitoring import PROMETHEUS_CONFIG, gate_token_file
+from tests.integration import it_monitoring as mon
 from tests.integration import scaleout, webui
 from tests.integration.it_stack import env_list
-from tests.integration.it_support import LOOPBACK, free_port, http_request
+from tests.integration.it_support import LOOPBACK, Background, free_port, http_request, unavailable, wait_for
 
 pytestmark = pytest.mark.integration
 CHAT = "llama3.1:8b"
@@ -306,3 +310,90 @@ def test_open_webui_keeps_chatting_and_listing_models_with_a_host_down(
         assert listed < 5 and figures["failed"] == 0
     finally:
         stack.gates["gpu-2"].start()
+
+
+def _binary(name: str, package: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"{name} is missing (apt-get install {package}; scripts/bootstrap.sh dev does)")
+    return found
+
+
+def test_prometheus_scrapes_an_inference_hosts_exporters_through_its_gate(
+    stack: scaleout.Cluster, tmp_path: Path
+) -> None:
+    """gpu-1's exporters publish nothing: Prometheus reaches them through gpu-1's gate with that
+    gate's token. Debian's node-exporter with gpu-1's declared command, a dcgm-format stand-in,
+    Debian's HAProxy with gpu-1's gate configuration, Debian's Prometheus with the jobs the program
+    renders for gpu-1 and the token file it uploads (addresses moved to loopback, 1s intervals)."""
+    ev, token = stack.ev, stack.tokens["gpu-1"]
+    files = {u["file"]: u["content"] for u in ev.containers()["prometheus"].inputs["uploads"]}
+    assert files[gate_token_file("gpu-1")] == token
+    jobs = {j["job_name"]: j for j in yaml.safe_load(files[PROMETHEUS_CONFIG])["scrape_configs"]}
+    gated = {name: jobs[name] for name in ("node-gpu-1", "gpu-gpu-1")}
+    published = {name: j["static_configs"][0]["targets"][0] for name, j in gated.items()}
+    assert published == {"node-gpu-1": "10.8.0.11:11436", "gpu-gpu-1": "10.8.0.11:11437"}
+
+    node_port, gpu = free_port(), mon.GpuStandIn()
+    declared = [str(a) for a in ev.containers()["gpu-1/node-exporter"].inputs["command"]]
+    argv, _ = mon.node_exporter_argv(
+        _binary("prometheus-node-exporter", "prometheus-node-exporter"),
+        declared,
+        textfile=str(tmp_path),
+        port=node_port,
+    )
+    instances = {n: stack.standins[f"gpu-1/{n}"] for n in ("ollama", "ollama-1")}
+    gate = scaleout.loopback_gate(
+        ev, "gpu-1", instances, tmp_path, exporters={"node-exporter": node_port, "gpu-exporter": gpu.start()}
+    )
+    processes: list[Any] = []
+    try:
+        processes.append(Background.start("node-exporter", argv, log=tmp_path / "node.log"))
+        gate.start()
+        processes.append(gate)
+        node = gate.frontends[11436]
+        # The gate's rules for an exporter: the token, then GET of its one path.
+        auth = {"Authorization": f"Bearer {token}"}
+        assert http_request(node, "/metrics", timeout=10).status == 401
+        assert http_request(node, "/metrics", headers={"Authorization": "Bearer wrong"}, timeout=10).status == 401
+        assert http_request(node, "/", headers=auth, timeout=10).status == 403
+        assert http_request(node, "/metrics", method="POST", headers=auth, timeout=10).status == 403
+        reply = http_request(node, "/metrics", headers=auth, timeout=10)
+        assert reply.status == 200 and b"node_exporter_build_info" in reply.body
+
+        (tmp_path / "token").write_text(files[gate_token_file("gpu-1")])
+        for name, job in gated.items():
+            job["static_configs"][0]["targets"] = [
+                f"{LOOPBACK}:{gate.frontends[int(published[name].rsplit(':', 1)[1])]}"
+            ]
+            assert job["authorization"]["credentials_file"] == gate_token_file("gpu-1")
+            job["authorization"]["credentials_file"] = str(tmp_path / "token")
+        port = free_port()
+        config = {"global": {"scrape_interval": "1s"}, "scrape_configs": list(gated.values())}
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+        prometheus = Background.start(
+            "prometheus",
+            [
+                _binary("prometheus", "prometheus"),
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address={LOOPBACK}:{port}",
+            ],
+            log=tmp_path / "prometheus.log",
+        )
+        processes.append(prometheus)
+
+        def up() -> dict[str, float]:
+            reply = http_request(port, "/api/v1/query?query=up", timeout=5)
+            if reply.status != 200:
+                return {}
+            return {r["metric"]["job"]: float(r["value"][1]) for r in reply.json()["data"]["result"]}
+
+        wait_for("both gated jobs up", lambda: up() == {"node-gpu-1": 1.0, "gpu-gpu-1": 1.0}, timeout=60)
+        reply = http_request(port, "/api/v1/query?query=DCGM_FI_DEV_GPU_TEMP", timeout=5)
+        (series,) = reply.json()["data"]["result"]
+        assert series["metric"]["host"] == "gpu-1" and float(series["value"][1]) == gpu.temperature
+    finally:
+        for proc in reversed(processes):
+            proc.stop()
+        gpu.close()

@@ -126,20 +126,21 @@ CASES = [
         "publishes 10.8.0.11:11434->9434 on host 'gpu-1', which has no private address",
         config={"inference-host-private-bind": {"hosts": {}}},
     ),
-    # gpu-1 alone is overcommitted (32 CPUs: 12 + 20 + two pulls of 0.5 + the gate's 0.5 = 33.5);
+    # gpu-1 alone is overcommitted (32 CPUs: 12 + 20 + two pulls of 0.5 + the gate's 0.5 + three
+    # exporters of 0.25 = 34.25);
     # the main host has 16 CPUs to spare, and the pack must not count them.
     Case(
         "one-host-over-cpu",
         {"gpu-1/ollama-1": {"cpus": "20.0"}},
         "stack-host-capacity",
-        "host 'gpu-1': containers sum to 33.5 CPUs of limits, above the host's 32 CPUs",
+        "host 'gpu-1': containers sum to 34.25 CPUs of limits, above the host's 32 CPUs",
     ),
-    # 49152 + 81920 + 256 + 256 + 128 MB on a 128Gi host.
+    # 49152 + 81920 + 256 + 256 + 128 MB, and three exporters of 128, on a 128Gi host.
     Case(
         "one-host-over-memory",
         {"gpu-1/ollama-1": {"memory": 81920, "memorySwap": 81920}},
         "stack-host-capacity",
-        "host 'gpu-1': containers reserve 131712 MB of memory limits, above the host's 131072 MB",
+        "host 'gpu-1': containers reserve 132096 MB of memory limits, above the host's 131072 MB",
     ),
     Case(
         "one-host-over-gpus",
@@ -170,12 +171,12 @@ def test_the_pack_refuses(pack: PolicyPackAnalyzer, cluster: Evaluation, case: C
 
 
 def test_capacity_is_per_host_never_summed(pack: PolicyPackAnalyzer, cluster: Evaluation) -> None:
-    """gpu-1 over by 1.5 CPUs while the main host has 6.55 to spare: the sum over hosts would fit."""
+    """gpu-1 over by 2.25 CPUs while the main host has 4.45 to spare: the sum over hosts would fit."""
     over = stack(cluster, {"gpu-1/ollama-1": {"cpus": "20.0"}})
     cpus = {r.properties.get("cpus") for r in over if r.name == "gpu-1-ollama-1"}
     assert cpus == {"20.0"}
     found = messages(pack.analyze_stack(over), "stack-host-capacity")
-    assert len(found) == 1 and found[0].startswith("host 'gpu-1': containers sum to 33.5 CPUs"), found
+    assert len(found) == 1 and found[0].startswith("host 'gpu-1': containers sum to 34.25 CPUs"), found
 
 
 def test_the_same_names_on_two_hosts_are_two_objects(pack: PolicyPackAnalyzer, cluster: Evaluation) -> None:

@@ -165,3 +165,38 @@ def test_pack_config_allows_the_exporters_by_name_only() -> None:
     dev = packconfig.pack_config(stack_settings("dev"))
     assert "container-no-sensitive-mounts" not in dev
     assert dev["container-gpu-allow-list"] == {"allowedContainers": ["ollama"]}
+
+
+def test_an_inference_host_is_scraped_through_its_gate_with_its_token() -> None:
+    """Another host's exporters: jobs of their own (Prometheus authorizes per job), each with that
+    host's token file; the main host's stay tokenless, by container name."""
+    token = "/etc/prometheus/gate-gpu-1-token"
+    plan = ScrapePlan(
+        hosts=[
+            HostTargets("main", "node-exporter:9100"),
+            HostTargets(
+                "gpu-1",
+                "10.8.0.11:11436",
+                "10.8.0.11:11437",
+                "nvidia",
+                "10.8.0.11:11438",
+                ("http://ollama:11434", "http://ollama-1:11434"),
+                token,
+            ),
+        ],
+        alertmanager="alertmanager:9093",
+        blackbox="blackbox-exporter:9115",
+        probes=[],
+    )
+    text = render_prometheus_config(plan)
+    assert "&id" not in text and "*id" not in text  # no YAML anchors: each job spelled out
+    jobs = {j["job_name"]: j for j in yaml.safe_load(text)["scrape_configs"]}
+    assert jobs["node"]["static_configs"] == [{"targets": ["node-exporter:9100"], "labels": {"host": "main"}}]
+    assert "authorization" not in jobs["node"]
+    for name, target in (("node-gpu-1", "10.8.0.11:11436"), ("gpu-gpu-1", "10.8.0.11:11437")):
+        assert jobs[name]["authorization"] == {"type": "Bearer", "credentials_file": token}
+        assert jobs[name]["static_configs"] == [{"targets": [target], "labels": {"host": "gpu-1"}}]
+    ollama = jobs["ollama-gpu-1"]
+    assert ollama["authorization"] == {"type": "Bearer", "credentials_file": token}
+    assert ollama["static_configs"][0]["targets"] == ["http://ollama:11434/api/ps", "http://ollama-1:11434/api/ps"]
+    assert ollama["relabel_configs"][-1] == {"target_label": "__address__", "replacement": "10.8.0.11:11438"}

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack.components.monitoring import LITELLM_KEY, RULES
+from stack.components.monitoring import LITELLM_KEY, RULES, gate_token_file
 from stack.render.alert_rules import Thresholds, alert_names, render_rules
 from stack.render.alertmanager import render_alertmanager_config
 from stack.settings.monitoring import Receiver
-from tools.offline import Evaluation
+from tools.offline import Evaluation, evaluate
 
 HERE = Path(__file__).parent / "monitoring"
+DATA = Path(__file__).parent / "data"
 TOOLS = {"promtool": "prometheus", "amtool": "prometheus-alertmanager", "prometheus-blackbox-exporter": "(same)"}
 
 
@@ -53,6 +54,26 @@ def test_promtool_accepts_the_rendered_config_and_rules(prod: Evaluation, tmp_pa
     done = run(tool("promtool"), "check", "config", "prometheus.yml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout and "rules found" in done.stdout
+
+
+def test_promtool_accepts_the_clusters_config_with_each_gate_token(tmp_path: Path) -> None:
+    """The two-host example: gpu-1's jobs read the token file Prometheus is given (promtool
+    checks that every credentials file exists)."""
+    cluster = evaluate("cluster", config_text=(DATA / "Pulumi.cluster.yaml").read_text())
+    files = uploads(cluster, "prometheus")
+    config = files["/etc/prometheus/prometheus.yml"]
+    token = gate_token_file("gpu-1")
+    assert config.count(token) == 3  # node, GPU and Ollama exporters
+    for i, (path, content) in enumerate(sorted(files.items())):
+        if path != "/etc/prometheus/prometheus.yml":
+            (tmp_path / f"file-{i}").write_text(content)
+            config = config.replace(path, str(tmp_path / f"file-{i}"))
+    (tmp_path / "prometheus.yml").write_text(config)
+    done = run(tool("promtool"), "check", "config", "prometheus.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (tmp_path / f"file-{sorted(files).index(token)}").unlink()
+    missing = run(tool("promtool"), "check", "config", "prometheus.yml", cwd=tmp_path)
+    assert missing.returncode != 0, missing.stdout + missing.stderr
 
 
 def test_every_alert_fires_and_stays_quiet_in_promtool(tmp_path: Path) -> None:

@@ -192,10 +192,11 @@ def test_capacity_is_per_host_never_summed() -> None:
     msg = error(
         "cluster", hosts_text(ollama={"cpus": 16, "memory": "48Gi", "gpu": {"driver": "nvidia", "count": "all"}}), DATA
     )
-    # ollama 16 + its pull 0.5 + the gate 0.5 = 17 of 16.
+    # ollama 16 + its pull 0.5 + the gate 0.5 + node, GPU and Ollama exporters 0.25 each = 17.75 of 16.
     assert (
-        "ai-stack:inferenceHosts.gpu-2.cpus: the containers' CPU limits add up to 17 "
-        "(ollama 16, ollama-pull 0.5, ollama-gate 0.5), above the host's 16" in msg
+        "ai-stack:inferenceHosts.gpu-2.cpus: the containers' CPU limits add up to 17.75 (ollama 16, "
+        "ollama-pull 0.5, ollama-gate 0.5, node-exporter 0.25, gpu-exporter 0.25, ollama-exporter 0.25), "
+        "above the host's 16" in msg
     )
     assert "ai-stack:host.cpus" not in msg
 
@@ -266,6 +267,10 @@ def test_one_provider_per_inference_host(cluster: Evaluation) -> None:
         "ollama-pull",
         "ollama-1-pull",
         "ollama-gate",
+        # Monitoring (a server stack): the host's exporters, behind its gate.
+        "node-exporter",
+        "gpu-exporter",
+        "ollama-exporter",
     }
 
 
@@ -286,10 +291,8 @@ def test_reordering_the_hosts_changes_nothing() -> None:
 def test_the_gate_publishes_on_the_private_address_only(cluster: Evaluation) -> None:
     gates = {k: c for k, c in cluster.containers().items() if k.endswith("/ollama-gate")}
     assert {k: c.inputs["ports"] for k, c in gates.items()} == {
-        "gpu-1/ollama-gate": [
-            {"internal": 9434, "external": 11434, "ip": "10.8.0.11"},
-            {"internal": 9435, "external": 11435, "ip": "10.8.0.11"},
-        ],
+        # Both instances, then the node, GPU and Ollama exporters (monitoring), on 10.8.0.11 alone.
+        "gpu-1/ollama-gate": [{"internal": 9434 + i, "external": 11434 + i, "ip": "10.8.0.11"} for i in range(5)],
     }
     for key, c in cluster.containers().items():
         if key.startswith("gpu-") and not key.endswith("/ollama-gate"):
@@ -339,9 +342,14 @@ def test_each_inference_host_has_its_own_networks(cluster: Evaluation) -> None:
             (host, "ai-stack-ollama"): True,
             (host, "ai-stack-ollama-egress"): False,
             (host, "ai-stack-ollama-gate"): False,
+            # Monitoring: the exporters and the gate alone, no way out.
+            (host, "ai-stack-exporters"): True,
         }
     gate = cluster.containers()["gpu-1/ollama-gate"].inputs["networksAdvanced"]
-    assert sorted(n["name"] for n in gate) == ["ai-stack-ollama", "ai-stack-ollama-gate"]
+    assert sorted(n["name"] for n in gate) == ["ai-stack-exporters", "ai-stack-ollama", "ai-stack-ollama-gate"]
+    for exporter in ("node-exporter", "gpu-exporter"):
+        attached = cluster.containers()[f"gpu-1/{exporter}"].inputs["networksAdvanced"]
+        assert [n["name"] for n in attached] == ["ai-stack-exporters"], exporter
     ollama = cluster.containers()["gpu-1/ollama-1"].inputs["networksAdvanced"]
     assert sorted(n["name"] for n in ollama) == ["ai-stack-ollama", "ai-stack-ollama-egress"]
 

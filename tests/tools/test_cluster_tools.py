@@ -44,11 +44,12 @@ def test_the_cluster_passes_the_gate_with_each_resource_on_its_host(tmp_path: Pa
     assert ("Container", "gpu-1", "ollama-1") in rows and ("Container", "gpu-1", "ollama-gate") in rows
     assert ("Container", "main", "ollama") in rows and ("Provider", "gpu-1", "docker ssh://ops@gpu-1.lan") in rows
     text = render.text([report])
-    assert f"inventory: {len(report.rows)} resources, 14 containers on 2 hosts (main, gpu-1)" in text
+    assert f"inventory: {len(report.rows)} resources, 23 containers on 2 hosts (main, gpu-1)" in text
     header = next(line for line in text.splitlines() if line.startswith("TYPE"))
     assert header.split()[:3] == ["TYPE", "HOST", "NAME"]
     gate = next(line for line in text.splitlines() if "gpu-1" in line and "ollama-gate" in line)
-    assert "10.8.0.11:11434→9434 10.8.0.11:11435→9435" in gate
+    # Two instances and three exporters, on the private address alone.
+    assert "10.8.0.11:11434-11438→9434-9438" in gate
     assert max(len(line) for line in text.splitlines()) <= 200
 
 
@@ -56,7 +57,8 @@ def test_pack_config_declares_each_host(tmp_path: Path) -> None:
     config = packconfig.pack_config(stack_settings("cluster", DATA))
     assert config["stack-host-capacity"]["hosts"] == {"gpu-1": {"hostCpus": 32, "hostMemoryMb": 131072, "hostGpus": 2}}
     assert config["inference-host-private-bind"] == {"hosts": {"gpu-1": "10.8.0.11"}}
-    assert config["container-gpu-allow-list"] == {"allowedContainers": ["ollama", "ollama-1"]}
+    # gpu-1's dcgm-exporter reads the GPUs its instances have.
+    assert config["container-gpu-allow-list"] == {"allowedContainers": ["gpu-exporter", "ollama", "ollama-1"]}
 
 
 # --- make up: each inference host ------------------------------------------------------------

@@ -95,9 +95,22 @@ def _bind(ip: str) -> str:
 
 
 def _ports(inputs: dict[str, Any]) -> str:
+    """Each published port as `address:host→container`; a run on one address, both sides counting
+    up together (an inference host's gate), as one range: `10.8.0.11:11434-11438→9434-9438`."""
+    runs: list[tuple[str, int, int, int]] = []  # address, first external, first internal, length
+    for p in inputs.get("ports") or []:
+        ip, internal = _bind(p.get("ip") or ""), int(p["internal"])
+        external = int(p.get("external", internal))
+        if (
+            runs
+            and runs[-1][0] == ip
+            and (external, internal) == (runs[-1][1] + runs[-1][3], runs[-1][2] + runs[-1][3])
+        ):
+            runs[-1] = (*runs[-1][:3], runs[-1][3] + 1)
+        else:
+            runs.append((ip, external, internal, 1))
     return " ".join(
-        f"{_bind(p.get('ip') or '')}:{int(p.get('external', p['internal']))}→{int(p['internal'])}"
-        for p in inputs.get("ports") or []
+        f"{ip}:{ext}→{inn}" if n == 1 else f"{ip}:{ext}-{ext + n - 1}→{inn}-{inn + n - 1}" for ip, ext, inn, n in runs
     )
 
 
