@@ -240,17 +240,33 @@ def test_every_container_is_on_its_own_hosts_engine(hosts: dict[str, Host]) -> N
     names = {label: sorted(h.ids) for label, h in hosts.items()}
     assert names == {
         "main": [
+            "alertmanager",
             "backup",
+            "blackbox-exporter",
             "docker-socket-proxy",
             "litellm",
             "litellm-key",
+            "litellm-metrics-key",
+            "node-exporter",
             "ollama",
+            "ollama-exporter",
             "ollama-pull",
             "open-webui",
             "postgres",
+            "prometheus",
             "traefik",
         ],
-        "gpu-1": ["ollama", "ollama-1", "ollama-1-pull", "ollama-gate", "ollama-pull"],
+        # Monitoring: gpu-1's own exporters, on gpu-1's engine.
+        "gpu-1": [
+            "gpu-exporter",
+            "node-exporter",
+            "ollama",
+            "ollama-1",
+            "ollama-1-pull",
+            "ollama-exporter",
+            "ollama-gate",
+            "ollama-pull",
+        ],
     }
     for h in hosts.values():
         listed = {c["Names"][0].lstrip("/") for c in h.api.ok("GET", "/containers/json?all=1")}
@@ -287,6 +303,8 @@ def test_each_instance_has_its_own_gpu_as_declared(hosts: dict[str, Host]) -> No
     assert gpus == {
         "ollama": [{"driver": "nvidia", "count": 0, "capabilities": ["gpu"], "deviceIds": ["0"]}],
         "ollama-1": [{"driver": "nvidia", "count": 0, "capabilities": ["gpu"], "deviceIds": ["1"]}],
+        # dcgm-exporter reads every GPU of its host.
+        "gpu-exporter": [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}],
     }
 
 
