@@ -11,6 +11,7 @@ that does not evaluate).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -22,22 +23,33 @@ from tools.needs import require
 require("tools.diff", ("pulumi", "pulumi_docker", "pydantic", "yaml", "google.protobuf", "docker_image"))
 
 from tools.diff import render  # noqa: E402 - after the dependency check
+from tools.diff.child import Child  # noqa: E402
 from tools.diff.compare import Diff, compare  # noqa: E402
 from tools.diff.trees import BaseTree, DiffError, evaluate_base, evaluate_tree  # noqa: E402
-from tools.offline import ROOT  # noqa: E402
+from tools.offline import ROOT, Evaluation  # noqa: E402
 
 
-def run(stack: str, base: str, repo: Path = ROOT) -> Diff:
-    """The diff of `stack` from `base` (a git ref of `repo`) to `repo`'s working tree."""
-    with BaseTree(repo, base, stack) as tree:  # git works while the head evaluates
-        head = evaluate_tree(stack, repo)
+def base_side(stack: str, base: str, repo: Path) -> Evaluation | None:
+    """The stack at `base`, or None when its stack file does not exist there."""
+    with BaseTree(repo, base, stack) as tree:
         try:
-            old = evaluate_base(tree)
+            return evaluate_base(tree)
         except DiffError:
             raise
         except Exception as err:  # the base's own program failed: say so, with its message
             raise DiffError(f"the stack at {base} does not evaluate: {type(err).__name__}: {err}") from err
-    return compare(stack, base, old, head)
+
+
+def run(stack: str, base: str, repo: Path = ROOT) -> Diff:
+    """The diff of `stack` from `base` (a git ref of `repo`) to `repo`'s working tree: the base
+    (git, then its evaluation) in a forked child while this process evaluates the working tree."""
+    old_side = Child(lambda: base_side(stack, base, repo))
+    try:
+        head = evaluate_tree(stack, repo)
+    except BaseException:
+        old_side.cancel()
+        raise
+    return compare(stack, base, old_side.result(), head)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    gc.disable()  # as tools.gate: one short run, where the cyclic collector frees next to nothing
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
