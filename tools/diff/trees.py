@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tools.diff.twins import twin_bytecode
 from tools.offline import ROOT, Evaluation, evaluate
 
 PROGRAM_PACKAGES = ("stack", "policies")
@@ -58,11 +59,12 @@ def isolated(tree: Path) -> Iterator[None]:
         sys.modules.update(saved)
 
 
-def evaluate_tree(stack: str, tree: Path) -> Evaluation:
-    """Evaluate `stack` with the program and stack file found in `tree`."""
+def evaluate_tree(stack: str, tree: Path, twins: Path = ROOT) -> Evaluation:
+    """Evaluate `stack` with the program and stack file found in `tree` (its modules loaded with
+    the bytecode of `twins`, the working tree, wherever their sources are the same)."""
     if tree.resolve() == ROOT:
         return evaluate(stack, root=ROOT)
-    with isolated(tree):
+    with isolated(tree), twin_bytecode(tree, twins):
         # The tree's own entry point: its program may be laid out differently from ours.
         return evaluate(stack, root=tree, entry=tree / "__main__.py")
 
@@ -134,4 +136,4 @@ class BaseTree:
 def evaluate_base(base: BaseTree) -> Evaluation | None:
     """The stack as committed at the base ref; None when the stack file does not exist there yet."""
     tree = base.path()
-    return None if tree is None else evaluate_tree(base.stack, tree)
+    return None if tree is None else evaluate_tree(base.stack, tree, base.repo)
