@@ -97,10 +97,12 @@ def table(found: dict[str, Samples], stacks: list[str], missing: str | None) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project to measure (default: this one)")
     args = parser.parse_args()
     env = clean_env(os.environ)
     with tempfile.TemporaryDirectory(prefix="ai-stack-bench-") as tmp:
-        repo = copy_project(ROOT, Path(tmp) / "ai-stack")
+        # This interpreter's venv: the same locks measure the same SDKs, whatever --root is.
+        repo = copy_project(args.root.resolve(), Path(tmp) / "ai-stack", Path(sys.prefix))
         missing = why_not_four_hosts(repo)
         stacks = ["dev", "prod"] + ([] if missing else [FOUR_HOSTS])
         commit(repo)

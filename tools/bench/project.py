@@ -23,10 +23,10 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def copy_project(root: Path, dest: Path) -> Path:
+def copy_project(root: Path, dest: Path, venv: Path) -> Path:
     """The working tree (tracked and untracked files, edits included) committed in a new repository
-    at `dest`, with `root`'s .venv linked: `make diff BASE=HEAD` then compares two equal trees, so
-    both sides are evaluated in full, and nothing the commands write lands in `root`."""
+    at `dest`, with `venv` linked as its .venv: `make diff BASE=HEAD` then compares two equal
+    trees, so both sides are evaluated in full, and nothing the commands write lands in `root`."""
     listed = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         capture_output=True,
@@ -38,7 +38,7 @@ def copy_project(root: Path, dest: Path) -> Path:
             target = dest / raw.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target)  # mtimes kept: make's venv stamp stays newer than the locks
-    (dest / ".venv").symlink_to(root / ".venv")
+    (dest / ".venv").symlink_to(venv)
     return dest
 
 
