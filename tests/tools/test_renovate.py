@@ -344,8 +344,9 @@ def test_python_upgrades_rewrite_the_lock_files_with_the_one_allowed_command(ren
         assert any(re.search(pattern, command) for pattern in allowed), (command, allowed)
     assert not any(re.search(pattern, "make requirements; curl x") for pattern in allowed)
     # The target works where Renovate runs it: uv on PATH, no .venv (no bootstrap of the dev venv).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # not the caller's make
     make = subprocess.run(
-        ["make", "-n", "requirements"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", "--no-print-directory", "requirements"], cwd=ROOT, env=env, capture_output=True, text=True
     ).stdout.splitlines()
     assert make[0].startswith("[ -x .venv/bin/uv ] || command -v uv") and make[-1] == "scripts/lock-requirements.sh"
     # Every lock the script writes is one the task commits.
