@@ -30,6 +30,12 @@ if [ "$mode" = dev ]; then
   [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
   # The sign-in test's provider certificate (tests/integration/test_oidc.py).
   command -v openssl >/dev/null || missing+=(openssl)
+  # Monitoring: the rendered files through Debian's promtool and amtool, and the real
+  # Prometheus, Alertmanager and blackbox exporter in the integration tier.
+  command -v promtool >/dev/null || missing+=(prometheus)
+  command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+  command -v prometheus-blackbox-exporter >/dev/null || missing+=(prometheus-blackbox-exporter)
+  command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "bootstrap: installing ${missing[*]}"

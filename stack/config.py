@@ -56,3 +56,11 @@ def oidc_client_secret(settings: Settings) -> pulumi.Output[str] | None:
     if settings.open_webui.oidc is None:
         return None
     return pulumi.Config(NAMESPACE).require_secret("openWebuiOidcClientSecret")
+
+
+def alert_receiver_secrets(settings: Settings) -> pulumi.Output[dict[str, str]] | None:
+    """Each receiver's URL or SMTP password (`alertReceiverSecrets`), as one secret object."""
+    if not settings.monitoring.receivers:
+        return None
+    raw = pulumi.Config(NAMESPACE).require_secret_object("alertReceiverSecrets")
+    return pulumi.Output.secret(raw.apply(lambda r: {str(k): str(v) for k, v in dict(r).items()}))

@@ -101,6 +101,9 @@ class Spec:
     shm_size: int | None = None
     network_mode: str | None = None
     """"none" for a container that needs no network at all (with `networks` empty)."""
+    resource_name: str | None = None
+    """The Pulumi resource name when it cannot be the container's (the same exporter on several
+    hosts, each through its own provider); default: `name`."""
 
 
 def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> docker.Container:
@@ -113,7 +116,7 @@ def container(spec: Spec, *, parent: pulumi.Resource, depends_on: Sequence[pulum
     """
     limits = spec.limits
     return docker.Container(
-        spec.name,
+        spec.resource_name or spec.name,
         name=spec.name,
         image=spec.image,
         hostname=spec.name,

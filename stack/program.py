@@ -11,7 +11,9 @@ from stack.components.backup import Backup, BackupArgs
 from stack.components.litellm import Litellm, LitellmArgs
 from stack.components.litellm_key import LitellmKey, LitellmKeyArgs
 from stack.components.model_pull import ModelPull, ModelPullArgs
+from stack.components.monitoring import MonitoringBase
 from stack.components.network import Networks
+from stack.components.observe import observe
 from stack.components.ollama import HostOllama, Ollama, OllamaArgs
 from stack.components.open_webui import OpenWebui, OpenWebuiArgs
 from stack.components.postgres import Postgres, PostgresArgs
@@ -78,6 +80,9 @@ def build(settings: Settings) -> dict[str, Any]:
         pulumi.log.info(f"backup schedule {s.backup.next_run()}")
     # host mode through host.docker.internal: every container that calls Ollama maps the name.
     hosts = [(HOST_GATEWAY_NAME, HOST_GATEWAY)] if s.ollama.maps_host_gateway else []
+    # Monitoring's networks come first: Traefik and LiteLLM join the scrape network.
+    watch = MonitoringBase("monitoring-base", textfile=s.backs_up, protect_data=protect) if s.monitors else None
+    metrics_network = watch.monitoring if watch is not None else None
 
     if s.deploys_traefik and nets.socket is not None:
         proxy = SocketProxy("socket-proxy", SocketProxyArgs(s.images.socket_proxy, s.socket_proxy, nets.socket))
@@ -91,6 +96,7 @@ def build(settings: Settings) -> dict[str, Any]:
                 socket_network=nets.socket,
                 protect_data=protect,
                 wait_for=[proxy],
+                metrics_network=metrics_network,
             ),
         )
     ollama: Ollama | HostOllama
@@ -146,6 +152,7 @@ def build(settings: Settings) -> dict[str, Any]:
             routing=routing(s),
             loopback_port=published.litellm if published else None,
             hosts=hosts,
+            metrics_network=metrics_network,
         ),
     )
     # Open WebUI's key: a virtual key limited to the stack's models, registered at deploy time.
@@ -195,6 +202,19 @@ def build(settings: Settings) -> dict[str, Any]:
                 protect_data=protect,
                 wait_for=[postgres, webui],
             ),
+        )
+
+    if watch is not None:
+        observe(
+            s,
+            watch,
+            # The blackbox exporter probes each service on a network the service is on.
+            probe_networks=[internal, nets.datastore, *([nets.ollama] if s.ollama.in_container else [])],
+            ollama_network=nets.ollama,
+            gpu_groups=gpu_groups(s),
+            litellm=litellm,
+            master_key=secrets.litellm_master_key,
+            wait_for=[webui],
         )
 
     outputs: dict[str, Any] = {

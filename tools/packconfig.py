@@ -27,7 +27,26 @@ def allowed_devices(s: Settings) -> dict[str, list[str]]:
     gpu = s.ollama.gpu
     if not s.ollama.in_container or gpu is None or not gpu.devices():
         return {}
-    return {constants.OLLAMA: gpu.devices()}
+    out = {constants.OLLAMA: gpu.devices()}
+    if s.gpu_exporter == "amd":
+        out[constants.GPU_EXPORTER] = gpu.devices()
+    return out
+
+
+NODE_EXPORTER_PATHS = ["/", "/proc", "/sys"]
+"""What node-exporter binds read-only (stack/components/host_exporters.py)."""
+
+
+def exporter_allowances(s: Settings) -> dict[str, Any]:
+    """Host access by exporter name, only for the exporters this stack runs."""
+    if not s.monitors:
+        return {}
+    return {
+        "container-no-sensitive-mounts": {"exporterHostPaths": {constants.NODE_EXPORTER: NODE_EXPORTER_PATHS}},
+        "container-gpu-allow-list": {
+            "allowedContainers": [constants.OLLAMA, *([constants.GPU_EXPORTER] if s.gpu_exporter == "nvidia" else [])]
+        },
+    }
 
 
 def pack_config(s: Settings) -> dict[str, Any]:
@@ -44,6 +63,7 @@ def pack_config(s: Settings) -> dict[str, Any]:
         # Exactly the AMD GPU's device files, on Ollama only; no device anywhere otherwise.
         "container-no-host-devices": {"allowedDevices": allowed_devices(s)},
         "volume-protected": "mandatory" if s.protects_data else "advisory",
+        **exporter_allowances(s),
         "stack-host-capacity": {
             "enforcementLevel": "mandatory",
             "hostCpus": int(s.host.cpus) if s.host.cpus.is_integer() else s.host.cpus,

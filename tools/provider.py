@@ -33,6 +33,7 @@ from tools.readback import (
     PLAIN,
     VOLUME,
     Host,
+    capabilities_read_back,
     planned_value,
     port_defaults,
     read_back,
@@ -165,6 +166,8 @@ def _planned(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
             port_defaults(port)
         for device in planned.get("devices") or []:
             device["permissions"] = device.get("permissions") or "rwm"  # schema Default
+        if planned.get("capabilities"):
+            planned["capabilities"] = capabilities_read_back(planned["capabilities"])
     for key in PLAIN.get(type_, {}):
         planned[key] = planned_value(type_, key, planned)
     return planned

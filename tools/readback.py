@@ -176,7 +176,18 @@ def read_back(
     if state.get("devices"):
         state["devices"] = [_device_read_back(d) for d in state["devices"]]
     state["hosts"] = [_extra_host_read_back(h) for h in state.get("hosts") or []]
+    if state.get("capabilities"):
+        state["capabilities"] = capabilities_read_back(state["capabilities"])
     return state
+
+
+def capabilities_read_back(caps: Mapping[str, Any]) -> dict[str, Any]:
+    """funcs.go:870 Read: `capabilities` = [{add: CapAdd, drop: CapDrop}] when either is non-empty,
+    both sets (the engine keeps what the create sent; a nil one is an empty set). The plan reads
+    an unset `add` or `drop` of the block as an empty set too (SDKv2), so `{drops: [ALL]}` and
+    `{adds: [], drops: [ALL]}` are one value; both sides are compared in this form (order-free,
+    as sets)."""
+    return {"adds": sorted(caps.get("adds") or []), "drops": sorted(caps.get("drops") or [])}
 
 
 def _network(state: dict[str, Any], host: Host) -> dict[str, Any]:

@@ -215,8 +215,9 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
 
     Encrypted (`secure:`) values cannot be read offline; they become a placeholder that is
     marked secret, so everything downstream still treats them as secrets. An encrypted
-    `providerKeys` object stands for one key per `apiKeyEnv` the stack's providers name
-    (its real names are checked when `pulumi preview` decrypts it).
+    `providerKeys` object stands for one key per `apiKeyEnv` the stack's providers name, and an
+    encrypted `alertReceiverSecrets` object for one secret per receiver (their real names are
+    checked when `pulumi preview` decrypts them).
     """
     path = root / f"Pulumi.{stack}.yaml"
     if text is None:
@@ -247,6 +248,8 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
             secret_keys.append(key)
             if isinstance(value, dict) and set(value) == {"secure"} and key == f"{NAMESPACE}:providerKeys":
                 value = {name: placeholder(f"{value['secure']}/{name}") for name in _api_key_envs(raw)}
+            elif isinstance(value, dict) and set(value) == {"secure"} and key == f"{NAMESPACE}:alertReceiverSecrets":
+                value = {name: placeholder(f"{value['secure']}/{name}") for name in _receiver_names(raw)}
             else:
                 value = _strip_secure(value)
         if isinstance(value, (dict, list)):
@@ -256,6 +259,14 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
         else:
             config[key] = "" if value is None else str(value)
     return config, secret_keys, problems
+
+
+def _receiver_names(raw: dict[Any, Any]) -> list[str]:
+    monitoring = raw.get(f"{NAMESPACE}:monitoring", raw.get("monitoring"))
+    receivers = monitoring.get("receivers") if isinstance(monitoring, dict) else None
+    if not isinstance(receivers, list):
+        return []
+    return sorted({str(r["name"]) for r in receivers if isinstance(r, dict) and "name" in r})
 
 
 def _api_key_envs(raw: dict[Any, Any]) -> list[str]:

@@ -7,6 +7,7 @@ from pulumi_policy import Policy
 from . import (
     datastores,
     devices,
+    exporters,
     exposure,
     hardening,
     hostdirs,
@@ -47,6 +48,7 @@ STACK_RULES: list[StackRule] = [
     *datastores.STACK_RULES,
     *routes.STACK_RULES,
     *lan.STACK_RULES,
+    *exporters.STACK_RULES,
 ]
 PACK_NAME = "ai-stack-guardrails"
 # KICS docker-compose queries (Checkmarx/kics assets/queries/dockerCompose) no rule answers, and why.

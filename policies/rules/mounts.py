@@ -164,6 +164,11 @@ def check_sensitive_mounts(props: dict[str, Any], cfg: dict[str, Any], ctx: Cont
     # would not limit the API anyway): reviewed and listed by name, allowed only unpublished.
     scheduler = ctx.name in set(cfg.get("schedulerContainers") or []) and not as_list(props.get("ports"))
     mounts = [m for m in host_mounts(props) if not (scheduler and is_socket(m.host) and m.volume is None)]
+    # A named exporter reads exactly its reviewed host paths, read-only, unpublished (where it
+    # sits is exporter-host-access-isolated's, policies/rules/exporters.py).
+    exporter = {clean(str(p)) for p in as_list(as_dict(cfg.get("exporterHostPaths")).get(ctx.name))}
+    if exporter and not as_list(props.get("ports")):
+        mounts = [m for m in mounts if not (m.read_only and m.volume is None and clean(m.host) in exporter)]
     findings = (judge(f"container '{ctx.name}'", m, cfg, proxy=proxy) for m in mounts)
     return [f for f in findings if f]
 
@@ -185,6 +190,11 @@ NO_SENSITIVE_MOUNTS = Rule(
             "items": {"type": "string"},
             "default": ["backup"],
             "description": "Reviewed containers that start the backup steps through the Docker socket (unpublished).",
+        },
+        "exporterHostPaths": {
+            "type": "object",
+            "default": {},
+            "description": "Exporter container name -> the host paths it may bind read-only (node-exporter).",
         },
         "sensitivePaths": {
             "type": "array",

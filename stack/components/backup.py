@@ -33,6 +33,7 @@ VOLUMES = {
     steps.RESTORE_VOLUME: "backup-restore",
     steps.WEBUI_VOLUME: f"{constants.OPEN_WEBUI}-data",
     steps.REPO_VOLUME: "backup-repo",
+    steps.METRICS_VOLUME: constants.BACKUP_METRICS_VOLUME,
 }
 """Docker volume names per role. open-webui-data is stack/components/open_webui.py's volume."""
 
@@ -63,7 +64,7 @@ def target(s: Settings) -> steps.Target:
 
 def backup_script(s: Settings, network: str) -> str:
     t = target(s)
-    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args())
+    plan = steps.backup_steps(database(s), t, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     return steps.script(docker_run(s, network), plan, steps.init_step(t))
 
 

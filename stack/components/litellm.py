@@ -90,6 +90,8 @@ class LitellmArgs:
     loopback_port: int | None = None
     hosts: Sequence[tuple[str, str]] = ()
     """host mode: the host-gateway mapping to the host's Ollama (reached over the routed network)."""
+    metrics_network: pulumi.Input[str] | None = None
+    """With monitoring: the prometheus callback on, and Prometheus reaches /metrics over this network."""
 
 
 def config_file(args: LitellmArgs) -> pulumi.Output[str]:
@@ -110,6 +112,7 @@ def config_file(args: LitellmArgs) -> pulumi.Output[str]:
             database_url=database,
             # Encrypts credentials stored in the DB; must never change once models are stored.
             environment={"LITELLM_SALT_KEY": salt, **dict(zip(names, keys, strict=True))},
+            metrics=args.metrics_network is not None,
         )
 
     return pulumi.Output.secret(secrets.apply(render))
@@ -121,7 +124,9 @@ class Litellm(pulumi.ComponentResource):
     id: pulumi.Output[str]
     """The container's id: changes whenever LiteLLM is re-created."""
     image_id: pulumi.Output[str]
-    """The pulled image's id: the key job runs the same image."""
+    """The pulled image's id: the key jobs (Open WebUI's, Prometheus's) run the same image."""
+    container_name: pulumi.Output[str]
+    """The container's name (an alias on every network it joins), known at preview."""
 
     def __init__(self, name: str, args: LitellmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-stack:services:Litellm", name, None, opts)
@@ -143,6 +148,8 @@ class Litellm(pulumi.ComponentResource):
         ]
         if args.ollama_network is not None:
             networks.append(containers.Attach(args.ollama_network))
+        if args.metrics_network is not None:
+            networks.append(containers.Attach(args.metrics_network))
         container = containers.container(
             containers.Spec(
                 name=constants.LITELLM,
@@ -175,4 +182,5 @@ class Litellm(pulumi.ComponentResource):
         self.url = containers.service_url(container, PORT, suffix=containers.INTERNAL_SUFFIX)
         self.id = container.id
         self.image_id = image.image_id
+        self.container_name = container.name
         self.register_outputs({"url": self.url})

@@ -51,6 +51,8 @@ class TraefikArgs:
     protect_data: bool
     wait_for: Sequence[pulumi.Resource] = field(default=())
     """The socket proxy: Traefik starts once it answers."""
+    metrics_network: pulumi.Input[str] | None = None
+    """With monitoring: Prometheus scrapes the `metrics` entrypoint over this network."""
 
 
 class Traefik(pulumi.ComponentResource):
@@ -64,8 +66,17 @@ class Traefik(pulumi.ComponentResource):
                 image=image.image_id,
                 limits=args.settings,
                 health=containers.Health(tests=healthcheck_command()),
-                networks=[containers.Attach(args.network), containers.Attach(args.socket_network)],
-                command=traefik_command(args.settings, network=args.network_name, endpoint=ENDPOINT),
+                networks=[
+                    containers.Attach(args.network),
+                    containers.Attach(args.socket_network),
+                    *([containers.Attach(args.metrics_network)] if args.metrics_network is not None else []),
+                ],
+                command=traefik_command(
+                    args.settings,
+                    network=args.network_name,
+                    endpoint=ENDPOINT,
+                    metrics=args.metrics_network is not None,
+                ),
                 # The router is the one container that faces the network on all interfaces.
                 # Unprivileged ports inside, 80/443 on the host: Traefik needs no NET_BIND_SERVICE.
                 ports=edge_ports(args.settings),

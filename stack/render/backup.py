@@ -36,6 +36,9 @@ STAGING_VOLUME = "staging"
 RESTORE_VOLUME = "restore"
 WEBUI_VOLUME = "webui-data"
 REPO_VOLUME = "repo"
+METRICS_VOLUME = "metrics"
+"""The last good backup's time, for node-exporter's textfile collector (with monitoring)."""
+METRICS = "/metrics"
 
 TAG = "ai-stack"
 
@@ -111,9 +114,13 @@ def _payload(name: str, *args: str, mounts: tuple[tuple[str, str], ...]) -> Step
     return Step(name, "open_webui", ("python3", "-c", PAYLOAD, *args), mounts)
 
 
-def backup_steps(db: Database, target: Target, models: Sequence[str], keep: Sequence[str]) -> list[Step]:
-    """Dump, copy, checksum, snapshot, prune: in this order, each step stopping the run on failure."""
+def backup_steps(
+    db: Database, target: Target, models: Sequence[str], keep: Sequence[str], *, stamp: bool = False
+) -> list[Step]:
+    """Dump, copy, checksum, snapshot, prune: in this order, each step stopping the run on failure.
+    With `stamp` (the stack monitors), the last step records the time of this good backup."""
     staging = ((STAGING_VOLUME, STAGING),)
+    last = [_payload("record-success", "stamp", METRICS, mounts=((METRICS_VOLUME, METRICS),))] if stamp else []
     return [
         _payload("reset-staging", "reset", STAGING, mounts=staging),
         # pg_dump of the pinned Postgres image, over the network, custom format (-Fc).
@@ -151,6 +158,7 @@ def backup_steps(db: Database, target: Target, models: Sequence[str], keep: Sequ
         # No plain copy of the data outlives the run: the snapshot is restic's, encrypted with the
         # repository's password (always set, see Target).
         _payload("clear-staging", "reset", STAGING, mounts=staging),
+        *last,
     ]
 
 

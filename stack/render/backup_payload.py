@@ -8,6 +8,8 @@ integration drill runs it on local directories.
     verify ROOT                      check every file against MANIFEST.json (exit 3 when one
                                      differs); print the verified files and sizes as JSON
     apply-webui ROOT DATA            put the database and uploads back into DATA
+    stamp DIR                        record now as the last good backup, in DIR/ai_stack_backup.prom
+                                     (node-exporter's textfile collector serves it to Prometheus)
 """
 
 from __future__ import annotations
@@ -132,6 +134,26 @@ def apply_webui(root: Path, data: Path) -> None:
         shutil.copytree(src / UPLOADS, data / UPLOADS, symlinks=True)
 
 
+STAMP = "ai_stack_backup.prom"
+STAMP_METRIC = "ai_stack_backup_last_success_timestamp_seconds"
+
+
+def stamp(directory: Path, now: float | None = None) -> Path:
+    """Write the metric atomically: node-exporter never reads a half-written file (its textfile
+    collector reads *.prom only, and the rename is atomic on one filesystem)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    when = int(time.time() if now is None else now)
+    text = (
+        f"# HELP {STAMP_METRIC} When the last backup that completed every step finished.\n"
+        f"# TYPE {STAMP_METRIC} gauge\n{STAMP_METRIC} {when}\n"
+    )
+    tmp = directory / f".{STAMP}.tmp"
+    tmp.write_text(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, directory / STAMP)
+    return directory / STAMP
+
+
 def main(argv: Sequence[str]) -> int:
     cmd, *args = argv
     try:
@@ -146,6 +168,8 @@ def main(argv: Sequence[str]) -> int:
             print(json.dumps(verify(Path(args[0]))))
         elif cmd == "apply-webui":
             apply_webui(Path(args[0]), Path(args[1]))
+        elif cmd == "stamp":
+            print(f"recorded {stamp(Path(args[0]))}")
         else:
             print(f"unknown step {cmd!r}", file=sys.stderr)
             return 2

@@ -18,6 +18,7 @@ def render_litellm_config(
     master_key: str,
     database_url: str,
     environment: Mapping[str, str] | None = None,
+    metrics: bool = False,
 ) -> str:
     """Return config.yaml text, secrets included: the file is uploaded (a secret in the state,
     never in the container's env, which anything allowed to inspect containers could read).
@@ -61,5 +62,10 @@ def render_litellm_config(
     }
     if environment:
         config["environment_variables"] = {k: environment[k] for k in sorted(environment)}
+    if metrics:
+        # /metrics through LiteLLM's prometheus callback (litellm/integrations/prometheus.py,
+        # 1.101.0); the endpoint asks for a key (litellm_settings.require_auth_for_metrics_endpoint
+        # defaults to true, proxy/middleware/prometheus_auth_middleware.py).
+        config["litellm_settings"] = {"callbacks": ["prometheus"]}
     text: str = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
     return text

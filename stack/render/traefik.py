@@ -36,7 +36,20 @@ def healthcheck_command() -> list[str]:
     return ["CMD", "traefik", "healthcheck", "--ping", f"--entrypoints.traefik.address={constants.TRAEFIK_ADMIN}"]
 
 
-def traefik_command(t: Traefik, *, network: str, endpoint: str) -> list[str]:
+def metrics_flags() -> list[str]:
+    """Prometheus metrics on an entrypoint of their own (traefik pkg/types/metrics.go, v3):
+    `metrics.prometheus.entryPoint` serves /metrics there through an internal router; no
+    router of the stack uses it and it is never published, so only the monitoring network
+    reaches it. Services' and entrypoints' labels are on by default; routers' add the host."""
+    return [
+        f"--entrypoints.metrics.address=:{constants.TRAEFIK_METRICS}",
+        "--metrics.prometheus=true",
+        "--metrics.prometheus.entrypoint=metrics",
+        "--metrics.prometheus.addrouterslabels=true",
+    ]
+
+
+def traefik_command(t: Traefik, *, network: str, endpoint: str, metrics: bool = False) -> list[str]:
     """The command line of the deployed Traefik: docker provider (through the socket proxy at
     `endpoint`), HTTP→HTTPS, ACME over HTTP-01, a JSON access log on stdout.
 
@@ -78,4 +91,5 @@ def traefik_command(t: Traefik, *, network: str, endpoint: str) -> list[str]:
         f"{resolver}.storage={constants.TRAEFIK_CERTS}/acme.json",
         f"{resolver}.httpchallenge.entrypoint=web",
         *(_ipv6_entrypoints(t) if t.ipv6 else []),
+        *(metrics_flags() if metrics else []),
     ]

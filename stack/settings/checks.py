@@ -23,6 +23,10 @@ LIMITED = (
     "ollama.mode",
     "traefik.mode",
     "backup.enabled",
+    "ollama.gpu",
+    "monitoring.enabled",
+    "monitoring.gpuExporter",
+    *(f"monitoring.{block}" for block in ("prometheus", "alertmanager", "exporters")),
     *(
         f"{block}.{key}"
         for block in ("ollama", "modelPull", "openWebui", "litellm", "postgres", "traefik", "socketProxy", "backup")
@@ -87,6 +91,32 @@ def backup_target_named(s: Settings) -> list[str]:
     return []
 
 
+def monitoring_ports_free(s: Settings) -> list[str]:
+    """The UIs' loopback ports: two different ones, none the laptop already publishes."""
+    if not s.monitors:
+        return []
+    ui = s.monitoring.ports
+    out = []
+    if ui.prometheus == ui.alertmanager:
+        out.append(f"{KEY}monitoring.ports: prometheus and alertmanager both use {ui.prometheus}; give each its own")
+    if s.publishes_ports:
+        taken = {s.ports.open_webui: "openWebui", s.ports.litellm: "litellm", s.ports.ollama: "ollama"}
+        for key, port in (("prometheus", ui.prometheus), ("alertmanager", ui.alertmanager)):
+            if port in taken:
+                out.append(f"{KEY}monitoring.ports.{key}: {port} is already {KEY}ports.{taken[port]}")
+    return out
+
+
+def monitoring_has_receivers(s: Settings) -> list[str]:
+    """Receivers declared on a stack that does not monitor would silently do nothing."""
+    if s.monitoring.receivers and not s.monitors:
+        return [
+            f"{KEY}monitoring.receivers: set, but monitoring is off on this stack; set "
+            f"{KEY}monitoring.enabled: true to use them"
+        ]
+    return []
+
+
 CHECKS: tuple[Check, ...] = (
     Check(checks_gpu.kv_cache_needs_flash_attention, ("ollama.kvCacheType", "ollama.flashAttention")),
     Check(checks_gpu.gpu_request_fits_host, ("ollama.gpu", "host.gpus")),
@@ -112,6 +142,8 @@ CHECKS: tuple[Check, ...] = (
     Check(model_names_unique, ("providers", "models", "embeddingModels")),
     Check(limits_fit_host, ("host.cpus", "host.memory", *LIMITED)),
     Check(backup_target_named, ("backup.target", "backup.s3Repository")),
+    Check(monitoring_ports_free, ("profile", "monitoring.enabled", "monitoring.ports", "ports")),
+    Check(monitoring_has_receivers, ("profile", "monitoring.enabled", "monitoring.receivers")),
     Check(
         oidc.problems,
         (

@@ -19,9 +19,10 @@ from stack.settings import checks, images
 from stack.settings.fields import related, validate_fields
 from stack.settings.messages import closest, keys_of
 from stack.settings.model import NAMESPACE, Settings
+from stack.settings.monitoring import receiver_secret_problems
 from stack.settings.oidc import secret_problems as oidc_secret_problems
 
-OBJECT_SECRETS = frozenset({"providerKeys"})
+OBJECT_SECRETS = frozenset({"providerKeys", "alertReceiverSecrets"})
 """Secret settings holding one named value per entry (only the names are ever read)."""
 SCALAR_SECRETS = frozenset({"backupPassphrase", "backupS3AccessKey", "backupS3SecretKey", "openWebuiOidcClientSecret"})
 """Secret settings holding one value: the restic repository's passphrase, the S3 keys, the OIDC client secret."""
@@ -72,10 +73,13 @@ def _secret_names(key: str, raw: Any, problems: list[str]) -> list[str]:
         except json.JSONDecodeError:
             value = None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        receivers = key.endswith("alertReceiverSecrets")
+        entry = "ops-webhook' https://…" if receivers else "OPENAI_API_KEY' sk-…"
         problems.append(
-            f"{key}: must hold one named key per provider, not a single value; set each with "
-            f"`pulumi config set --secret --path '{key}.OPENAI_API_KEY' sk-…` (or the whole object as "
-            f'JSON: `pulumi config set --secret {key} \'{{"OPENAI_API_KEY": "sk-…"}}\'`)'
+            f"{key}: must hold one named key per {'receiver' if receivers else 'provider'}, not a single value; "
+            "set each with "
+            f"`pulumi config set --secret --path '{key}.{entry}` (or the whole object as "
+            f'JSON: `pulumi config set --secret {key} \'{{"NAME": "…"}}\'`)'
         )
         return []
     return sorted(value)
@@ -236,6 +240,8 @@ def _secrets(s: Settings, failed: Collection[str], present: Mapping[str, list[st
         ]
     if not _skip(failed, "openWebui.oidc"):
         out += oidc_secret_problems(s, set(present))
+    if not _skip(failed, "monitoring.receivers"):
+        out += receiver_secret_problems(s.monitoring.receivers, present.get("alertReceiverSecrets"))
     if not _skip(failed, "images.restic") and "backupPassphrase" not in present:
         reason = images.restic_without_password(s.images.restic)
         if reason:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from stack import constants
 from stack.settings.backup import SCHEDULER_LIMITS, Backup
+from stack.settings.monitoring import METRICS_KEY_JOB_LIMITS, Monitoring
 from stack.settings.ollama import Ollama, rocm_variant
 from stack.settings.services import (
     KEY_JOB_LIMITS,
@@ -53,6 +54,7 @@ class Settings(_Model):
     traefik: Traefik = Traefik()
     backup: Backup = Backup()
     socket_proxy: SocketProxy = SocketProxy()
+    monitoring: Monitoring = Monitoring()
 
     @field_validator("models", "embedding_models")
     @classmethod
@@ -83,6 +85,40 @@ class Settings(_Model):
         return self.backup.enabled if self.backup.enabled is not None else self.profile == "server"
 
     @property
+    def monitors(self) -> bool:
+        """Prometheus, Alertmanager and the exporters: on for a server unless `monitoring.enabled`
+        says otherwise (a laptop's budget has no room for them by default)."""
+        return self.monitoring.enabled if self.monitoring.enabled is not None else self.profile == "server"
+
+    @property
+    def gpu_exporter(self) -> Literal["nvidia", "amd"] | None:
+        """Which GPU exporter runs beside a containerised Ollama on a GPU (host mode has none)."""
+        gpu = self.ollama.gpu
+        if not self.monitors or not self.ollama.in_container or gpu is None:
+            return None
+        if gpu.driver == "amd":
+            return "amd"
+        return "nvidia" if self.monitoring.gpu_exporter == "dcgm" else None
+
+    def monitoring_budgets(self) -> dict[str, Limits]:
+        """The monitoring containers that run, by name (none when monitoring is off)."""
+        if not self.monitors:
+            return {}
+        m = self.monitoring
+        out: dict[str, Limits] = {
+            constants.PROMETHEUS: m.prometheus,
+            constants.ALERTMANAGER: m.alertmanager,
+            constants.BLACKBOX: m.exporters,
+            constants.NODE_EXPORTER: m.exporters,
+            constants.METRICS_KEY_JOB: METRICS_KEY_JOB_LIMITS,
+        }
+        if self.gpu_exporter is not None:
+            out[constants.GPU_EXPORTER] = m.exporters
+        if self.ollama.in_container:
+            out[constants.OLLAMA_EXPORTER] = m.exporters
+        return out
+
+    @property
     def amd_gpu(self) -> bool:
         return self.ollama.gpu is not None and self.ollama.gpu.driver == "amd"
 
@@ -111,7 +147,7 @@ class Settings(_Model):
         if self.backs_up:
             budgets[constants.BACKUP] = SCHEDULER_LIMITS
             budgets[constants.BACKUP_JOB] = self.backup
-        return budgets
+        return budgets | self.monitoring_budgets()
 
     def webui_url(self) -> str:
         if self.open_webui.url:

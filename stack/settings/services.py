@@ -146,6 +146,13 @@ class Images(_Model):
     restic: str = constants.IMAGES["restic"]
     docker_cli: str = constants.IMAGES["docker_cli"]
     socket_proxy: str = constants.IMAGES["socket_proxy"]
+    prometheus: str = constants.IMAGES["prometheus"]
+    alertmanager: str = constants.IMAGES["alertmanager"]
+    node_exporter: str = constants.IMAGES["node_exporter"]
+    blackbox_exporter: str = constants.IMAGES["blackbox_exporter"]
+    json_exporter: str = constants.IMAGES["json_exporter"]
+    dcgm_exporter: str = constants.IMAGES["dcgm_exporter"]
+    amd_exporter: str = constants.IMAGES["amd_exporter"]
 
     @field_validator("*")
     @classmethod
@@ -187,7 +194,14 @@ class Network(_Model):
                 f"{name!r} is one of Docker's own networks, which the stack can neither create nor "
                 "share with its aliases: use a network of its own, such as proxy"
             )
-        if name in (constants.INTERNAL_NETWORK, constants.SOCKET_NETWORK, constants.OLLAMA_EGRESS_NETWORK):
+        if name in (
+            constants.INTERNAL_NETWORK,
+            constants.SOCKET_NETWORK,
+            constants.OLLAMA_EGRESS_NETWORK,
+            constants.MONITORING_NETWORK,
+            constants.EXPORTERS_NETWORK,
+            constants.ALERTING_NETWORK,
+        ):
             raise ValueError(f"{name!r} is a network the stack creates for itself: choose another name, such as proxy")
         return name
 

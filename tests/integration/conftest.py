@@ -31,6 +31,8 @@ from stack import constants
 from tests.integration import it_socket_proxy
 from tests.integration.it_stack import (
     API_ROUTER_LABELS,
+    ROUTED_CONSTRAINT,
+    ROUTED_LABEL,
     TRAEFIK_API_PORT,
     LitellmProxy,
     RoutedStack,
@@ -129,7 +131,8 @@ def _state(path: str) -> tuple[str, int, int] | None:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
-    return (oct(st.st_mode), st.st_ino, st.st_nlink)
+    # /proc's link count follows the processes running (node-exporter binds it): not a change.
+    return (oct(st.st_mode), st.st_ino, 0 if path in ("/proc", "/sys") else st.st_nlink)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -319,13 +322,14 @@ def routed_stack(
         else a
         for a in traefik_test_command(declared_cmd)
     ]
+    command.append(ROUTED_CONSTRAINT)
     entrypoints = {
         m.group(1): m.group(2) for a in command if (m := re.match(r"--entrypoints\.([^.]+)\.address=:(\d+)$", a))
     }
     tname = f"{engine.prefix}traefik"
     args = ["create", "--name", tname, "--label", engine.session_label]
-    # Its declared labels (the catch-all router) and the test's API router.
-    for key, value in {**label_map(traefik), **API_ROUTER_LABELS}.items():
+    # Its declared labels (the catch-all router), the test's API router and the routed stack's label.
+    for key, value in {**label_map(traefik), **API_ROUTER_LABELS, ROUTED_LABEL[0]: ROUTED_LABEL[1]}.items():
         if key == "traefik.docker.network":
             value = rewrite_network(value, networks)
         args += ["--label", f"{key}={value}"]
@@ -369,6 +373,10 @@ def routed_stack(
             assert ip == "0.0.0.0", p
             args += ["-p", f"{LOOPBACK}:{outer}:{int(p['internal'])}"]
     args += ["-p", f"{LOOPBACK}::{TRAEFIK_API_PORT}"]
+    # The metrics entrypoint is never published by the stack (Prometheus reaches it over the
+    # monitoring network); here Prometheus runs on this machine, so it is published on loopback.
+    if "metrics" in entrypoints:
+        args += ["-p", f"{LOOPBACK}::{entrypoints['metrics']}"]
     args += [traefik_image, *command]
     engine.run(*args)
     for net, aliases in more:
@@ -393,6 +401,7 @@ def routed_stack(
         declared_command=declared_cmd,
         command=command,
         v6_ports=v6_ports,
+        metrics_port=engine.published_port(tname, int(entrypoints["metrics"])) if "metrics" in entrypoints else 0,
     )
     try:
         for cname in names.values():

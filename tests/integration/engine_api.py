@@ -4,7 +4,8 @@ A port of kreuzwerker/terraform-provider-docker v4.5.0 (5074970c), for the input
 - resourceDockerContainerCreate (internal/provider/resource_docker_container_funcs.go):
   ContainerCreate with Config and HostConfig (memory in MB × 1024², NanoCPUs from
   opts.ParseCPUs, durations from time.ParseDuration, NetworkMode with the schema Default
-  "bridge", binds "name:path:rw|ro" from volumeSetToDockerVolumes with Config.Volumes), then
+  "bridge", binds "name:path:rw|ro" from volumeSetToDockerVolumes with Config.Volumes,
+  Config.User and HostConfig.Tmpfs only when set, ReadonlyRootfs and AutoRemove always), then
   NetworkDisconnect("bridge") and one NetworkConnect per networks_advanced entry in the order
   schema.Set.List() gives (sorted by the decimal string of each element's hash), then one
   CopyToContainer of a one-file tar per upload (the name as written, leading "/" included; mode
@@ -185,6 +186,10 @@ def create_body(
         host_config["Binds"] = binds
     if caps:
         host_config["CapAdd"], host_config["CapDrop"] = caps.get("adds") or [], caps.get("drops") or []
+    if inputs.get("tmpfs"):
+        # funcs.go:266 `if v, ok := d.GetOk("tmpfs")`: HostConfig.Tmpfs = mapTypeMapValsToString(v),
+        # path -> mount options as written; Read stores HostConfig.Tmpfs back (funcs.go:883).
+        host_config["Tmpfs"] = {str(path): str(options) for path, options in inputs["tmpfs"].items()}
     if inputs.get("memoryReservation"):
         host_config["MemoryReservation"] = int(inputs["memoryReservation"]) * MIB
     if swap := int(inputs.get("memorySwap") or 0):
@@ -226,6 +231,11 @@ def create_body(
         "Labels": {**{item["label"]: item["value"] for item in inputs.get("labels") or []}, **labels},
         "HostConfig": host_config,
     }
+    if inputs.get("user"):
+        # funcs.go:96 `if v, ok := d.GetOk("user")`: Config.User as written ("name", "uid:gid");
+        # the engine resolves a name in the image's /etc/passwd at start, Read stores
+        # Config.User (funcs.go:851).
+        body["User"] = str(inputs["user"])
     for key, field in (("envs", "Env"), ("command", "Cmd"), ("entrypoints", "Entrypoint")):
         if inputs.get(key):
             body[field] = list(inputs[key])
@@ -344,9 +354,33 @@ def wait_healthy(api: EngineAPI, cid: str, wait_timeout: float) -> None:
         time.sleep(1)
 
 
+def _ignorable(data: Any, *messages: str) -> bool:
+    """containsIgnorableErrorMessage: the engine's error text names one of `messages`."""
+    return any(m.lower() in str(data).lower() for m in messages)
+
+
 def provider_delete(api: EngineAPI, cid: str, inputs: Mapping[str, Any]) -> None:
-    """resourceDockerContainerDelete: stop with the grace period, remove (force, volumes), wait."""
+    """resourceDockerContainerDelete (funcs.go:1078): stop with the grace period, remove (force,
+    volumes), wait for "removed" when `rm` is set, else "not-running". A container that is gone
+    already (a run-once job that ended and removed itself) is no error: each step ignores
+    "No such container" (and the remove and wait also "is already in progress"); any other
+    error fails the delete."""
     grace = int(inputs.get("destroyGraceSeconds") or 0)
-    api.call("POST", f"/containers/{cid}/stop?t={grace}")
-    api.call("DELETE", f"/containers/{cid}?force=true&v=true")
-    api.call("POST", f"/containers/{cid}/wait?condition={'removed' if inputs.get('rm') else 'not-running'}")
+    status, data = api.call("POST", f"/containers/{cid}/stop?t={grace}")
+    if status not in (204, 304) and not _ignorable(data, "No such container"):
+        raise AssertionError(f"Error stopping container {cid}: {status} {data!r}")
+    status, data = api.call("DELETE", f"/containers/{cid}?force=true&v=true")
+    if status != 204 and not _ignorable(data, "No such container", "is already in progress"):
+        raise AssertionError(f"Error deleting container {cid}: {status} {data!r}")
+    condition = "removed" if inputs.get("rm") else "not-running"
+    status, data = api.call("POST", f"/containers/{cid}/wait?condition={condition}")
+    if status != 200 and not _ignorable(data, "No such container", "is already in progress"):
+        raise AssertionError(f"Error waiting for container removal {cid}: {status} {data!r}")
+
+
+def provider_read_finds(api: EngineAPI, cid: str) -> bool:
+    """fetchDockerContainer (funcs.go:1133), the first step of resourceDockerContainerRead: list
+    every container (all=true) and look for the id. Not found, Read clears the id (SetId("")):
+    the resource leaves the state, and the next `up` would create it again."""
+    listed = api.ok("GET", "/containers/json?all=true")
+    return any(c.get("Id") == cid for c in listed)

@@ -20,6 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from stack.components.model_pull import MARKER as PULL_MARKER
+from stack.constants import MONITORING_PORTS
+from stack.render.litellm_key import MARKER as KEY_MARKER
+from stack.render.litellm_metrics_key import MARKER as METRICS_KEY_MARKER
 from tests.integration.conftest import PRIVATE_RUN
 from tests.integration.it_support import Dockerd, Engine, find_static_busybox, unavailable
 
@@ -28,24 +32,38 @@ SUITE, PACKAGE, VERSION = (HERE / "engine" / "DEBIAN_PACKAGE").read_text().split
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-stack" / f"dockerd-{SUITE}-{VERSION}"
 VARIANTS = {"default": (), "userland-proxy-false": ("--userland-proxy=false",)}
 
-# Every program the stack's commands and healthchecks call that busybox lacks, as one script: the
-# main processes sleep (the job marks its success first, as the real pull does), the probes
-# succeed. busybox's sh runs its own applets before PATH, so the probes that are applets run for
-# real: `pidof crond` finds the `crond` shim (it stays the process of that name; Debian's busybox
-# crond lacks the image's `-d`), and `wget http://127.0.0.1:2375/_ping` (the socket proxy's)
-# reaches busybox httpd, which every main process starts on its container's loopback.
-# As PID 1 the shell must trap SIGTERM itself, or the provider's stop waits out the grace period.
+# Every program the stack's commands and healthchecks call that busybox lacks, as one script. As
+# PID 1 it is a container's main process: it sleeps, after marking success the way the run-once
+# jobs do (the model pull's and both key jobs' markers, from the program), and serves busybox httpd
+# on the container's loopback: the socket proxy's port and the monitoring's (Prometheus,
+# Alertmanager, the blackbox, node and Ollama exporters, whose healthchecks wget /-/healthy or /).
+# Any other process is a probe (`docker exec`, never PID 1), which succeeds. The same name is
+# both: `python3` is LiteLLM's probe and the key jobs' program. busybox's sh runs its own applets
+# before PATH, so the probes that are applets run for real: `pidof crond` finds the `crond` shim
+# (a script's process is named after it; Debian's busybox crond lacks the image's `-d`), and
+# `wget http://127.0.0.1:2375/_ping` (the socket proxy's) reaches httpd. As PID 1 the shell must
+# trap SIGTERM itself, or the provider's stop waits out the grace period.
 SHIM = """#!/bin/sh
-case "${0##*/}" in
-  crond|bash|standin)
-    trap 'exit 0' TERM
-    touch /tmp/ai-stack-pulled 2>/dev/null
-    httpd -p 127.0.0.1:2375 -h /
-    while :; do sleep 3600 & wait $!; done ;;
-  *) exit 0 ;;
-esac
-"""
-SHIMMED = ("bash", "crond", "ollama", "pg_isready", "traefik", "python3", "curl", "gosu")
+if [ "$$" = 1 ]; then
+  trap 'exit 0' TERM
+  for marker in {markers}; do touch "$marker" 2>/dev/null; done
+  for port in {ports}; do httpd -p 127.0.0.1:$port -h /; done
+  while :; do sleep 3600 & wait $!; done
+fi
+exit 0
+""".replace("{markers}", " ".join((PULL_MARKER, KEY_MARKER, METRICS_KEY_MARKER))).replace(
+    "{ports}", " ".join(str(p) for p in (2375, *MONITORING_PORTS.values()))
+)
+SHIMMED = ("bash", "crond", "ollama", "pg_isready", "traefik", "python3", "curl", "gosu", "haproxy")
+# The images' accounts the program's `user` inputs name: the engine resolves a user name in the
+# image's /etc/passwd at start. postgres: docker-library/postgres 16/bookworm/Dockerfile
+# (`groupadd -r postgres --gid=999; useradd -r -g postgres --uid=999`); nobody: 65534.
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/sh\n"
+    "postgres:x:999:999::/var/lib/postgresql:/bin/sh\n"
+    "nobody:x:65534:65534::/:/bin/false\n"
+)
+GROUP = "root:x:0:\npostgres:x:999:\nnogroup:x:65534:\n"
 APPLETS = ("sh", "sleep", "touch", "cat", "ls", "test", "false", "httpd", "wget", "pidof")
 
 
@@ -132,7 +150,13 @@ def spec_image(eng: Engine, context: Path) -> str:
     (bin_dir / "shim").chmod(0o755)
     for name in (*SHIMMED, "standin"):
         (bin_dir / name).symlink_to("shim")
+    (context / "rootfs" / "etc").mkdir()
+    (context / "rootfs" / "etc" / "passwd").write_text(PASSWD)
+    (context / "rootfs" / "etc" / "group").write_text(GROUP)
     (context / "rootfs" / "_ping").write_text("OK")
+    (context / "rootfs" / "index.html").write_text("OK")
+    (context / "rootfs" / "-").mkdir()
+    (context / "rootfs" / "-" / "healthy").write_text("OK")
     (context / "rootfs" / "tmp").mkdir(mode=0o1777)
     (context / "rootfs" / "tmp").chmod(0o1777)
     (context / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nENTRYPOINT ["/bin/standin"]\n')

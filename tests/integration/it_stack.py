@@ -39,6 +39,17 @@ API_ROUTER_LABELS = {
     "traefik.http.routers.it-api.service": "api@internal",
 }
 """Test-only labels on Traefik's container: its API on the itapi entrypoint."""
+ROUTED_LABEL = ("ai-stack-it.routed", "1")
+"""On every container of the routed stack (its stand-ins and its Traefik), and nowhere else."""
+ROUTED_CONSTRAINT = f"--providers.docker.constraints=Label(`{ROUTED_LABEL[0]}`,`{ROUTED_LABEL[1]}`)"
+"""The routed stack's Traefik sees only those. Other tests run Traefiks of their own on the same
+engine (test_open_webui's `strict` router, test_pack_traefik's carriers), whose label carriers are
+host-network containers. Unconstrained, the routed Traefik loads their routers too, and for each
+looks up `host.docker.internal` and `host.containers.internal` (pkg/provider/docker/config.go
+getIPAddress, v3.7; keepContainer, which applies the constraint, runs first). From its bridge
+network no resolver answers those (the private engine neither forwards nor masquerades, so the
+embedded DNS's upstream is out of reach): seconds per lookup, on every Docker event, and the routed
+Traefik lags behind the stand-ins it must drop."""
 # Inside Traefik's container nothing listens on port 9: ACME fails at once, no packet leaves.
 CLOSED_ACME = "https://127.0.0.1:9/directory"
 ROUTE_PORT_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.loadbalancer\.server\.port$")
@@ -100,6 +111,7 @@ class RoutedStack:
     declared_command: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     v6_ports: dict[int, int] = field(default_factory=dict)  # container port -> host port on ::1
+    metrics_port: int = 0  # Traefik's metrics entrypoint on 127.0.0.1 (0: the stack has none)
 
     def api(self, path: str) -> Any:
         reply = http_request(self.api_port, path, timeout=5)
@@ -153,7 +165,7 @@ def start_standin(
     name = f"{engine.prefix}{service}" + ("" if instance == "main" else f"-{instance}")
     hc = container.inputs.get("healthcheck") or {}
     path = health_path(container)
-    args = ["create", "--name", name, "--label", engine.session_label]
+    args = ["create", "--name", name, "--label", engine.session_label, "--label", "=".join(ROUTED_LABEL)]
     for key, value in label_map(container).items():
         if key == "traefik.docker.network":
             value = rewrite_network(value, networks)
@@ -243,6 +255,8 @@ class LitellmProxy:
     virtual_key: str | None = None
     """With key_auth: Open WebUI's declared virtual key, which this LiteLLM accepts."""
     key_models: list[str] = field(default_factory=list)
+    metrics_key: str | None = None
+    """With key_auth and monitoring: Prometheus's declared key, limited to /metrics."""
     """The models the key job registers the virtual key for (its declared MODELS)."""
 
 
@@ -283,6 +297,13 @@ async def user_api_key_auth(request, api_key):
     if key == _KEYS["virtual"]["key"]:
         v = _KEYS["virtual"]
         return UserAPIKeyAuth(api_key=key, models=v["models"], key_alias=v["key_alias"], metadata=v["metadata"])
+    m = _KEYS.get("metrics")
+    if m and key == m["key"]:
+        # Prometheus's key as stack/render/litellm_metrics_key.py registers it: /metrics only.
+        return UserAPIKeyAuth(
+            api_key=key, models=m["models"], allowed_routes=m["allowed_routes"], key_alias=m["key_alias"],
+            metadata=m["metadata"],
+        )
     raise HTTPException(status_code=401, detail="unknown key")
 """
 
@@ -317,7 +338,7 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
     standin = OllamaStandIn([*ollama_entries.values(), *([UNDECLARED_MODEL] if key_auth else [])])
     config = litellm_config_for_test(uploads[config_path], ollama_base, standin.url)
     master_key = config["general_settings"]["master_key"]
-    virtual_key, key_models = None, []
+    virtual_key, key_models, metrics_key = None, [], None
     if key_auth:
         job = containers["litellm-key"]
         job_files = {u["file"]: u["content"] for u in job.inputs["uploads"]}
@@ -326,7 +347,17 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         assert job_files[job_env["MASTER_KEY_FILE"]] == master_key
         key_models = json.loads(job_env["MODELS"])
         payload = litellm_key.generate_payload(virtual_key, key_models)
-        (tmp / "keys.json").write_text(json.dumps({"master": master_key, "virtual": payload}))
+        keys: dict[str, Any] = {"master": master_key, "virtual": payload}
+        if "litellm-metrics-key" in containers:  # with monitoring: Prometheus's key too
+            from stack.render import litellm_metrics_key
+
+            mjob = containers["litellm-metrics-key"]
+            mfiles = {u["file"]: u["content"] for u in mjob.inputs["uploads"]}
+            menv = env_list(mjob.inputs["envs"])
+            assert mfiles[menv["MASTER_KEY_FILE"]] == master_key
+            metrics_key = mfiles[menv["KEY_FILE"]]
+            keys["metrics"] = litellm_metrics_key.generate_payload(metrics_key)
+        (tmp / "keys.json").write_text(json.dumps(keys))
         (tmp / "it_key_auth.py").write_text(KEY_AUTH)
         # The key's model access is then checked by _enforce_key_and_fallback_model_access
         # (auth/user_api_key_auth.py), the function a key from the database goes through.
@@ -414,6 +445,7 @@ def start_litellm(stack: str, evaluation: Any, tmp: Path, *, key_auth: bool = Fa
         process=proc,
         virtual_key=virtual_key,
         key_models=key_models,
+        metrics_key=metrics_key,
     )
 
 

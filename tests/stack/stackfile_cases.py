@@ -1056,3 +1056,122 @@ VALID += [
         + "  ai-stack:backup:\n    enabled: false\n    # schedule: '0 4 * * *'\n",
     ),
 ]
+
+
+# --- issue 24: monitoring ------------------------------------------------------------------------
+
+
+def watched(fields: str, *extra: str) -> str:
+    """A laptop stack with monitoring on, room made for it (BIG_HOST), and these fields."""
+    return stack(f"ai-stack:monitoring: {{enabled: true{', ' + fields if fields else ''}}}", *extra, host=BIG_HOST)
+
+
+WEBHOOK = "receivers: [{name: ops, type: webhook}]"
+BROKEN += [
+    ("retention without unit", watched("retention: 15"), r"ai-stack:monitoring\.retention: .*Prometheus duration"),
+    ("retention go style", watched("retention: 1d12h30m15s5ms1"), r"ai-stack:monitoring\.retention: .*Prometheus"),
+    ("retention too short", watched("retention: 30m"), r"ai-stack:monitoring\.retention: .*at least 1h"),
+    ("retention size unit", watched("retentionSize: 20G"), r"ai-stack:monitoring\.retentionSize"),
+    ("gpu threshold too high", watched("gpuTemperatureCelsius: 150"), r"ai-stack:monitoring\.gpuTemperatureCelsius"),
+    ("gpu threshold text", watched("gpuTemperatureCelsius: hot"), r"ai-stack:monitoring\.gpuTemperatureCelsius"),
+    ("gpu exporter unknown", watched("gpuExporter: nvtop"), r"ai-stack:monitoring\.gpuExporter"),
+    (
+        "receiver type unknown",
+        watched("receivers: [{name: ops, type: slack}]"),
+        r"ai-stack:monitoring\.receivers.*type",
+    ),
+    (
+        "receiver name with spaces",
+        watched("receivers: [{name: 'on call', type: webhook}]"),
+        r"ai-stack:monitoring\.receivers.*name",
+    ),
+    (
+        "receiver twice",
+        watched("receivers: [{name: ops, type: webhook}, {name: ops, type: ntfy}]"),
+        r"ai-stack:monitoring\.receivers: .*used twice: \['ops'\]",
+    ),
+    (
+        "email without smarthost",
+        watched("receivers: [{name: mail, type: email, to: ops@example.com, fromAddress: a@example.com}]"),
+        r"ai-stack:monitoring\.receivers.*email receiver needs smarthost",
+    ),
+    (
+        "email smarthost without port",
+        watched(
+            "receivers: [{name: mail, type: email, to: ops@example.com, fromAddress: a@example.com, "
+            "smarthost: smtp.example.com}]"
+        ),
+        r"ai-stack:monitoring\.receivers.*smarthost must be host:port",
+    ),
+    (
+        "webhook with email fields",
+        watched("receivers: [{name: ops, type: webhook, to: ops@example.com}]"),
+        r"ai-stack:monitoring\.receivers.*to apply to email receivers only",
+    ),
+    (
+        "receiver without its secret",
+        watched(WEBHOOK),
+        r"ai-stack:monitoring\.receivers\[0\]: no secret ai-stack:alertReceiverSecrets\.ops \(its URL\)",
+    ),
+    (
+        "receiver secret in plain text",
+        watched(WEBHOOK, "ai-stack:alertReceiverSecrets: {ops: https://hooks.example.com/x}"),
+        r"ai-stack:alertReceiverSecrets: must be a secret",
+    ),
+    (
+        "receiver secret naming no receiver",
+        watched(WEBHOOK, "ai-stack:alertReceiverSecrets:", f"    ops: {SECRET}", f"    opps: {SECRET}"),
+        r"ai-stack:alertReceiverSecrets\.opps: names no receiver",
+    ),
+    (
+        "receivers with monitoring off",
+        stack(
+            "ai-stack:monitoring: {receivers: [{name: ops, type: webhook}]}",
+            "ai-stack:alertReceiverSecrets:",
+            f"    ops: {SECRET}",
+        ),
+        r"ai-stack:monitoring\.receivers: set, but monitoring is off on this stack",
+    ),
+    (
+        "ui ports clash",
+        watched("ports: {prometheus: 9090, alertmanager: 9090}"),
+        r"ai-stack:monitoring\.ports: prometheus and alertmanager both use 9090",
+    ),
+    (
+        "ui port taken by open webui",
+        watched("ports: {prometheus: 3000}"),
+        r"ai-stack:monitoring\.ports\.prometheus: 3000 is already ai-stack:ports\.openWebui",
+    ),
+    (
+        "monitoring does not fit the laptop",
+        stack("ai-stack:monitoring: {enabled: true}"),
+        r"ai-stack:host\.cpus: the containers' CPU limits add up to .*prometheus 1.*above the host's 8",
+    ),
+    (
+        "monitoring image floats",
+        watched("", "ai-stack:images: {prometheus: 'prom/prometheus:latest'}"),
+        r"ai-stack:images\.prometheus",
+    ),
+    ("monitoring typo", watched("retension: 15d"), r"ai-stack:monitoring\.retension: unknown setting"),
+]
+VALID += [
+    ("monitoring on a big laptop", watched("retention: 2w, retentionSize: 20GB, gpuTemperatureCelsius: 80")),
+    (
+        "every receiver type",
+        watched(
+            "receivers: [{name: ops, type: webhook}, {name: phone, type: ntfy, severity: critical}, "
+            "{name: mail, type: email, to: ops@example.com, fromAddress: alerts@example.com, "
+            "smarthost: 'smtp.example.com:587', username: alerts}]",
+            "ai-stack:alertReceiverSecrets:",
+            f"    ops: {SECRET}",
+            f"    phone: {SECRET}",
+            f"    phone-token: {SECRET}",
+            f"    mail: {SECRET}",
+        ),
+    ),
+    ("receiver secrets as one object", watched(WEBHOOK, f"ai-stack:alertReceiverSecrets: {SECRET}")),
+    (
+        "monitoring off on a server",
+        (ROOT / "Pulumi.prod.yaml").read_text() + "  ai-stack:monitoring: {enabled: false}\n",
+    ),
+]

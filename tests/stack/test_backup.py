@@ -93,6 +93,8 @@ def test_prod_schedules_the_steps_and_dev_says_none(dev: Evaluation, prod: Evalu
         ("backup-job-snapshot", restic, "none", ["backup-repo:/repo", "backup-staging:/staging"]),
         ("backup-job-prune", restic, "none", ["backup-repo:/repo"]),
         ("backup-job-clear-staging", webui, "none", ["backup-staging:/staging"]),
+        # Monitoring is on in prod: the last step records this good run for node-exporter.
+        ("backup-job-record-success", webui, "none", ["backup-metrics:/metrics"]),
     ]
     got = [
         (_opt(c, "--name")[0], c[c.index("--entrypoint") + 2], _opt(c, "--network")[0], _opt(c, "--volume"))

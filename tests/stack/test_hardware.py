@@ -74,7 +74,10 @@ def test_amd_gets_exactly_its_device_files_and_groups(amd: Evaluation) -> None:
     assert all(d["containerPath"] == d["hostPath"] and d["permissions"] == "rwm" for d in ollama["devices"])
     assert ollama["groupAdds"] == ["44", "109"]
     assert "deviceRequests" not in ollama, "ROCm needs no runtime hook: no device request"
-    others = {n: c.inputs for n, c in amd.containers().items() if n != "ollama"}
+    # AMD's device metrics exporter reads the same GPUs, with the same groups; nothing else does.
+    exporter = amd.containers()["gpu-exporter"].inputs
+    assert exporter["devices"] == ollama["devices"] and exporter["groupAdds"] == ["44", "109"]
+    others = {n: c.inputs for n, c in amd.containers().items() if n not in ("ollama", "gpu-exporter")}
     assert {n for n, i in others.items() if i.get("devices") or i.get("groupAdds")} == set()
 
 
@@ -253,9 +256,10 @@ def test_host_mode_fit_is_not_checked_and_says_so() -> None:
 
 def test_pack_config_allows_exactly_the_declared_devices() -> None:
     amd_cfg = packconfig.pack_config(settings("amd"))
-    assert amd_cfg["container-no-host-devices"] == {
-        "allowedDevices": {"ollama": ["/dev/kfd", "/dev/dri/renderD128", "/dev/dri/renderD129"]}
-    }
+    gpus = ["/dev/kfd", "/dev/dri/renderD128", "/dev/dri/renderD129"]
+    assert amd_cfg["container-no-host-devices"] == {"allowedDevices": {"ollama": gpus, "gpu-exporter": gpus}}
+    # No NVIDIA request on an AMD stack: the GPU allow-list stays Ollama's alone.
+    assert amd_cfg["container-gpu-allow-list"] == {"allowedContainers": ["ollama"]}
     mac_cfg = packconfig.pack_config(settings("mac"))
     assert mac_cfg["container-no-host-devices"] == {"allowedDevices": {}}
     assert mac_cfg["container-no-published-datastore"] == {"loopbackAllowed": []}
@@ -271,14 +275,17 @@ def _gate_root(tmp_path: Path, names: list[str]) -> tuple[Path, Path]:
     return tmp_path, pack
 
 
-def test_both_examples_pass_the_gate(tmp_path: Path) -> None:
-    root, pack = _gate_root(tmp_path, ["amd", "mac"])
-    reports = run_gate(["amd", "mac"], root=root, pack_dir=pack)
-    for report in reports:
-        assert report.error is None and report.passed, (report.stack, report.error, report.mandatory)
-    amd_rows = {r.name: r for r in reports[0].rows}
+def test_every_example_passes_the_gate(tmp_path: Path) -> None:
+    """Both of the README's files here, and every other example stack file (the sign-in one)."""
+    names = sorted(p.name.split(".")[1] for p in DATA.glob("Pulumi.*.yaml"))
+    assert {"amd", "mac", "sso"} <= set(names)
+    root, pack = _gate_root(tmp_path, names)
+    reports = dict(zip(names, run_gate(names, root=root, pack_dir=pack), strict=True))
+    for name, report in reports.items():
+        assert report.stack == name and report.error is None and report.passed, (name, report.error, report.mandatory)
+    amd_rows = {r.name: r for r in reports["amd"].rows}
     assert amd_rows["ollama"].image == "ollama/ollama:0.32.15-rocm"
-    assert "ollama" not in {r.name for r in reports[1].rows}
+    assert "ollama" not in {r.name for r in reports["mac"].rows}
 
 
 def test_the_amd_devices_fail_the_gate_under_another_stacks_config(tmp_path: Path) -> None:
@@ -288,7 +295,8 @@ def test_the_amd_devices_fail_the_gate_under_another_stacks_config(tmp_path: Pat
     (pack / "config" / "amd.json").write_text(json.dumps(prod))
     (report,) = run_gate(["amd"], root=root, pack_dir=pack)
     devices = [d for d in report.mandatory if d.policy_name == "container-no-host-devices"]
-    assert len(devices) == 1 and "/dev/kfd" in devices[0].message and devices[0].urn.endswith("::ollama")
+    assert len(devices) == 2 and all("/dev/kfd" in d.message for d in devices)
+    assert sorted(d.urn.rsplit("::", 1)[1] for d in devices) == ["gpu-exporter", "ollama"]
 
 
 @pytest.mark.parametrize("name", ["amd", "mac"])

@@ -38,7 +38,9 @@ def labels(c: Registered) -> dict[str, str]:
 def test_expected_containers(dev: Evaluation, prod: Evaluation) -> None:
     base = {"ollama", "ollama-pull", "open-webui", "litellm", "litellm-key", "postgres"}
     assert set(dev.containers()) == base
-    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"}
+    monitoring = {"prometheus", "alertmanager", "blackbox-exporter", "node-exporter", "gpu-exporter", "ollama-exporter"}
+    monitoring |= {"litellm-metrics-key"}  # the run-once job registering Prometheus's key
+    assert set(prod.containers()) == base | {"traefik", "docker-socket-proxy", "backup"} | monitoring
 
 
 def test_every_container_has_limits_matching_settings(any_stack: Evaluation) -> None:
@@ -59,7 +61,9 @@ def test_dev_limits_fit_a_16gb_laptop_with_room(dev: Evaluation) -> None:
 
 def test_restart_logs_and_hardening(any_stack: Evaluation) -> None:
     for name, c in any_stack.containers().items():
-        expected = "no" if name in (constants.MODEL_PULL, constants.KEY_JOB) else "unless-stopped"
+        expected = (
+            "no" if name in (constants.MODEL_PULL, constants.KEY_JOB, constants.METRICS_KEY_JOB) else "unless-stopped"
+        )
         assert c.inputs["restart"] == expected, name
         assert c.inputs["logDriver"] == "json-file", name
         assert c.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
@@ -76,6 +80,14 @@ HEALTH = {
     "postgres": ["CMD", "pg_isready", "-U", "litellm", "-d", "litellm"],
     # `traefik healthcheck` needs the ping entrypoint's address (cmd/healthcheck/healthcheck.go).
     "traefik": ["CMD", "traefik", "healthcheck", "--ping", "--entrypoints.traefik.address=127.0.0.1:8080"],
+    "litellm-metrics-key": ["CMD-SHELL", "test -f /tmp/ai-stack-metrics-key"],
+    # The Prometheus project's images are busybox-based (wget); the vendors' are Ubuntu (bash).
+    "prometheus": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9090/-/healthy || exit 1"],
+    "alertmanager": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9093/-/healthy || exit 1"],
+    "blackbox-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9115/-/healthy || exit 1"],
+    "node-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/ || exit 1"],
+    "ollama-exporter": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:7979/ || exit 1"],
+    "gpu-exporter": ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400"],
 }
 
 
@@ -125,6 +137,18 @@ def test_images_pinned_and_kept(any_stack: Evaluation) -> None:
         # The router, its socket proxy, and the backup scheduler's two images (the steps reuse
         # Postgres and Open WebUI).
         expected |= {constants.IMAGES[k] for k in ("traefik", "socket_proxy", "restic", "docker_cli")}
+        # Monitoring (on for a server): NVIDIA's exporter for the prod GPUs.
+        expected |= {
+            constants.IMAGES[k]
+            for k in (
+                "prometheus",
+                "alertmanager",
+                "node_exporter",
+                "blackbox_exporter",
+                "json_exporter",
+                "dcgm_exporter",
+            )
+        }
     assert refs == expected
     for r in images:
         tag = r.inputs["name"].rsplit(":", 1)[1]
@@ -150,6 +174,7 @@ def networks_of(ev: Evaluation) -> dict[str, dict[str, list[str]]]:
 
 INTERNAL, EGRESS, SOCKET = "ai-stack-internal", "ai-stack-ollama-egress", "ai-stack-socket"
 DATASTORE, OLLAMA = "ai-stack-datastore", "ai-stack-ollama"
+MONITORING, EXPORTERS, ALERTING = "ai-stack-monitoring", "ai-stack-exporters", "ai-stack-alerting"
 
 
 def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
@@ -161,19 +186,26 @@ def test_backends_only_on_the_internal_network(any_stack: Evaluation) -> None:
     assert nets["litellm-key"] == {INTERNAL: ["litellm-key"]}
     # Open WebUI: Traefik and LiteLLM only, not Postgres's network nor Ollama's.
     assert nets["open-webui"] == {"proxy": ["open-webui"], INTERNAL: ["open-webui"]}
+    watched = {MONITORING: ["litellm"]} if any_stack.stack == "prod" else {}
     assert nets["litellm"] == {
         "proxy": ["litellm"],
         INTERNAL: ["litellm", "litellm.internal"],
         DATASTORE: ["litellm"],
         OLLAMA: ["litellm"],
+        **watched,
     }
     alone = [name for name, n in nets.items() if EGRESS in n]
     assert alone == ["ollama"]
-    assert sorted(name for name, n in nets.items() if DATASTORE in n) == ["litellm", "postgres"]
-    assert sorted(name for name, n in nets.items() if OLLAMA in n) == ["litellm", "ollama", "ollama-pull"]
+    # With monitoring (prod), the blackbox exporter probes Postgres and Ollama where they are, and
+    # the Ollama exporter polls /api/ps there.
+    probe = ["blackbox-exporter"] if any_stack.stack == "prod" else []
+    assert sorted(name for name, n in nets.items() if DATASTORE in n) == [*probe, "litellm", "postgres"]
+    assert sorted(name for name, n in nets.items() if OLLAMA in n) == sorted(
+        [*probe, *(["ollama-exporter"] if probe else []), "litellm", "ollama", "ollama-pull"]
+    )
     assert nets.get("backup", {}) == {}
     if "traefik" in nets:
-        assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"]}
+        assert nets["traefik"] == {"proxy": ["traefik"], SOCKET: ["traefik"], MONITORING: ["traefik"]}
         assert nets["docker-socket-proxy"] == {SOCKET: ["docker-socket-proxy"]}
         assert sorted(name for name, n in nets.items() if SOCKET in n) == ["docker-socket-proxy", "traefik"]
     # Backend hops use names that resolve on the internal network only.
@@ -198,7 +230,41 @@ def test_stack_networks(dev: Evaluation, prod: Evaluation) -> None:
         OLLAMA: (True, False),
         EGRESS: (False, False),
     }
-    assert shape(prod) == {**shape(dev), SOCKET: (True, False)}
+    assert shape(prod) == {
+        **shape(dev),
+        SOCKET: (True, False),
+        MONITORING: (True, False),
+        EXPORTERS: (True, False),
+        ALERTING: (False, False),
+    }
+
+
+def test_monitoring_networks(prod: Evaluation) -> None:
+    """Host access shares a network with Prometheus alone; only Alertmanager and Prometheus go out."""
+    nets = networks_of(prod)
+    on = {net: sorted(name for name, n in nets.items() if net in n) for net in (MONITORING, EXPORTERS, ALERTING)}
+    assert on == {
+        MONITORING: [
+            "alertmanager",
+            "blackbox-exporter",
+            "litellm",
+            "litellm-metrics-key",
+            "ollama-exporter",
+            "prometheus",
+            "traefik",
+        ],
+        EXPORTERS: ["gpu-exporter", "node-exporter", "prometheus"],
+        ALERTING: ["alertmanager", "prometheus"],
+    }
+    assert nets["node-exporter"] == {EXPORTERS: ["node-exporter"]}
+    # The blackbox exporter probes each service where it is (Postgres on datastore, Ollama on its own).
+    assert nets["blackbox-exporter"] == {
+        MONITORING: ["blackbox-exporter"],
+        INTERNAL: ["blackbox-exporter"],
+        DATASTORE: ["blackbox-exporter"],
+        OLLAMA: ["blackbox-exporter"],
+    }
+    assert nets["ollama-exporter"] == {MONITORING: ["ollama-exporter"], OLLAMA: ["ollama-exporter"]}
 
 
 def test_external_network_is_adopted_not_created() -> None:
@@ -237,6 +303,10 @@ def test_prod_publishes_only_the_router(prod: Evaluation) -> None:
                 (None, 443, 8443),
                 ("::", 443, 8444),
             ]
+        elif name in ("prometheus", "alertmanager"):
+            # The UIs, for `ssh -L` only: the host's loopback.
+            port = {"prometheus": 9090, "alertmanager": 9093}[name]
+            assert [(p.get("ip"), p["external"], p["internal"]) for p in ports] == [("127.0.0.1", port, port)]
         else:
             assert ports == [], f"{name} must not be published on the server"
 
@@ -308,11 +378,13 @@ def test_gpu_only_in_prod(dev: Evaluation, prod: Evaluation) -> None:
     for name, c in dev.containers().items():
         assert "deviceRequests" not in c.inputs and "gpus" not in c.inputs, name
     for name, c in prod.containers().items():
-        if name != "ollama":
+        if name not in ("ollama", "gpu-exporter"):
             assert "deviceRequests" not in c.inputs, name
-    assert prod.containers()["ollama"].inputs["deviceRequests"] == [
-        {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
-    ]
+    # The GPU exporter reads the GPUs Ollama has (dcgm-exporter needs them, and nothing more).
+    for name in ("ollama", "gpu-exporter"):
+        assert prod.containers()[name].inputs["deviceRequests"] == [
+            {"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}
+        ]
 
 
 def test_cdi_gpu_request() -> None:
@@ -510,7 +582,13 @@ def test_data_volumes(dev: Evaluation, prod: Evaluation) -> None:
     assert mounts["docker-socket-proxy"] == {"/var/run/docker.sock"}
     expected = {"ollama-models", "open-webui-data", "postgres-data"}
     assert {v.name for v in dev.of_type(VOLUME)} == expected
-    assert {v.name for v in prod.of_type(VOLUME)} == expected | {"traefik-certs", "backup-repo"}
+    assert {v.name for v in prod.of_type(VOLUME)} == expected | {
+        "traefik-certs",
+        "backup-repo",
+        "prometheus-data",
+        "alertmanager-data",
+        "backup-metrics",
+    }
     for v in prod.of_type(VOLUME):
         assert v.protect and v.retain_on_delete, v.name
     for v in dev.of_type(VOLUME):
@@ -619,8 +697,9 @@ def test_joining_an_existing_traefik() -> None:
         "  ai-stack:network: {name: web, external: true}\n"
         "  ai-stack:traefik: {mode: external, certResolver: myresolver, entrypoint: https}\n"
         "  ai-stack:openWebui: {host: chat.example.org}\n  ai-stack:litellm: {host: llm.example.org}\n"
-        # 8 CPUs leave no room for the backup steps beside the services; the router is the subject.
-        "  ai-stack:backup: {enabled: false}\n"
+        # 8 CPUs leave no room for the backup steps or monitoring beside the services; the router
+        # is the subject.
+        "  ai-stack:backup: {enabled: false}\n  ai-stack:monitoring: {enabled: false}\n"
     )
     ev = evaluate("edge", config_text=overlay(text))
     c = ev.containers()
@@ -660,3 +739,58 @@ def test_config_from_the_environment_channel(monkeypatch: pytest.MonkeyPatch) ->
     config, secret = raw_config()
     assert config == {"ai-stack:profile": "server", "ai-stack:providerKeys": "{}", "ai-stack:models": '["a"]'}
     assert secret == {"ai-stack:providerKeys"}
+
+
+# --- monitoring -------------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_litellm_with_its_own_key(prod: Evaluation) -> None:
+    c = prod.containers()
+    files = {u["file"]: u["content"] for u in c["prometheus"].inputs["uploads"]}
+    key = files["/etc/prometheus/litellm-metrics-key"]
+    master = prod.outputs["litellmMasterKey"]
+    assert key.startswith("sk-") and key != master
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "litellm")
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/etc/prometheus/litellm-metrics-key"}
+    assert job["static_configs"] == [{"targets": ["litellm:4000"]}]
+    # The job registers exactly that key, with the master key, both as files (no key in env).
+    jobfiles = {u["file"]: u["content"] for u in c["litellm-metrics-key"].inputs["uploads"]}
+    assert sorted(jobfiles.values()) == sorted([key, master])
+    assert not any(key in e or master in e for e in c["litellm-metrics-key"].inputs["envs"])
+    assert "LITELLM_URL=http://litellm:4000" in c["litellm-metrics-key"].inputs["envs"]
+    litellm_config = yaml.safe_load(
+        next(u["content"] for u in c["litellm"].inputs["uploads"] if u["file"] == "/app/config.yaml")
+    )
+    assert litellm_config["litellm_settings"] == {"callbacks": ["prometheus"]}
+
+
+def test_traefik_metrics_on_an_entrypoint_of_their_own(prod: Evaluation) -> None:
+    cmd = prod.containers()["traefik"].inputs["command"]
+    assert {
+        "--entrypoints.metrics.address=:8082",
+        "--metrics.prometheus=true",
+        "--metrics.prometheus.entrypoint=metrics",
+    } <= set(cmd)
+    # No router of the stack listens there: every router names the TLS entrypoints only.
+    for c in prod.containers().values():
+        for k, v in labels(c).items():
+            if k.endswith(".entrypoints"):
+                assert "metrics" not in v.split(","), (c.name, k)
+
+
+def test_monitoring_is_off_on_the_laptop_and_fits_when_asked(dev: Evaluation) -> None:
+    assert not {"prometheus", "alertmanager", "node-exporter"} & set(dev.containers())
+    text = (
+        "config:\n  ai-stack:monitoring:\n    enabled: true\n"
+        "    prometheus: {cpus: 0.25, memory: 512Mi}\n"
+        "  ai-stack:ollama: {cpus: 2.5}\n"
+    )
+    ev = evaluate("dev", config_text=overlay(text))
+    c = ev.containers()
+    assert {"prometheus", "alertmanager", "node-exporter", "blackbox-exporter", "ollama-exporter"} <= set(c)
+    assert "gpu-exporter" not in c  # the laptop has no GPU
+    # No backups on the laptop: no BackupTooOld and no textfile volume.
+    rules = next(u["content"] for u in c["prometheus"].inputs["uploads"] if u["file"].endswith("rules.yml"))
+    assert "BackupTooOld" not in rules and "GpuTooHot" in rules
+    assert "backup-metrics" not in {v.name for v in ev.of_type(VOLUME)}

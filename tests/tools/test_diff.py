@@ -239,6 +239,9 @@ def test_one_name_per_resource_in_the_table_the_diagram_and_the_gate(repo: Path)
         "ai-stack-ollama",
         "ai-stack-socket",
         "ai-stack-ollama-egress",
+        "ai-stack-monitoring",
+        "ai-stack-exporters",
+        "ai-stack-alerting",
     }
     text, chart = render.text(d), diagram(d)
     for name in networks:

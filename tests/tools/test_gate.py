@@ -51,6 +51,13 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         "traefik",
         "docker-socket-proxy",
         "backup",
+        "prometheus",
+        "alertmanager",
+        "blackbox-exporter",
+        "node-exporter",
+        "gpu-exporter",
+        "ollama-exporter",
+        "litellm-metrics-key",
     }
     assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
 
@@ -309,5 +316,6 @@ def test_the_amd_example_shows_its_gpus_in_the_inventory() -> None:
     report = StackReport("amd", rows(ev))
     [ollama] = [r for r in report.rows if r.name == "ollama"]
     assert ollama.gpu == "amd:renderD128,renderD129"  # the example's renderNodes
-    assert "(ollama amd:renderD128,renderD129)" in render.markdown([report])
+    # The AMD exporter reads the same GPUs (monitoring is on for a server).
+    assert "(gpu-exporter amd:renderD128,renderD129, ollama amd:renderD128,renderD129)" in render.markdown([report])
     assert "| ollama/ollama:0.32.15-rocm | 16.0 | 65536Mi | amd:renderD128,renderD129 |" in render.markdown([report])

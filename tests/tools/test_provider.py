@@ -67,6 +67,21 @@ def test_swap_without_accounting_updates_once_after_each_create_or_refresh() -> 
     assert provider.diff(provider.CONTAINER, refreshed, inputs).op == "update"
 
 
+def test_capabilities_read_back_as_two_sets() -> None:
+    """funcs.go:870 (v4.5.0): Read stores [{add: CapAdd, drop: CapDrop}] as two sets; an unset
+    `add` plans as the empty set. The program's `{drops: [ALL]}` is no diff, the engine's order of
+    a set is none, and another list is a replacement (capabilities is ForceNew)."""
+    inputs = {"capabilities": {"drops": ["ALL"]}}
+    state = provider.read_back(provider.CONTAINER, inputs)
+    assert state["capabilities"] == {"adds": [], "drops": ["ALL"]}
+    assert provider.diff(provider.CONTAINER, state, inputs).op == "same"
+    backup = {"capabilities": {"drops": ["ALL"], "adds": ["SETUID", "SETGID"]}}
+    engine = {**state, "capabilities": {"adds": ["SETGID", "SETUID"], "drops": ["ALL"]}}
+    assert provider.diff(provider.CONTAINER, engine, backup).op == "same"
+    change = provider.diff(provider.CONTAINER, engine, inputs)
+    assert change.op == "replace" and change.forcing == ("capabilities",)
+
+
 DATA = Path(__file__).resolve().parents[1] / "stack" / "data"
 F13 = provider.Host(userland_proxy=False)
 F15 = provider.Host(default_network_ipv6=True, default_network_opts={"com.docker.network.driver.mtu": "1450"})
@@ -85,7 +100,7 @@ IPV6_ON = "    ipv6: true\n"
 def _evaluate(name: str) -> Evaluation:
     """The example stacks: dev, prod (IPv6 on), prod with IPv6 off, the README's AMD and Mac files
     and the sign-in example."""
-    if name in ("amd", "mac", "sso"):
+    if (DATA / f"Pulumi.{name}.yaml").is_file():
         return evaluate(name, root=DATA)
     if name == "prod-ipv4":
         assert IPV6_ON in PROD_TEXT
@@ -93,7 +108,11 @@ def _evaluate(name: str) -> Evaluation:
     return evaluate(name)
 
 
-@pytest.fixture(scope="module", params=["dev", "prod", "prod-ipv4", "amd", "mac", "sso"])
+EXAMPLES = ["dev", "prod", "prod-ipv4", *sorted(p.name.split(".")[1] for p in DATA.glob("Pulumi.*.yaml"))]
+"""dev, prod (IPv6 on and off) and every example stack file (the AMD, Mac and sign-in ones, and any new one)."""
+
+
+@pytest.fixture(scope="module", params=EXAMPLES)
 def example(request: pytest.FixtureRequest) -> Evaluation:
     return _evaluate(request.param)
 
@@ -116,7 +135,7 @@ def test_a_second_up_changes_nothing(example: Evaluation, host: provider.Host) -
     assert len(changes) == sum(1 for r in example.resources if r.custom)
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "amd"])
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_a_fresh_second_evaluation_registers_the_same_inputs(name: str) -> None:
     """The matrix above diffs one evaluation against itself; a fresh one must be the same program."""
     changes = second_run(_evaluate(name), _evaluate(name), HOSTS["both"])

@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     found = secrets(args.stack, s)
     plan_target = target(s)
-    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args())
+    plan = Plan(database(s), plan_target, s.all_models, s.backup.retention.forget_args(), stamp=s.monitors)
     # pg_dump reaches Postgres on the datastore network, where the scheduler's steps run too.
     runner = DockerRunner(docker_run(s, constants.DATASTORE_NETWORK), found)
     where = os.environ.get("DOCKER_HOST", "the local Docker engine")

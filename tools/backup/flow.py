@@ -27,12 +27,14 @@ class Plan:
     models: Sequence[str]
     keep: Sequence[str]
     """restic forget arguments (the retention)."""
+    stamp: bool = False
+    """Record the good run for Prometheus (the stack monitors)."""
 
 
 def take_backup(runner: Runner, plan: Plan, log: Callable[[str], None] = print) -> float:
     """Run every backup step in order; the seconds it took."""
     began = time.monotonic()
-    for step in steps.backup_steps(plan.db, plan.target, plan.models, plan.keep):
+    for step in steps.backup_steps(plan.db, plan.target, plan.models, plan.keep, stamp=plan.stamp):
         log(f"backup: {step.name}")
         try:
             runner.run(step)

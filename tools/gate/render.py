@@ -18,9 +18,28 @@ from tools.gate.run import Row, StackReport
 COLUMNS = ("type", "name", "protect", "image", "cpus", "memory", "gpu", "ports", "routes")
 
 
+IMAGE_CELL = 45
+"""The text table's image column: a longer reference shows its last path segment and tag
+(`nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-…` as `…/dcgm-exporter:4.2.3-…`); Markdown and JSON
+keep it whole."""
+
+
+def _image_cell(ref: str) -> str:
+    if len(ref) <= IMAGE_CELL or "/" not in ref:
+        return ref
+    return "…/" + ref.rsplit("/", 1)[1]
+
+
 def _cells(row: Row) -> list[str]:
     return [
-        "yes" if c == "protect" and row.protect else "" if c == "protect" else str(getattr(row, c)) for c in COLUMNS
+        "yes"
+        if c == "protect" and row.protect
+        else ""
+        if c == "protect"
+        else _image_cell(str(row.image))
+        if c == "image"
+        else str(getattr(row, c))
+        for c in COLUMNS
     ]
 
 
