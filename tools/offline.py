@@ -10,11 +10,12 @@ engine does and the mock monitor does not.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import runpy
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -184,6 +185,22 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
 
 
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """The SDK walks and converts the whole Python stack of every resource it registers (about a
+    tenth of an evaluation) to tell the engine which line declared it. The mock monitor drops it:
+    skip the walk while the program runs here."""
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import source_pb2
+
+    walk = runtime_resource._get_stack_trace  # the SDK's own hook, restored below
+    runtime_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = walk
+
+
 def evaluate(
     stack: str,
     *,
@@ -283,5 +300,6 @@ def evaluate(
 
         return resolve(build(settings_from_config()))
 
-    _sync_await(run_pulumi_func(program))
+    with _no_source_positions():
+        _sync_await(run_pulumi_func(program))
     return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs, notes=notes)
