@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
+from stack.render import yamltext
 
 
 @dataclass(frozen=True)
@@ -135,5 +135,5 @@ def render_prometheus_config(plan: ScrapePlan) -> str:
         "alerting": {"alertmanagers": [{"static_configs": [_static([plan.alertmanager])]}]},
         "scrape_configs": scrape_configs(plan),
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False, width=1000)
     return text
