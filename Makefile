@@ -25,8 +25,15 @@ help:
 	@echo "make backup STACK=...      take a backup now (restic snapshot of Postgres and Open WebUI)"
 	@echo "make restore STACK=... FROM=<snapshot|latest> [YES=1]   verify, say what is overwritten, ask, restore"
 
-venv:
+# `make check` and `make diff` run on every PR. Once the venv holds these locks, make sees it by
+# itself (this stamp is newer than every lock and than bootstrap) and starts no shell and no
+# Python for it; bootstrap's own stamp still decides what to install when it does run.
+RUNTIME_STAMP := .venv/.make-runtime
+$(RUNTIME_STAMP): scripts/bootstrap.sh $(wildcard requirements*.txt) tools/requirements.txt policies/requirements.txt
 	@scripts/bootstrap.sh runtime
+	@touch $@
+
+venv: $(RUNTIME_STAMP)
 
 dev-venv:
 	@scripts/bootstrap.sh dev
@@ -42,8 +49,10 @@ stack: prereqs
 policies/venv/.ok: policies/requirements.txt
 	@python3 -m venv policies/venv && policies/venv/bin/pip install -q --require-hashes -r policies/requirements.txt && touch $@
 
-# Rewrite the lock files (requirements*.txt, exact versions and hashes) from their .in inputs.
-requirements: dev-venv
+# Rewrite the lock files (requirements*.txt, exact versions and hashes) from their .in inputs, with
+# the venv's uv, or one on PATH (Renovate's job, .github/workflows/renovate.yml, has no venv).
+requirements:
+	@[ -x .venv/bin/uv ] || command -v uv >/dev/null || scripts/bootstrap.sh dev
 	scripts/lock-requirements.sh
 
 # The pack's per-stack config (host capacity, exposure) is derived from the stack file.

@@ -10,10 +10,12 @@ engine does and the mock monitor does not.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import runpy
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -210,6 +212,22 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
 
 
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """The SDK walks and converts the whole Python stack of every resource it registers (about a
+    tenth of an evaluation) to tell the engine which line declared it. The mock monitor drops it:
+    skip the walk while the program runs here."""
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import source_pb2
+
+    walk = runtime_resource._get_stack_trace  # the SDK's own hook, restored below
+    runtime_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = walk
+
+
 def evaluate(
     stack: str,
     *,
@@ -218,6 +236,7 @@ def evaluate(
     exit_codes: Mapping[str, int] | None = None,
     sink: list[Registered] | None = None,
     entry: Path | None = None,
+    on_register: Callable[[Registered], None] | None = None,
 ) -> Evaluation:
     """Run the program for `stack` under mocks and return every registration and output.
 
@@ -225,7 +244,9 @@ def evaluate(
     `exit_codes` sets the exit code of run-once containers by Docker name; `sink`, when
     given, receives the registrations as they happen, so a caller still sees them when the
     program fails; `entry`, when given, is a Pulumi entry point (`__main__.py`) to run instead of
-    this program's `build` (how `tools.diff` runs an older commit's program; no outputs then).
+    this program's `build` (how `tools.diff` runs an older commit's program; no outputs then);
+    `on_register`, when given, is called with each registration as it is recorded, in the order
+    of `resources` (how the offline gate has the pack judge a resource while the program runs).
     """
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
@@ -235,6 +256,7 @@ def evaluate(
 
     config, secret_keys = stack_config(stack, root, config_text)
     registered: list[Registered] = [] if sink is None else sink
+    recording = threading.Lock()  # the mock monitor's calls run in the event loop's executor
 
     class CapturingMonitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
@@ -246,29 +268,31 @@ def evaluate(
                     response.object.fields[key].CopyFrom(_secret(response.object.fields[key]))
             wire = struct_pb2.Struct()
             wire.CopyFrom(request.object)
-            registered.append(
-                Registered(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=request.custom,
-                    wire=wire,
-                    inputs=_unwrap(json_format.MessageToDict(request.object)),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                    dependencies=list(request.dependencies),
-                    replace_on_changes=list(request.replaceOnChanges),
-                    additional_secret_outputs=list(request.additionalSecretOutputs),
-                    custom_timeouts={
-                        k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
-                    },
-                    outputs=_unwrap(json_format.MessageToDict(response.object)),
-                    ignore_changes=list(request.ignoreChanges),
-                    provider=request.provider,
-                )
+            record = Registered(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=request.custom,
+                wire=wire,
+                inputs=_unwrap(json_format.MessageToDict(request.object)),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                dependencies=list(request.dependencies),
+                replace_on_changes=list(request.replaceOnChanges),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                custom_timeouts={
+                    k: v for k in ("create", "update", "delete") if (v := getattr(request.customTimeouts, k, ""))
+                },
+                outputs=_unwrap(json_format.MessageToDict(response.object)),
+                ignore_changes=list(request.ignoreChanges),
+                provider=request.provider,
             )
+            with recording:
+                registered.append(record)
+                if on_register is not None:
+                    on_register(record)
             return response
 
     mocks = _mocks(exit_codes or {})
@@ -304,5 +328,6 @@ def evaluate(
 
         return resolve(build(settings_from_config()))
 
-    _sync_await(run_pulumi_func(program))
+    with _no_source_positions():
+        _sync_await(run_pulumi_func(program))
     return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs, notes=notes)

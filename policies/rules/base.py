@@ -107,6 +107,11 @@ class Rule:
         An empty ``resource_types`` means every type; a swarm Service reaches a container rule
         as the container its tasks run (``services.as_container``).
         """
+        return self.run_plain(plain(props), config, ctx)
+
+    def run_plain(self, data: Any, config: Mapping[str, Any], ctx: Context) -> list[str]:
+        """`run` on `data` that is plain already (dicts and lists, fresh for this rule): the pack's
+        `validate` has just made it so."""
         if self.resource_types and ctx.resource_type not in self.resource_types:
             return []
         cfg = with_defaults(self.schema(), config)
@@ -114,7 +119,6 @@ class Rule:
             exempt = set(cfg.get(self.exempt_key) or [])
             if ctx.name in exempt or ctx.resource_name in exempt:
                 return []
-        data = plain(props)
         if ctx.resource_type == SERVICE and self.services_as_containers:
             data = services.as_container(data)
         return self.check(data, cfg, ctx)
@@ -148,8 +152,8 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy:
                     args.urn,
                 )
                 return
-            props = raw
-        for message in rule.run(props, args.get_config(), ctx):
+            props = plain(raw)
+        for message in rule.run_plain(props, args.get_config(), ctx):
             report_violation(message, args.urn)
 
     return ResourceValidationPolicy(

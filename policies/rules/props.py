@@ -63,6 +63,11 @@ def plain(value: Any) -> Any:
     themselves what an unknown means (a limit must be literal), so they work on plain data. The
     ``"__target"`` key is the escape hatch the SDK's own ``serialize_properties`` uses.
     """
+    # Plain containers first (the pack reads every resource once per rule): no proxy to unwrap.
+    if type(value) is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if type(value) is list:
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
         try:
             target = value["__target"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from stack.render import yamltext
 
 SCRAPED_SERVICES = ("traefik", "litellm")
 """Services Prometheus scrapes itself: a failed scrape of one is that service down."""
@@ -237,7 +237,7 @@ def render_rules(t: Thresholds) -> str:
             {"name": "ai-stack-alerts", "rules": alerting_rules(t)},
         ]
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
     return text
 
 

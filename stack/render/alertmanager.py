@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
+from stack.render import yamltext
 from stack.settings.monitoring import Receiver
 
 NULL_RECEIVER = "ai-stack-log-only"
@@ -66,5 +65,5 @@ def render_alertmanager_config(receivers: Sequence[Receiver], secrets: Mapping[s
         },
         "receivers": [{"name": NULL_RECEIVER}, *(_receiver(r, secrets) for r in receivers)],
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False, width=1000)
     return text

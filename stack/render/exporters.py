@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from stack import constants
+from stack.render import yamltext
 
 PROBE_TIMEOUT = "5s"
 
@@ -28,7 +27,7 @@ def render_blackbox_config() -> str:
             "tcp_connect": {"prober": "tcp", "timeout": PROBE_TIMEOUT, "tcp": {"preferred_ip_protocol": "ip4"}},
         }
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False)
     return text
 
 
@@ -58,7 +57,7 @@ def render_ollama_exporter_config() -> str:
             }
         }
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False)
     return text
 
 

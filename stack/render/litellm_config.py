@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import yaml
-
+from stack.render import yamltext
 from stack.settings import Provider
 
 ROUTER_SETTINGS: dict[str, object] = {
@@ -104,5 +103,5 @@ def render_litellm_config(
         # 1.101.0); the endpoint asks for a key (litellm_settings.require_auth_for_metrics_endpoint
         # defaults to true, proxy/middleware/prometheus_auth_middleware.py).
         config["litellm_settings"] = {"callbacks": ["prometheus"]}
-    text: str = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+    text: str = yamltext.dump(config, sort_keys=False, default_flow_style=False)
     return text

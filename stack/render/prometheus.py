@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
+from stack.render import yamltext
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def _per_host(hosts: Sequence[HostTargets], attr: str) -> list[dict[str, Any]]:
 
 def _gated_jobs(h: HostTargets) -> list[dict[str, Any]]:
     """A host behind its gate: node, gpu and ollama jobs of its own, each with its token."""
+
     def auth() -> dict[str, Any]:
         # A fresh mapping per job: a shared one would be dumped as a YAML anchor and aliases.
         return {"authorization": {"type": "Bearer", "credentials_file": h.credentials_file}}
@@ -171,5 +172,5 @@ def render_prometheus_config(plan: ScrapePlan) -> str:
         "alerting": {"alertmanagers": [{"static_configs": [_static([plan.alertmanager])]}]},
         "scrape_configs": scrape_configs(plan),
     }
-    text: str = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000)
+    text: str = yamltext.dump(doc, sort_keys=False, default_flow_style=False, width=1000)
     return text

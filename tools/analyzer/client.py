@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent import futures
 from pathlib import Path
@@ -15,6 +13,8 @@ from typing import Any, Self
 import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc, plugin_pb2
+
+from tools.packlaunch import Launched, launch, pack_python
 
 from .config import load_policy_config, reconcile_config
 from .process import LogCollectingEngine, read_port
@@ -67,8 +67,7 @@ class PolicyPackAnalyzer:
         self.project = project
         self.stack = stack
         self.dry_run = dry_run
-        venv_python = self.pack_dir / "venv" / "bin" / "python"
-        self.python = python or (str(venv_python) if venv_python.exists() else sys.executable)
+        self.python = pack_python(self.pack_dir, python)
         self.stack_config = dict(stack_config or {})
         self.organization = organization
         self.start_timeout = start_timeout
@@ -101,46 +100,39 @@ class PolicyPackAnalyzer:
         """Address of the fake Engine service passed as the pack's first argument."""
         return self._engine_address
 
-    def start(self) -> None:
-        """Start the engine stub and the pack process, and connect once it prints its port."""
+    def start(self, launched: Launched | None = None) -> None:
+        """Start the pack process (or take `launched`, started earlier by ``tools.packlaunch`` with
+        this analyzer's settings), serve the engine stub on its port, and connect once the pack
+        prints its own port."""
         if self._process is not None:
             return
-        self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self._engine_server)
-        engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
-        self._engine_server.start()
-        self._engine_address = f"127.0.0.1:{engine_port}"
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-        env.update(
-            PULUMI_PROJECT=self.project,
-            PULUMI_STACK=self.stack,
-            PULUMI_DRY_RUN="true" if self.dry_run else "false",
-            PULUMI_CONFIG=json.dumps(self.stack_config),
-        )
-        if self.organization:
-            env["PULUMI_ORGANIZATION"] = self.organization
         try:
-            self._process = subprocess.Popen(
-                [
-                    self.python,
-                    "-u",
-                    "-m",
-                    "pulumi.policy",
-                    self._engine_address,
-                    str(self.pack_dir),
-                ],
-                cwd=self.pack_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            if launched is None:
+                launched = launch(
+                    self.pack_dir,
+                    python=self.python,
+                    project=self.project,
+                    stack=self.stack,
+                    dry_run=self.dry_run,
+                    stack_config=self.stack_config,
+                    organization=self.organization,
+                )
+            self._process = launched.process
+            self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            engine_pb2_grpc.add_EngineServicer_to_server(self.engine, self._engine_server)
+            engine_port = self._engine_server.add_insecure_port(launched.engine_address)
+            launched.release()
+            self._engine_server.start()
+            self._engine_address = f"127.0.0.1:{engine_port}"
             port = read_port(self._process, self.start_timeout, self._stderr)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
             grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         except BaseException:
+            if launched is not None:
+                launched.release()
+                if self._process is None:
+                    self._process = launched.process
             self.close()
             raise
 

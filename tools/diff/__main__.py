@@ -11,33 +11,58 @@ that does not evaluate).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tools.diff.gitbase import BaseTree, DiffError
 from tools.needs import require
 
 require("tools.diff", ("pulumi", "pulumi_docker", "pydantic", "yaml", "google.protobuf", "docker_image"))
 
-from tools.diff import render  # noqa: E402 - after the dependency check
-from tools.diff.compare import Diff, compare  # noqa: E402
-from tools.diff.trees import BaseTree, DiffError, evaluate_base, evaluate_tree  # noqa: E402
-from tools.offline import ROOT  # noqa: E402
+if TYPE_CHECKING:
+    from tools.diff.compare import Diff
+    from tools.offline import Evaluation
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(stack: str, base: str, repo: Path = ROOT) -> Diff:
-    """The diff of `stack` from `base` (a git ref of `repo`) to `repo`'s working tree."""
-    with BaseTree(repo, base, stack) as tree:  # git works while the head evaluates
-        head = evaluate_tree(stack, repo)
+def base_side(tree: BaseTree) -> Evaluation | None:
+    """The stack at the tree's ref, or None when its stack file does not exist there."""
+    from tools.diff.trees import evaluate_base
+
+    try:
+        return evaluate_base(tree)
+    except DiffError:
+        raise
+    except Exception as err:  # the base's own program failed: say so, with its message
+        raise DiffError(f"the stack at {tree.ref} does not evaluate: {type(err).__name__}: {err}") from err
+
+
+def run(stack: str, base: str, repo: Path = ROOT, tree: BaseTree | None = None) -> Diff:
+    """The diff of `stack` from `base` (a git ref of `repo`) to `repo`'s working tree.
+
+    `tree`: the base, already being taken out of git (`main` starts it before importing the
+    SDKs). Once it is out, a forked child evaluates it while this process evaluates the working
+    tree."""
+    from tools.diff.child import Child
+    from tools.diff.compare import compare
+    from tools.diff.trees import evaluate_tree
+
+    with contextlib.nullcontext(tree) if tree else BaseTree(repo, base, stack) as taken:
+        taken.path()  # git is done (and its errors raised) before the fork: no thread crosses it
+        old_side = Child(lambda: base_side(taken))
         try:
-            old = evaluate_base(tree)
-        except DiffError:
+            head = evaluate_tree(stack, repo)
+        except BaseException:
+            old_side.cancel()
             raise
-        except Exception as err:  # the base's own program failed: say so, with its message
-            raise DiffError(f"the stack at {base} does not evaluate: {type(err).__name__}: {err}") from err
-    return compare(stack, base, old, head)
+        return compare(stack, base, old_side.result(), head)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the changes as JSON to this file")
     args = parser.parse_args(argv)
     try:
-        diff = run(args.stack, args.base, args.repo.resolve())
+        # git works in a thread while the SDKs and the tooling are imported.
+        with BaseTree(args.repo.resolve(), args.base, args.stack) as tree:
+            diff = run(args.stack, args.base, args.repo.resolve(), tree)
     except Exception as err:  # noqa: BLE001 - reported in every face, then exit 2
         message = f"stack {args.stack}: the offline diff against {args.base} did not run: {err}"
         print(message, file=sys.stderr)
@@ -59,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps({"stack": args.stack, "base": args.base, "error": str(err)}, indent=2))
         return 2
+    from tools.diff import render
+
     print(render.text(diff), end="")
     if args.markdown:
         with args.markdown.open("a", encoding="utf-8") as fh:
@@ -69,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    gc.disable()  # as tools.gate: one short run, where the cyclic collector frees next to nothing
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

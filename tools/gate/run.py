@@ -8,6 +8,7 @@ inputs, `AnalyzeStack` once with every resource's outputs.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from typing import Any
 
 from stack.settings import SettingsError
 from tools import packconfig
-from tools.analyzer import Diagnostic, PolicyPackAnalyzer, Provider, Resource
+from tools.analyzer import AnalyzeResult, Diagnostic, PolicyPackAnalyzer, Provider, Resource
 from tools.names import display_name
 from tools.offline import ROOT, Evaluation, Registered, evaluate
+from tools.packlaunch import Launched
 from tools.stackfile import StackFileError, stack_settings
 
 PACK = ROOT / "policies"
@@ -160,17 +162,22 @@ def rows(ev: Evaluation) -> list[Row]:
     return out
 
 
+def default_provider(stack: str) -> Provider:
+    """Pulumi's default docker provider (`default_<version>`, pulumi
+    pkg/resource/deploy/providers/provider.go DefaultName)."""
+    from tools.provider import PULUMI_DOCKER
+
+    name = f"default_{PULUMI_DOCKER.replace('.', '_')}"
+    return Provider(
+        type="pulumi:providers:docker", name=name, urn=f"urn:pulumi:{stack}::ai-stack::pulumi:providers:docker::{name}"
+    )
+
+
 def providers(ev: Evaluation) -> dict[str, Provider]:
     """The provider the engine sends beside each resource, by the resource's URN: its explicit
     provider's state, or Pulumi's default docker provider (`default_<version>`, pulumi
     pkg/resource/deploy/providers/provider.go DefaultName) for one with none."""
-    from tools.provider import PULUMI_DOCKER
-
-    default = Provider(
-        type="pulumi:providers:docker",
-        name=f"default_{PULUMI_DOCKER.replace('.', '_')}",
-        urn=f"urn:pulumi:{ev.stack}::ai-stack::pulumi:providers:docker::default_{PULUMI_DOCKER.replace('.', '_')}",
-    )
+    default = default_provider(ev.stack)
     explicit = {
         r.urn: Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
         for r in ev.resources
@@ -200,13 +207,47 @@ def _resource(r: Registered, *, outputs: bool, provider: Provider | None = None)
     )
 
 
-def send(pack: PolicyPackAnalyzer, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
-    """Send `Analyze` for every resource and `AnalyzeStack` once; return a waiter for the results."""
-    custom = [r for r in ev.resources if r.custom]
-    given = providers(ev)
-    waiting = [pack.analyze_resource_async(_resource(r, outputs=False, provider=given.get(r.urn))) for r in custom]
-    waiting.append(pack.analyze_stack_async([_resource(r, outputs=True, provider=given.get(r.urn)) for r in custom]))
-    return lambda: [d for wait in waiting for d in wait().diagnostics]
+class Stream:
+    """`Analyze` sent for each resource as the program registers it, so the pack judges it on its
+    own core while the program goes on; `AnalyzeStack` once the program is done. Each goes with
+    the provider the engine would send beside it (a host's own, or the default one): a provider
+    registers before anything that uses it."""
+
+    def __init__(self, pack: PolicyPackAnalyzer, stack: str) -> None:
+        self.pack = pack
+        self.default = default_provider(stack)
+        self.explicit: dict[str, Provider] = {}
+        self.waiting: list[Callable[[], AnalyzeResult]] = []
+
+    def _provider(self, r: Registered) -> Provider | None:
+        if r.provider:
+            return self.explicit[r.provider.rsplit("::", 1)[0]]
+        return self.default if r.type.startswith("docker:") else None
+
+    def add(self, r: Registered) -> None:
+        """`evaluate`'s `on_register`: called in registration order."""
+        if r.type.startswith("pulumi:providers:"):
+            self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
+        if r.custom:
+            self.waiting.append(
+                self.pack.analyze_resource_async(_resource(r, outputs=False, provider=self._provider(r)))
+            )
+
+    def close(self, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
+        """Send `AnalyzeStack`; return a waiter for every result."""
+        given = providers(ev)
+        custom = [r for r in ev.resources if r.custom]
+        self.waiting.append(
+            self.pack.analyze_stack_async([_resource(r, outputs=True, provider=given.get(r.urn)) for r in custom])
+        )
+        return lambda: [d for wait in self.waiting for d in wait().diagnostics]
+
+    def drain(self) -> None:
+        """Wait out what was sent for a program that then failed, before the pack is configured
+        for another stack (its results are not reported: the stack's error is)."""
+        for wait in self.waiting:
+            with contextlib.suppress(Exception):  # the program's own failure is what gets reported
+                wait()
 
 
 def check_settings(stack: str, root: Path, *, write_config: bool) -> str | None:
@@ -223,25 +264,32 @@ def check_settings(stack: str, root: Path, *, write_config: bool) -> str | None:
 
 
 def run_gate(
-    stacks: Sequence[str], *, root: Path = ROOT, pack_dir: Path = PACK, write_config: bool = False
+    stacks: Sequence[str],
+    *,
+    root: Path = ROOT,
+    pack_dir: Path = PACK,
+    write_config: bool = False,
+    launched: Launched | None = None,
 ) -> list[StackReport]:
     """Gate every stack with one pack process, started first so it boots while the program runs.
 
-    Each stack's file and settings are checked first, all of them, and a stack with any
-    problem is reported without running its program. Per stack the pack gets `ConfigureStack`
-    (the stack's name, as the CLI's policy proxy sends it), `Configure` with
-    `policies/config/<stack>.json`, then `Analyze` per resource and `AnalyzeStack`. One process
-    serves every stack: the rules read nothing from the process environment, and a second
-    Python start would double the gate's cost.
+    Each stack's file and settings are checked first, and a stack with any problem is reported
+    without running its program. Per stack the pack gets `ConfigureStack` (the stack's name, as
+    the CLI's policy proxy sends it), `Configure` with `policies/config/<stack>.json`, then
+    `Analyze` per resource as the program registers it and `AnalyzeStack` once it is done. One
+    process serves every stack: the rules read nothing from the process environment, and a
+    second Python start would double the gate's cost. `launched`: the pack's process, already
+    started by `tools.packlaunch` (the gate's entry point starts it before importing the SDKs)
+    for `stacks[0]` with the defaults of `PolicyPackAnalyzer`.
     """
     pack = PolicyPackAnalyzer(pack_dir, stack=stacks[0], dry_run=True)
     started: list[BaseException] = []
 
     def start() -> None:
         try:
-            pack.start()
-            # While the main thread evaluates: the pack's policy list, and the config
-            # validator's import, both needed before the first Configure.
+            pack.start(launched)
+            # The pack's policy list, and the config validator's import, both needed before the
+            # first Configure.
             pack.get_analyzer_info()
             import jsonschema  # noqa: F401
         except BaseException as err:  # noqa: BLE001 - reported per stack below
@@ -262,41 +310,45 @@ def run_gate(
 
     try:
         for s in stacks:
-            # The pack analyses the previous stack while this one is evaluated.
             problem = check_settings(s, root, write_config=write_config)
+            finish()
             if problem is not None:
-                finish()
                 reports.append(StackReport(s, [], error=problem))
                 continue
+            booting.join(timeout=pack.start_timeout + 5)
+            config = pack_dir / "config" / f"{s}.json"
+            stream = None
+            if not started and not booting.is_alive() and config.exists():
+                pack.stack = s
+                pack.configure_stack()
+                pack.configure_file(config)
+                stream = Stream(pack, s)
             try:
-                ev = evaluate(s, root=root)
+                ev = evaluate(s, root=root, on_register=None if stream is None else stream.add)
             except Exception as err:  # noqa: BLE001 - reported, never a traceback on a PR
+                if stream is not None:
+                    stream.drain()
                 # The settings passed, so this is the program's own fault, not the stack file's.
-                finish()
                 reports.append(
                     StackReport(s, [], error=f"the program failed on settings that passed: {type(err).__name__}: {err}")
                 )
                 continue
-            finish()
-            booting.join(timeout=pack.start_timeout + 5)
-            if started or booting.is_alive():
-                reason = started[0] if started else "timed out"
-                reports.append(StackReport(s, rows(ev), error=f"policy pack did not start: {reason}"))
+            if stream is None:
+                if started or booting.is_alive():
+                    reason = started[0] if started else "timed out"
+                    reports.append(StackReport(s, rows(ev), error=f"policy pack did not start: {reason}"))
+                else:
+                    reports.append(
+                        StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}")
+                    )
                 continue
-            config = pack_dir / "config" / f"{s}.json"
-            if not config.exists():
-                reports.append(
-                    StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}")
-                )
-                continue
-            pack.stack = s
-            pack.configure_stack()
-            pack.configure_file(config)
-            pending = (s, ev, send(pack, ev))
+            pending = (s, ev, stream.close(ev))
         finish()
     finally:
         # A stack that failed early may leave the pack still booting: let it finish starting,
         # or it would be spawned after close() and outlive the gate.
         booting.join(timeout=pack.start_timeout + 5)
         pack.close()
+        if launched is not None:
+            launched.stop()  # a pack that never connected (a failed start)
     return reports
