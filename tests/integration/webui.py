@@ -141,6 +141,11 @@ class Webui:
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env.update(self.env)
         env["HOME"] = str(self.data_dir.parent)
+        # Its temporary files in the test's own directory: torch (imported by Open WebUI) would
+        # otherwise leave /tmp/torchinductor_<user> behind (tempfile.gettempdir()).
+        tmp = self.data_dir.parent / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(tmp)
         started = time.monotonic()
         # The declared wrapper with only the secrets' directory moved here and the image's
         # `bash start.sh` replaced by the wheel's `open-webui serve`.
