@@ -443,8 +443,11 @@ class Dockerd:
             )
         if os.geteuid() != 0:
             unavailable("no Docker engine answers at DOCKER_HOST and starting dockerd needs root")
-        for sub in ("data", "exec"):
+        for sub in ("data", "exec", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
+        # containerd (dockerd's child) writes a goroutine dump to its temporary directory when
+        # dockerd finds it unresponsive (seen on a starved machine): keep it in this root.
+        env = {**env, "TMPDIR": str(root / "tmp")}
         argv = [
             dockerd,
             "--storage-driver=vfs",
