@@ -83,19 +83,20 @@ def _gated_jobs(h: HostTargets) -> list[dict[str, Any]]:
     if h.gpu:
         jobs.append({"job_name": f"gpu-{h.host}", **auth(), "static_configs": [_static([h.gpu], labels)]})
     if h.ollama_exporter and h.ollama_urls:
-        jobs.append(
-            {
-                "job_name": f"ollama-{h.host}",
-                **auth(),
-                "metrics_path": "/probe",
-                "params": {"module": ["ollama_ps"]},
-                "static_configs": [
-                    _static([f"{url}/api/ps" for url in h.ollama_urls], {**labels, "service": "ollama"})
-                ],
-                "relabel_configs": _blackbox_relabel(h.ollama_exporter),
-            }
-        )
+        jobs.append(_ollama_job(h, f"ollama-{h.host}", auth()))
     return jobs
+
+
+def _ollama_job(h: HostTargets, name: str, auth: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A host's json_exporter polling each of its Ollama instances' /api/ps (the blackbox pattern)."""
+    return {
+        "job_name": name,
+        **(auth or {}),
+        "metrics_path": "/probe",
+        "params": {"module": ["ollama_ps"]},
+        "static_configs": [_static([f"{url}/api/ps" for url in h.ollama_urls], {"host": h.host, "service": "ollama"})],
+        "relabel_configs": _blackbox_relabel(str(h.ollama_exporter)),
+    }
 
 
 def _blackbox_relabel(blackbox: str) -> list[dict[str, Any]]:
@@ -119,20 +120,8 @@ def scrape_configs(plan: ScrapePlan) -> list[dict[str, Any]]:
     if gpus:
         jobs.append({"job_name": "gpu", "static_configs": gpus})
     ollama = [h for h in direct if h.ollama_exporter and h.ollama_urls]
-    if ollama:
-        # One job per host: each host's json_exporter polls its own Ollama.
-        for h in ollama:
-            jobs.append(
-                {
-                    "job_name": "ollama" if len(ollama) == 1 else f"ollama-{h.host}",
-                    "metrics_path": "/probe",
-                    "params": {"module": ["ollama_ps"]},
-                    "static_configs": [
-                        _static([f"{url}/api/ps" for url in h.ollama_urls], {"host": h.host, "service": "ollama"})
-                    ],
-                    "relabel_configs": _blackbox_relabel(str(h.ollama_exporter)),
-                }
-            )
+    # One job per host: each host's json_exporter polls its own Ollama.
+    jobs += [_ollama_job(h, "ollama" if len(ollama) == 1 else f"ollama-{h.host}") for h in ollama]
     for h in plan.hosts:
         if h.credentials_file is not None:
             jobs += _gated_jobs(h)
