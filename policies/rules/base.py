@@ -16,7 +16,7 @@ from pulumi_policy import (
 )
 
 from . import secretness, services
-from .props import CONTAINER, SERVICE, container_name, plain, with_defaults
+from .props import CONTAINER, SERVICE, container_name, owned, plain, with_defaults
 
 EXEMPT_CONTAINERS: dict[str, Any] = {
     "type": "array",
@@ -141,7 +141,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if rule.resource_types and args.resource_type not in rule.resource_types:
             return
-        props = plain(args.props)
+        props = owned(args.props)
         ctx = context_for(args, props)
         if rule.needs_raw:
             raw = secretness.raw_properties()

@@ -10,10 +10,29 @@
 
 The hook patches ``add_AnalyzerServicer_to_server`` in the generated gRPC module (the public
 protocol, not a private SDK class).
+
+Two more changes make the pack judge a stack in a fraction of the time, with the same findings
+(`make check` runs it on every PR; the CLI runs the same file):
+
+- Each request's properties are converted once. pulumi-policy 1.21.0 (policy.py, ``Analyze`` and
+  ``AnalyzeStack``) converts them again for every policy (``json_format.MessageToDict``, the
+  pure-Python printer): 27 resource policies times each resource, and every stack policy times
+  every resource. Within a request the SDK now gets the first conversion again; it only reads it
+  (``deserialize_properties`` builds a fresh copy for each policy).
+- No unknown-checking proxies. The SDK wraps each policy's copy in proxies (proxy.py
+  ``unknown_checking_proxy``) that raise ``UnknownValueError`` on an unknown value. No rule here
+  reads through them: every rule works on plain data (``props.plain``) and decides itself what an
+  unknown means, so the proxies were built to be copied back. Each policy now gets the SDK's
+  fresh plain copy as it is.
+
+Both replace names the SDK's policy module looks up when it runs (``json_format``,
+``unknown_checking_proxy``); an SDK without them is left alone (slower, same findings), and
+tests/policies/test_hooks.py checks the pinned one has them.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +41,46 @@ from google.protobuf import json_format
 from . import secretness
 
 _installed = False
+SDK_NAMES = ("json_format", "unknown_checking_proxy")
+"""The names in pulumi-policy's policy module replaced by ``install`` (see the module docstring)."""
+_converted = threading.local()
+"""This thread's request: its properties messages, converted, by id (None outside a request).
+The SDK runs a request's policies in the gRPC handler thread that received it."""
+
+
+def message_to_dict(message: Any, *args: Any, **kwargs: Any) -> Any:
+    """``json_format.MessageToDict``, converting each message once per request (see above)."""
+    cache: dict[int, tuple[Any, Any]] | None = getattr(_converted, "cache", None)
+    if cache is None or args or kwargs:
+        return json_format.MessageToDict(message, *args, **kwargs)
+    hit = cache.get(id(message))
+    if hit is None or hit[0] is not message:  # the message is kept alive, so its id is its own
+        hit = cache[id(message)] = (message, json_format.MessageToDict(message))
+    return hit[1]
+
+
+class _JsonFormat:
+    """``json_format`` as the SDK's policy module sees it: the converter above, the rest as is."""
+
+    MessageToDict = staticmethod(message_to_dict)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+
+def plain_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's ``unknown_checking_proxy`` here: the fresh plain copy, unwrapped (see above)."""
+    return props
+
+
+class _Request:
+    """Converted properties are kept for the duration of one request in this thread."""
+
+    def __enter__(self) -> None:
+        _converted.cache = {}
+
+    def __exit__(self, *exc: object) -> None:
+        _converted.cache = None
 
 
 def findings_only(response: Any) -> Any:
@@ -43,11 +102,12 @@ class _PackServicer:
         return getattr(self._inner, name)
 
     def Analyze(self, request: Any, context: Any) -> Any:
-        with secretness.capturing(json_format.MessageToDict(request.properties)):
+        with _Request(), secretness.capturing(message_to_dict(request.properties)):
             return findings_only(self._inner.Analyze(request, context))
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
-        return findings_only(self._inner.AnalyzeStack(request, context))
+        with _Request():
+            return findings_only(self._inner.AnalyzeStack(request, context))
 
 
 def install() -> None:
@@ -63,4 +123,9 @@ def install() -> None:
         original(_PackServicer(servicer), server)
 
     analyzer_pb2_grpc.add_AnalyzerServicer_to_server = add_wrapped
+    from pulumi_policy import policy as sdk_policy
+
+    if all(hasattr(sdk_policy, name) for name in SDK_NAMES):
+        setattr(sdk_policy, "json_format", _JsonFormat())  # noqa: B010 - a name the SDK imports
+        setattr(sdk_policy, "unknown_checking_proxy", plain_properties)  # noqa: B010
     _installed = True

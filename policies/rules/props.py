@@ -83,6 +83,13 @@ def plain(value: Any) -> Any:
     return value
 
 
+def owned(props: Any) -> Any:
+    """A policy's properties as plain data it may keep and change: the fresh plain copy the SDK
+    builds for each policy, as it is (``hooks`` stops the SDK wrapping it in proxies), else
+    ``plain``'s copy."""
+    return props if type(props) is dict else plain(props)
+
+
 def container_name(props: Mapping[str, Any], fallback: str) -> str:
     """The docker ``name`` of a container, or the Pulumi resource name when it is not literal."""
     name = props.get("name")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 # Words that make a name a credential when the name ends with them, glued (`PGPASSWORD`,
 # `AUTHTOKEN`, `APIKEY`) or after a separator, singular or plural (`OPENAI_API_KEYS`).
@@ -68,13 +69,27 @@ KNOWN_TOKENS = (
 ASSIGNMENT = r"""^\s*(?:export\s+|-\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*(.*?)\s*[,;]?\s*$"""
 PATH_VALUE = r"^(?:/|\./|\.\./|~/)[A-Za-z0-9._@+=:,/-]*$"
 
+# Compiled once: the pack scans every argument and every line of every uploaded file.
+_PRIVATE_KEY, _URL_USERINFO, _URL_QUERY_SECRET, _KEYWORD_SECRET, _QUOTED_MEMBER, _AUTH_HEADER, _KNOWN_TOKENS = (
+    re.compile(p)
+    for p in (PRIVATE_KEY, URL_USERINFO, URL_QUERY_SECRET, KEYWORD_SECRET, QUOTED_MEMBER, AUTH_HEADER, KNOWN_TOKENS)
+)
+_ASSIGNMENT, _PATH_VALUE, _WORDS = re.compile(ASSIGNMENT), re.compile(PATH_VALUE), re.compile(_WORD_SPLIT)
+_FLAG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
 
 def words(name: str) -> list[str]:
-    return [w for w in re.split(_WORD_SPLIT, name.upper()) if w]
+    return [w for w in _WORDS.split(name.upper()) if w]
 
 
 def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = ()) -> bool:
     """True when a variable, key or flag name says it carries a credential."""
+    return _secret_name(name, tuple(suffixes), tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _secret_name(name: str, suffixes: tuple[str, ...], names: tuple[str, ...]) -> bool:
+    # The same names come back in every container (flags, env names): decided once each.
     upper = name.upper().replace("-", "_").replace(".", "_")
     parts = words(upper)
     if not parts:
@@ -92,6 +107,7 @@ def secret_name(name: str, suffixes: Sequence[str] = (), names: Sequence[str] = 
     return bool(INNER_WORDS & set(parts[:-1])) and last not in ABOUT_WORDS and singular not in ABOUT_WORDS
 
 
+@lru_cache(maxsize=4096)
 def negated(name: str) -> bool:
     return bool(NEGATION_WORDS & set(words(name)))
 
@@ -105,6 +121,9 @@ PLACEHOLDER = (
 )
 
 
+_PLACEHOLDER = re.compile(PLACEHOLDER)
+
+
 def reference(value: str) -> bool:
     """True for a value that names a secret instead of holding it (an env or template reference)."""
     text = value.strip()
@@ -115,36 +134,42 @@ def reference(value: str) -> bool:
         or text.startswith("os.environ/")
         or "{{" in text
         # a shell's word splitting may leave the call's closing punctuation on it: `{token});`
-        or re.match(PLACEHOLDER, text.rstrip(")];,")) is not None
+        or _PLACEHOLDER.match(text.rstrip(")];,")) is not None
     )
 
 
 def literal_secret_value(value: str) -> bool:
     """True when ``value`` could be a credential: not empty, a flag, a file path or a reference."""
     text = value.strip().strip("\"'")
-    return not (text.lower() in NON_SECRET_VALUES or reference(text) or re.match(PATH_VALUE, text))
+    return not (text.lower() in NON_SECRET_VALUES or reference(text) or _PATH_VALUE.match(text))
 
 
 def embedded(text: str) -> str | None:
-    """What kind of credential ``text`` carries inside it, whatever its name, or None."""
-    if re.search(PRIVATE_KEY, text):
+    """What kind of credential ``text`` carries inside it, whatever its name, or None.
+
+    Each pattern is tried only when ``text`` holds the characters it cannot match without
+    (most arguments and lines hold none of them), in the same order, so the answer is the same."""
+    if "PRIVATE KEY-----" in text and _PRIVATE_KEY.search(text):
         return "a private key"
-    match = re.search(URL_USERINFO, text)
-    if match and literal_secret_value(match.group(1)):
-        return "a URL with an embedded password"
-    for m in re.finditer(URL_QUERY_SECRET, text):
-        if literal_secret_value(m.group(2)):
-            return f"a URL whose query string holds `{m.group(1)}`"
-    for m in re.finditer(KEYWORD_SECRET, text):
-        if literal_secret_value(m.group(2)):
-            return f"a connection string holding `{m.group(1)}`"
-    for m in re.finditer(QUOTED_MEMBER, text):
-        if literal_secret_value(m.group(2)):
-            return f"a `{m.group(1)}` member"
-    header = re.search(AUTH_HEADER, text)
-    if header and literal_secret_value(header.group(1)):
-        return "an Authorization header"
-    if re.search(KNOWN_TOKENS, text):
+    if "://" in text and "@" in text:
+        match = _URL_USERINFO.search(text)
+        if match and literal_secret_value(match.group(1)):
+            return "a URL with an embedded password"
+    if "=" in text:
+        for m in _URL_QUERY_SECRET.finditer(text):
+            if literal_secret_value(m.group(2)):
+                return f"a URL whose query string holds `{m.group(1)}`"
+        for m in _KEYWORD_SECRET.finditer(text):
+            if literal_secret_value(m.group(2)):
+                return f"a connection string holding `{m.group(1)}`"
+    if ":" in text:
+        for m in _QUOTED_MEMBER.finditer(text):
+            if literal_secret_value(m.group(2)):
+                return f"a `{m.group(1)}` member"
+        header = _AUTH_HEADER.search(text)
+        if header and literal_secret_value(header.group(1)):
+            return "an Authorization header"
+    if _KNOWN_TOKENS.search(text):
         return "an issued API token"
     return None
 
@@ -172,7 +197,7 @@ def argument_findings(args: Sequence[str]) -> list[str]:
     for i, token in enumerate(tokens):
         name, eq, value = token.partition("=")
         flag = name.lstrip("-")
-        named = bool(flag) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", flag) is not None
+        named = bool(flag) and _FLAG_NAME.fullmatch(flag) is not None
         credential = named and secret_name(flag) and not negated(flag)
         if eq and credential and literal_secret_value(value):
             found.append(f"argument `{name}=…`")
@@ -195,10 +220,10 @@ def argument_findings(args: Sequence[str]) -> list[str]:
 def content_findings(text: str) -> list[str]:
     """Credentials in a file's text, as "line N (`key`)" descriptions."""
     found: list[str] = []
-    if re.search(PRIVATE_KEY, text):
+    if _PRIVATE_KEY.search(text):
         found.append("a private key")
     for number, line in enumerate(text.splitlines(), start=1):
-        match = re.match(ASSIGNMENT, line)
+        match = _ASSIGNMENT.match(line)
         if match and secret_name(match.group(1)) and not negated(match.group(1)):
             value = match.group(2)
             if literal_secret_value(value) and not value.startswith(("{", "[", "|", ">")):

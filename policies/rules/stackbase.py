@@ -16,7 +16,7 @@ from pulumi_policy import (
 )
 
 from .base import Kics
-from .props import plain, with_defaults
+from .props import owned, with_defaults
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def to_stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
             StackResource(
-                r.resource_type, r.name, r.urn, plain(r.props), host_of(r.provider.name if r.provider else None)
+                r.resource_type, r.name, r.urn, owned(r.props), host_of(r.provider.name if r.provider else None)
             )
             for r in args.resources
         ]

@@ -324,3 +324,39 @@ def test_the_amd_example_shows_its_gpus_in_the_inventory() -> None:
     # The AMD exporter reads the same GPUs (monitoring is on for a server).
     assert "(gpu-exporter amd:renderD128,renderD129, ollama amd:renderD128,renderD129)" in render.markdown([report])
     assert "| ollama/ollama:0.32.15-rocm | 16.0 | 65536Mi | amd:renderD128,renderD129 |" in render.markdown([report])
+
+
+def _pack_that(tmp_path: Path, first_line: str) -> Path:
+    """The shipped pack with `first_line` run before anything else in its entry point."""
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    entry = pack / "__main__.py"
+    entry.write_text(first_line + "\n" + entry.read_text())
+    return pack
+
+
+def test_what_registers_before_the_pack_is_up_is_still_judged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The program runs while the pack boots; here the pack takes longer than the whole program,
+    # so every resource is held until the pack is configured, and none may be lost.
+    real = pulumi_docker.Container
+
+    def without_limits(resource_name: str, **kwargs: Any) -> Any:
+        if resource_name == "litellm":
+            kwargs.pop("memory")
+            kwargs.pop("memory_swap")
+        return real(resource_name, **kwargs)
+
+    monkeypatch.setattr(pulumi_docker, "Container", without_limits)
+    (report,) = run_gate(["dev"], pack_dir=_pack_that(tmp_path, "import time; time.sleep(3)"))
+    assert {(d.policy_name, d.urn.rsplit("::", 1)[1]) for d in report.mandatory} == {
+        ("container-resource-limits", "litellm"),
+        ("stack-host-capacity", "litellm"),
+    }
+
+
+def test_a_pack_that_never_starts_fails_the_stack_with_its_table(tmp_path: Path) -> None:
+    (report,) = run_gate(["dev"], pack_dir=_pack_that(tmp_path, "raise SystemExit('the pack is broken')"))
+    assert not report.passed
+    assert report.error is not None and report.error.startswith("policy pack did not start: ")
+    assert "the pack is broken" in report.error
+    assert any(row.name == "litellm" for row in report.rows)  # the program ran, its table shows

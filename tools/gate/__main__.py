@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.gate.boot import PackBoot
 from tools.needs import require
 from tools.packlaunch import launch
 
@@ -36,17 +37,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not stacks:
         print(f"python -m tools.gate: no Pulumi.<stack>.yaml in {ROOT}", file=sys.stderr)
         return 2
-    # The pack boots in its own process (the SDKs, the policy SDK, the rules) on another core
-    # while this one imports the SDKs and the program, instead of after.
-    launched = launch(ROOT / "policies", stack=stacks[0], dry_run=True)
+    # The pack boots in its own process (the SDKs, the policy SDK, the rules) on another core,
+    # and this one connects to it in a thread of its own, while the main thread imports the
+    # SDKs and checks the settings and the program, instead of after.
+    boot = PackBoot(ROOT / "policies", stack=stacks[0], launched=launch(ROOT / "policies", stack=stacks[0]))
+    boot.start()
     try:
         from tools.gate import render
         from tools.gate.run import run_gate
     except BaseException:
-        launched.stop()
+        boot.join(timeout=boot.timeout())
+        if boot.pack is not None:
+            boot.pack.close()
+        assert boot.launched is not None
+        boot.launched.stop()
         raise
     try:
-        reports = run_gate(stacks, write_config=args.write_pack_config, launched=launched)
+        reports = run_gate(stacks, write_config=args.write_pack_config, boot=boot)
     except Exception as err:  # noqa: BLE001 - the PR summary must say so, not stay empty
         message = f"the offline gate itself failed: {type(err).__name__}: {err}"
         print(message, file=sys.stderr)

@@ -18,9 +18,9 @@ from typing import Any
 from stack.settings import SettingsError
 from tools import packconfig
 from tools.analyzer import AnalyzeResult, Diagnostic, PolicyPackAnalyzer, Provider, Resource
+from tools.gate.boot import PackBoot
 from tools.names import display_name
 from tools.offline import ROOT, Evaluation, Registered, evaluate
-from tools.packlaunch import Launched
 from tools.stackfile import StackFileError, stack_settings
 
 PACK = ROOT / "policies"
@@ -211,13 +211,18 @@ class Stream:
     """`Analyze` sent for each resource as the program registers it, so the pack judges it on its
     own core while the program goes on; `AnalyzeStack` once the program is done. Each goes with
     the provider the engine would send beside it (a host's own, or the default one): a provider
-    registers before anything that uses it."""
+    registers before anything that uses it.
 
-    def __init__(self, pack: PolicyPackAnalyzer, stack: str) -> None:
-        self.pack = pack
+    The program starts before the pack is ready: what it registers meanwhile is held here, and
+    goes out when `open` is called (once the pack is configured for this stack)."""
+
+    def __init__(self, stack: str) -> None:
+        self.pack: PolicyPackAnalyzer | None = None
         self.default = default_provider(stack)
         self.explicit: dict[str, Provider] = {}
         self.waiting: list[Callable[[], AnalyzeResult]] = []
+        self.held: list[Resource] = []
+        self.lock = threading.Lock()  # `add` runs in the mock monitor's threads, `open` in another
 
     def _provider(self, r: Registered) -> Provider | None:
         if r.provider:
@@ -226,15 +231,27 @@ class Stream:
 
     def add(self, r: Registered) -> None:
         """`evaluate`'s `on_register`: called in registration order."""
-        if r.type.startswith("pulumi:providers:"):
-            self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
-        if r.custom:
-            self.waiting.append(
-                self.pack.analyze_resource_async(_resource(r, outputs=False, provider=self._provider(r)))
-            )
+        with self.lock:
+            if r.type.startswith("pulumi:providers:"):
+                self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
+            if not r.custom:
+                return
+            resource = _resource(r, outputs=False, provider=self._provider(r))
+            if self.pack is None:
+                self.held.append(resource)
+            else:
+                self.waiting.append(self.pack.analyze_resource_async(resource))
+
+    def open(self, pack: PolicyPackAnalyzer) -> None:
+        """`pack` is configured for this stack: send what was held, then each as it comes."""
+        with self.lock:
+            self.pack = pack
+            self.waiting.extend(pack.analyze_resource_async(resource) for resource in self.held)
+            self.held.clear()
 
     def close(self, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
-        """Send `AnalyzeStack`; return a waiter for every result."""
+        """Send `AnalyzeStack` (after `open`); return a waiter for every result."""
+        assert self.pack is not None, "Stream.close before open"
         given = providers(ev)
         custom = [r for r in ev.resources if r.custom]
         self.waiting.append(
@@ -248,6 +265,41 @@ class Stream:
         for wait in self.waiting:
             with contextlib.suppress(Exception):  # the program's own failure is what gets reported
                 wait()
+
+
+class Activation(threading.Thread):
+    """Once the pack has booted, configures it for one stack (`ConfigureStack`, then `Configure`
+    with the stack's policy config) and opens the stack's `Stream`; meanwhile the program runs.
+    `result` says why the pack is not there, and raises a bad policy config again."""
+
+    def __init__(self, boot: PackBoot, stream: Stream, stack: str, config: Path) -> None:
+        super().__init__(daemon=True, name=f"configure-{stack}")
+        self.boot, self.stream, self.stack, self.config = boot, stream, stack, config
+        self.error: BaseException | None = None
+        self.failed: str | None = None
+
+    def run(self) -> None:
+        failure = self.boot.failure()
+        if failure is not None or self.boot.pack is None:
+            self.failed = f"policy pack did not start: {failure}"
+            return
+        pack = self.boot.pack
+        try:
+            pack.stack = self.stack
+            pack.configure_stack()
+            pack.configure_file(self.config)
+            self.stream.open(pack)
+        except BaseException as err:  # noqa: BLE001 - raised again in the gate's own thread
+            self.error = err
+
+    def result(self) -> str | None:
+        """Wait for the activation; None when the stream is open, else why the pack is not there."""
+        self.join(timeout=self.boot.timeout() + 40)
+        if self.error is not None:
+            raise self.error
+        if self.is_alive():
+            return "policy pack did not start: timed out"
+        return self.failed
 
 
 def check_settings(stack: str, root: Path, *, write_config: bool) -> str | None:
@@ -269,34 +321,21 @@ def run_gate(
     root: Path = ROOT,
     pack_dir: Path = PACK,
     write_config: bool = False,
-    launched: Launched | None = None,
+    boot: PackBoot | None = None,
 ) -> list[StackReport]:
-    """Gate every stack with one pack process, started first so it boots while the program runs.
+    """Gate every stack with one pack process, which boots while the settings and the program run.
 
     Each stack's file and settings are checked first, and a stack with any problem is reported
     without running its program. Per stack the pack gets `ConfigureStack` (the stack's name, as
     the CLI's policy proxy sends it), `Configure` with `policies/config/<stack>.json`, then
     `Analyze` per resource as the program registers it and `AnalyzeStack` once it is done. One
     process serves every stack: the rules read nothing from the process environment, and a
-    second Python start would double the gate's cost. `launched`: the pack's process, already
-    started by `tools.packlaunch` (the gate's entry point starts it before importing the SDKs)
-    for `stacks[0]` with the defaults of `PolicyPackAnalyzer`.
+    second Python start would double the gate's cost. `boot`: the pack's boot, already started
+    (the gate's entry point starts it before importing anything heavy), else one started here.
     """
-    pack = PolicyPackAnalyzer(pack_dir, stack=stacks[0], dry_run=True)
-    started: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            pack.start(launched)
-            # The pack's policy list, and the config validator's import, both needed before the
-            # first Configure.
-            pack.get_analyzer_info()
-            import jsonschema  # noqa: F401
-        except BaseException as err:  # noqa: BLE001 - reported per stack below
-            started.append(err)
-
-    booting = threading.Thread(target=start, daemon=True)
-    booting.start()
+    if boot is None:
+        boot = PackBoot(pack_dir, stack=stacks[0])
+        boot.start()
     reports: list[StackReport] = []
     pending: tuple[str, Evaluation, Callable[[], list[Diagnostic]]] | None = None
 
@@ -315,40 +354,41 @@ def run_gate(
             if problem is not None:
                 reports.append(StackReport(s, [], error=problem))
                 continue
-            booting.join(timeout=pack.start_timeout + 5)
             config = pack_dir / "config" / f"{s}.json"
-            stream = None
-            if not started and not booting.is_alive() and config.exists():
-                pack.stack = s
-                pack.configure_stack()
-                pack.configure_file(config)
-                stream = Stream(pack, s)
+            stream = activation = None
+            if config.exists():
+                stream = Stream(s)
+                activation = Activation(boot, stream, s, config)
+                activation.start()
             try:
                 ev = evaluate(s, root=root, on_register=None if stream is None else stream.add)
             except Exception as err:  # noqa: BLE001 - reported, never a traceback on a PR
-                if stream is not None:
-                    stream.drain()
+                if stream is not None and activation is not None:
+                    with contextlib.suppress(Exception):  # the program's failure is the report
+                        if activation.result() is None:
+                            stream.drain()
                 # The settings passed, so this is the program's own fault, not the stack file's.
                 reports.append(
                     StackReport(s, [], error=f"the program failed on settings that passed: {type(err).__name__}: {err}")
                 )
                 continue
-            if stream is None:
-                if started or booting.is_alive():
-                    reason = started[0] if started else "timed out"
-                    reports.append(StackReport(s, rows(ev), error=f"policy pack did not start: {reason}"))
-                else:
-                    reports.append(
-                        StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}")
-                    )
+            if stream is None or activation is None:
+                reports.append(
+                    StackReport(s, rows(ev), error=f"no policy config {config.relative_to(pack_dir.parent)}")
+                )
+                continue
+            missing = activation.result()
+            if missing is not None:
+                reports.append(StackReport(s, rows(ev), error=missing))
                 continue
             pending = (s, ev, stream.close(ev))
         finish()
     finally:
         # A stack that failed early may leave the pack still booting: let it finish starting,
         # or it would be spawned after close() and outlive the gate.
-        booting.join(timeout=pack.start_timeout + 5)
-        pack.close()
-        if launched is not None:
-            launched.stop()  # a pack that never connected (a failed start)
+        boot.join(timeout=boot.timeout())
+        if boot.pack is not None:
+            boot.pack.close()
+        if boot.launched is not None:
+            boot.launched.stop()  # a pack that never connected (a failed start)
     return reports
