@@ -51,6 +51,8 @@ class Registered:
     ignore_changes: list[str] = field(default_factory=list)
     provider: str = ""
     """The explicit provider reference (`<provider urn>::<id>`); "" for the default provider."""
+    outputs_wire: struct_pb2.Struct = field(default_factory=struct_pb2.Struct)
+    """Outputs as the engine holds them (secret outputs wrapped), for the pack's AnalyzeStack."""
 
     @property
     def host(self) -> str:
@@ -266,8 +268,9 @@ def evaluate(
             for key in request.additionalSecretOutputs:
                 if key in response.object.fields:
                     response.object.fields[key].CopyFrom(_secret(response.object.fields[key]))
-            wire = struct_pb2.Struct()
+            wire, outputs_wire = struct_pb2.Struct(), struct_pb2.Struct()
             wire.CopyFrom(request.object)
+            outputs_wire.CopyFrom(response.object)
             record = Registered(
                 urn=response.urn,
                 type=request.type,
@@ -288,6 +291,7 @@ def evaluate(
                 outputs=_unwrap(json_format.MessageToDict(response.object)),
                 ignore_changes=list(request.ignoreChanges),
                 provider=request.provider,
+                outputs_wire=outputs_wire,
             )
             with recording:
                 registered.append(record)

@@ -9,6 +9,7 @@ values beside encrypted ones under a secret key.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -224,7 +225,15 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
         if not path.exists():
             raise StackFileError(f"{path.name}: no such stack file in {root}")
         text = path.read_text()
-    doc, problems = _read(path.name, text)
+    config, secret_keys, problems = _config_of(path.name, text)
+    return dict(config), list(secret_keys), list(problems)
+
+
+@functools.lru_cache(maxsize=8)
+def _config_of(name: str, text: str) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """`read_config` of one file's text, read once per process: the gate checks the settings and
+    then runs the program on the same file (callers get copies)."""
+    doc, problems = _read(name, text)
     raw = doc.get("config")
     if raw is None:
         raw = {}
@@ -258,7 +267,7 @@ def read_config(stack: str, root: Path = ROOT, text: str | None = None) -> tuple
             config[key] = "true" if value else "false"
         else:
             config[key] = "" if value is None else str(value)
-    return config, secret_keys, problems
+    return config, tuple(secret_keys), tuple(problems)
 
 
 def _receiver_names(raw: dict[Any, Any]) -> list[str]:

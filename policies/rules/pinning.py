@@ -62,6 +62,20 @@ class ImageRef:
 
 def parse(reference: str) -> ImageRef:
     """Parse `reference` as `docker pull` would, or raise ImageRefError."""
+    if (known := _parsed.get(reference)) is not None:
+        return known
+    parsed = _parse(reference)
+    if len(_parsed) < 4096:
+        _parsed[reference] = parsed
+    return parsed
+
+
+_parsed: dict[str, ImageRef] = {}
+"""References parsed so far: every rule and every stack rule asks about the same few images
+(ImageRef is frozen; a refusal is not kept, so its error is raised again each time)."""
+
+
+def _parse(reference: str) -> ImageRef:
     text = reference.strip()
     if not text:
         raise ImageRefError("an image reference is empty")

@@ -174,16 +174,56 @@ def embedded(text: str) -> str | None:
     return None
 
 
+# One word of a command line as Python's `shlex.split(text, posix=True)` reads it: runs of plain
+# characters, backslash escapes, '...' and "..." (where a backslash escapes only `"` and itself),
+# ended by a space, tab, CR or LF outside quotes. The same words as shlex, from one regex instead
+# of shlex's character-at-a-time reader (the pack splits every `sh -c` script of every container);
+# tests/policies/test_secretscan_split.py compares the two.
+_SQ, _DQ = r"'[^']*'", r'"(?:[^"\\]|\\[\s\S])*"'
+_WORD = re.compile(r"(?:[^ \t\r\n'\"\\]+|\\[\s\S]|" + _SQ + "|" + _DQ + ")+")
+_WORD_PART = re.compile(r"[^'\"\\]+|\\([\s\S])|'([^']*)'|\"((?:[^\"\\]|\\[\s\S])*)\"")
+_IN_DOUBLE_QUOTES = re.compile(r'\\(["\\])')
+
+
+def split_words(text: str) -> list[str]:
+    """`shlex.split(text, posix=True)`, raising ValueError where it does (an open quote, a
+    trailing backslash)."""
+    words: list[str] = []
+    end = 0
+    for match in _WORD.finditer(text):
+        if text[end : match.start()].strip(" \t\r\n"):
+            break  # something no word can start with: an unclosed quote or a lone backslash
+        words.append("".join(_part(m) for m in _WORD_PART.finditer(match.group())))
+        end = match.end()
+    rest = text[end:]
+    if rest.strip(" \t\r\n"):
+        stripped = rest.lstrip(" \t\r\n")
+        raise ValueError("No escaped character" if stripped == "\\" else "No closing quotation")
+    return words
+
+
+def _part(m: re.Match[str]) -> str:
+    escaped, single, double = m.group(1), m.group(2), m.group(3)
+    if escaped is not None:
+        return escaped
+    if single is not None:
+        return single
+    if double is not None:
+        return _IN_DOUBLE_QUOTES.sub(r"\1", double)
+    return m.group()
+
+
+_SPACE = re.compile(r"\s")
+
+
 def _tokens(args: Iterable[str], depth: int = 0) -> list[str]:
     """Arguments as a shell would see them: strings with spaces (`sh -c "..."`) split once more."""
     out: list[str] = []
     for arg in args:
         out.append(arg)
-        if depth < 2 and any(c.isspace() for c in arg):
-            import shlex  # only for arguments with spaces in them
-
+        if depth < 2 and _SPACE.search(arg):
             try:
-                inner = shlex.split(arg, posix=True)
+                inner = split_words(arg)
             except ValueError:
                 inner = arg.split()
             out += _tokens(inner, depth + 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .protocol import LEVELS, AnalyzerInfo
+from .schema import errors as schema_errors
 
 Entry = tuple[str, dict[str, Any]]
 """(enforcement level, "" when the entry gives none; properties)."""
@@ -83,7 +84,7 @@ def reconcile_config(info: AnalyzerInfo, config: Mapping[str, Any], *, strict: b
     """What the CLI sends with ``Configure`` for the ``--policy-pack-config`` ``config``.
 
     Schema defaults and each policy's own level, then the pack's initial config, then ``config``;
-    every policy's properties validated against its schema (needs ``jsonschema``), and every
+    every policy's properties validated against its schema (`schema.errors`), and every
     entry checked for a valid level as the CLI's `Configure` does. With ``strict`` (default),
     unknown policy names and knobs missing from a schema are errors too: the CLI ignores them,
     which hides typos.
@@ -95,10 +96,6 @@ def reconcile_config(info: AnalyzerInfo, config: Mapping[str, Any], *, strict: b
     apply_config(result, info.initial_config)
     parsed = parse_policy_config(config)
     apply_config(result, parsed)
-
-    # Imported here, not at the top: it is the slowest import of the offline gate, which
-    # loads it while the pack boots (see gate.run).
-    import jsonschema
 
     known = {p.name for p in info.policies}
     errors: list[str] = []
@@ -113,7 +110,7 @@ def reconcile_config(info: AnalyzerInfo, config: Mapping[str, Any], *, strict: b
         schema: dict[str, Any] = {"type": "object", "properties": {**p.config_schema, "enforcementLevel": level_schema}}
         if p.required:
             schema["required"] = list(p.required)
-        errors += [f"{p.name}: {e.message}" for e in jsonschema.Draft7Validator(schema).iter_errors(props)]
+        errors += [f"{p.name}: {message}" for message in schema_errors(props, schema)]
     if errors:
         raise PolicyConfigError("; ".join(sorted(errors)))
     invalid = sorted(name for name, (level, _) in result.items() if level not in LEVELS)

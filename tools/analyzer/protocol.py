@@ -149,7 +149,7 @@ class Provider:
     type: str
     name: str
     urn: str
-    properties: Mapping[str, Any] = field(default_factory=dict)
+    properties: Mapping[str, Any] | struct_pb2.Struct = field(default_factory=dict)
 
     def message(self) -> analyzer_pb2.AnalyzerProviderResource:
         return analyzer_pb2.AnalyzerProviderResource(
@@ -163,7 +163,8 @@ class Resource:
 
     type: str
     name: str
-    properties: Mapping[str, Any]
+    properties: Mapping[str, Any] | struct_pb2.Struct
+    """Plain values (secrets as `secret(...)`), or the wire message itself."""
     urn: str | None = None
     protect: bool = False
     parent: str | None = None
@@ -171,7 +172,9 @@ class Resource:
     provider: Provider | None = None
 
 
-def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+def to_struct(props: Mapping[str, Any] | struct_pb2.Struct) -> struct_pb2.Struct:
+    if isinstance(props, struct_pb2.Struct):
+        return props  # copied into the request by protobuf
     struct = struct_pb2.Struct()
     struct.update(dict(props))
     return struct

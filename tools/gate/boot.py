@@ -2,8 +2,8 @@
 thread of its own, from the moment the process is launched.
 
 The pack boots in its own process on the other core (tools.packlaunch). Connecting to it takes
-gRPC and the generated protocol (which import the Pulumi SDK), then `GetAnalyzerInfo` and the
-config validator's import, all before the first `Configure`; started first thing, this runs
+gRPC and the generated protocol (which import the Pulumi SDK), then `GetAnalyzerInfo`, all
+before the first `Configure`; started first thing, this runs
 while the gate imports and checks the settings and the program, so the pack is configured, and
 judges each resource as it registers, before the program is done.
 """
@@ -46,7 +46,6 @@ class PackBoot(threading.Thread):
         try:
             self.pack.start(self.launched)
             self.pack.get_analyzer_info()
-            import jsonschema  # noqa: F401 - the config validator, needed by the first Configure
         except BaseException as err:  # noqa: BLE001 - reported per stack
             self.error = err
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import struct_pb2
+
 from stack.settings import SettingsError
 from tools import packconfig
 from tools.analyzer import AnalyzeResult, Diagnostic, PolicyPackAnalyzer, Provider, Resource
@@ -179,7 +181,7 @@ def providers(ev: Evaluation) -> dict[str, Provider]:
     pkg/resource/deploy/providers/provider.go DefaultName) for one with none."""
     default = default_provider(ev.stack)
     explicit = {
-        r.urn: Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
+        r.urn: Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire)
         for r in ev.resources
         if r.type.startswith("pulumi:providers:")
     }
@@ -193,8 +195,13 @@ def providers(ev: Evaluation) -> dict[str, Provider]:
 
 
 def _resource(r: Registered, *, outputs: bool, provider: Provider | None = None) -> Resource:
-    # AnalyzeStack sees outputs; inputs win so that secret inputs stay wrapped.
-    props = {**r.outputs, **r.wire_json} if outputs else r.wire_json
+    # AnalyzeStack sees outputs; inputs win so that secret inputs stay wrapped. The wire messages
+    # go as they are (a map merge replaces each key, as `{**outputs, **inputs}` does).
+    props = r.wire
+    if outputs:
+        props = struct_pb2.Struct()
+        props.CopyFrom(r.outputs_wire)
+        props.MergeFrom(r.wire)
     return Resource(
         type=r.type,
         name=r.name,
@@ -233,7 +240,7 @@ class Stream:
         """`evaluate`'s `on_register`: called in registration order."""
         with self.lock:
             if r.type.startswith("pulumi:providers:"):
-                self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire_json)
+                self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire)
             if not r.custom:
                 return
             resource = _resource(r, outputs=False, provider=self._provider(r))
