@@ -317,6 +317,21 @@ BROKEN: list[tuple[str, str, str]] = [
         r"ai-stack:images\.litellm: .*has no tag",
     ),
     (
+        "digest too short",
+        stack("ai-stack:images: {litellm: 'ghcr.io/berriai/litellm@sha256:" + "a" * 40 + "'}"),
+        r"ai-stack:images\.litellm: .*invalid checksum digest length",
+    ),
+    (
+        "digest in upper case",
+        stack("ai-stack:images: {litellm: 'ghcr.io/berriai/litellm@sha256:" + "A" * 64 + "'}"),
+        r"ai-stack:images\.litellm: .*invalid digest",
+    ),
+    (
+        "digest of an unknown algorithm",
+        stack("ai-stack:images: {traefik: 'traefik:v3.7.13@md5:" + "a" * 32 + "'}"),
+        r"ai-stack:images\.traefik: .*unsupported digest algorithm",
+    ),
+    (
         "postgres 17",
         stack("ai-stack:images: {postgres: 'postgres:17.2'}"),
         r"ai-stack:images\.postgres: Postgres must be pinned to a 16\.x tag",
