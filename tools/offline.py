@@ -24,7 +24,7 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 
 from tools.stackfile import PROJECT, stack_config
-from tools.wire import SECRET_SIG, SIG_KEY
+from tools.wire import SECRET_SIG, SIG_KEY, UNKNOWN_NUMBER, UNKNOWN_STRING
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,6 +209,33 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+FAST_MOCK_REGISTRATION = True
+"""Register plain inputs without the SDK mock's round trip (False: always the SDK's, for the
+test that compares the two)."""
+
+
+def _plain(inputs: dict[str, Any]) -> bool:
+    """True when the SDK's mock monitor would hand `inputs` (a registration's, as JSON) back
+    unchanged: no nulls or unknowns (its deserializer drops both), no special values (resource
+    references, assets and archives become objects), and secrets only as whole properties (its
+    serializer moves a secret inside a property out to wrap the whole property)."""
+    return all(
+        _plain_value(v["value"] if is_secret(v) and set(v) == {SIG_KEY, "value"} else v) for v in inputs.values()
+    )
+
+
+def _plain_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return SIG_KEY not in value and all(_plain_value(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain_value(v) for v in value)
+    return value is not None and value not in _UNKNOWNS
+
+
+_UNKNOWNS = frozenset({UNKNOWN_STRING, UNKNOWN_NUMBER})
+"""The engine's unknowns (pulumi's Python SDK knows the first, `rpc.UNKNOWN`, and drops it)."""
+
+
 def is_secret(value: Any) -> bool:
     """True if a wire value (from `Registered.wire_json`) is wrapped as a secret."""
     return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
@@ -253,6 +280,7 @@ def evaluate(
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
@@ -262,7 +290,12 @@ def evaluate(
 
     class CapturingMonitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
-            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            raw = json_format.MessageToDict(request.object)
+            sdk = request.type == "pulumi:pulumi:Stack" or request.transforms or not FAST_MOCK_REGISTRATION
+            if sdk or not _plain(raw):
+                response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            else:
+                response = self._register_plain(request, raw)
             if request.type == "pulumi:pulumi:Stack":
                 return response
             for key in request.additionalSecretOutputs:
@@ -278,7 +311,7 @@ def evaluate(
                 parent=request.parent,
                 custom=request.custom,
                 wire=wire,
-                inputs=_unwrap(json_format.MessageToDict(request.object)),
+                inputs=_unwrap(raw),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
@@ -298,6 +331,37 @@ def evaluate(
                 if on_register is not None:
                     on_register(record)
             return response
+
+        def _register_plain(self, request: Any, inputs: dict[str, Any]) -> Any:
+            """`MockMonitor.RegisterResource` (pulumi 3.x runtime/mocks.py) for inputs that
+            deserialize and serialize back to themselves (`_plain`): the same response without
+            the round trip through the SDK's serializer and a fresh event loop per resource
+            (most of the mock's cost). tests/tools/test_offline_mocks.py compares the two."""
+            urn = self.make_urn(request.parent, request.type, request.name)
+            args = pulumi.runtime.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=[],
+            )
+            id_, state = self.mocks.new_resource(args)
+            out = struct_pb2.Struct()
+            out.CopyFrom(request.object)
+            for key, value in state.items():
+                if key in inputs and value is inputs[key]:
+                    continue
+                if value is None:
+                    if key in out.fields:
+                        del out.fields[key]
+                elif isinstance(value, (str, bool, int, float)):
+                    out[key] = value
+                else:
+                    return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=out)
 
     mocks = _mocks(exit_codes or {})
     runtime_settings.SETTINGS.rpc_manager.clear()
