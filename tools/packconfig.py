@@ -15,7 +15,7 @@ from typing import Any
 
 from tools.needs import require
 
-require("tools.packconfig", ("pydantic", "yaml", "docker_image"))
+require("tools.packconfig", ("pydantic", "yaml"))
 
 from stack import constants  # noqa: E402 - after the dependency check
 from stack.render.traefik import tls_entrypoints  # noqa: E402

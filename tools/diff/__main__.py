@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from tools.diff.gitbase import BaseTree, DiffError
 from tools.needs import require
 
-require("tools.diff", ("pulumi", "pulumi_docker", "pydantic", "yaml", "google.protobuf", "docker_image"))
+require("tools.diff", ("pulumi", "pulumi_docker", "pydantic", "yaml", "google.protobuf"))
 
 if TYPE_CHECKING:
     from tools.diff.compare import Diff

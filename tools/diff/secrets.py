@@ -135,19 +135,50 @@ def _encodings(token: str) -> Iterator[str]:
 
 
 class Redactor:
-    """Replaces every known secret value, in any of its encodings, with `[secret]`."""
+    """Replaces every known secret value, in any of its encodings, with `[secret]`.
+
+    As one regex alternation of every form, the longest first (at each position the longest form
+    that matches there wins, so no value is half masked), without compiling that alternation: a
+    secret may be a whole uploaded file (LiteLLM's config, a gate's HAProxy config), and `re`
+    compiling tens of kilobytes of escaped alternatives cost `make diff` a fifth of a second on
+    a four-host stack. A short regex finds where some form may start (its first
+    `PREFIX` characters); there the forms are tried in the same order.
+    """
+
+    PREFIX = 12
 
     def __init__(self, values: Iterable[str]) -> None:
         tokens = {form for v in values if len(v) >= MIN_TOKEN for form in _encodings(v) if len(form) >= MIN_TOKEN}
-        ordered = sorted(tokens, key=len, reverse=True)  # the longest form first: no half-masked value
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._ordered = sorted(tokens, key=lambda t: (-len(t), t))  # the longest form first
+        starts = sorted({t[: self.PREFIX] for t in self._ordered}, key=lambda t: (-len(t), t))
+        self._starts = re.compile("|".join(map(re.escape, starts))) if starts else None
+
+    def _at(self, text: str, i: int) -> str | None:
+        """The first form, longest first, that matches `text` at `i` (every form matching there
+        starts with a prefix the search found there)."""
+        for token in self._ordered:
+            if text.startswith(token, i):
+                return token
+        return None
+
+    def text(self, text: str) -> str:
+        if self._starts is None:
+            return text
+        out: list[str] = []
+        done = i = 0
+        while (m := self._starts.search(text, i)) is not None:
+            token = self._at(text, m.start())
+            if token is None:
+                i = m.start() + 1
+                continue
+            out += [text[done : m.start()], MASK]
+            done = i = m.start() + len(token)
+        return text if not out else "".join(out) + text[done:]
 
     @classmethod
     def of(cls, *evaluations: Evaluation | None) -> Redactor:
         return cls(v for ev in evaluations if ev is not None for v in secret_values(ev))
 
-    def text(self, text: str) -> str:
-        return text if self._pattern is None else self._pattern.sub(MASK, text)
 
     def json(self, value: Any) -> Any:
         """A JSON-able value with every string (keys too) scrubbed."""

@@ -14,7 +14,7 @@ from tools.needs import require
 from tools.packlaunch import launch
 
 ROOT = Path(__file__).resolve().parents[2]
-require("tools.gate", ("pulumi", "pulumi_docker", "pydantic", "yaml", "grpc", "google.protobuf", "docker_image"))
+require("tools.gate", ("pulumi", "pulumi_docker", "pydantic", "yaml", "grpc", "google.protobuf"))
 
 
 def stack_names(root: Path) -> list[str]:
