@@ -10,6 +10,7 @@ engine does and the mock monitor does not.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
@@ -257,6 +258,44 @@ def _no_source_positions() -> Iterator[None]:
         runtime_resource._get_stack_trace = walk
 
 
+INLINE_MONITOR_CALLS = True
+"""Run the mock monitor's calls in the event loop's thread (False: the SDK's executor threads, for
+the test that compares the two)."""
+
+
+class _Inline(concurrent.futures.ThreadPoolExecutor):
+    """An executor that runs each call at once, in the calling thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the awaiting task, as a thread would
+            done.set_exception(err)
+        return done
+
+
+@contextlib.contextmanager
+def _inline_monitor_calls() -> Iterator[None]:
+    """The SDK sends every monitor call through the event loop's default executor (pulumi
+    runtime/resource.py `run_in_executor`), a thread hop per registration that a real monitor's
+    gRPC round trip hides; the mock monitor answers at once, so the hop was most of the wait (a
+    sixth of an evaluation). Here the calls run in the loop's own thread; the SDK's mock still
+    pumps the loop where it awaits (pulumi runtime/sync_await.py, reentrant by design)."""
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    if not INLINE_MONITOR_CALLS:
+        yield
+        return
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]  # the loop `_sync_await` runs
+    previous = getattr(loop, "_default_executor", None)  # asyncio keeps it there; put back after
+    loop.set_default_executor(_Inline(max_workers=1))
+    try:
+        yield
+    finally:
+        loop._default_executor = previous  # type: ignore[attr-defined]
+
+
 def evaluate(
     stack: str,
     *,
@@ -396,6 +435,6 @@ def evaluate(
 
         return resolve(build(settings_from_config()))
 
-    with _no_source_positions():
+    with _no_source_positions(), _inline_monitor_calls():
         _sync_await(run_pulumi_func(program))
     return Evaluation(stack=stack, resources=registered, outputs=outputs, secret_outputs=secret_outputs, notes=notes)

@@ -1,6 +1,8 @@
 """The offline evaluation registers plain inputs without the SDK mock's serializer round trip
-(tools.offline `_register_plain`): every registration, its outputs and the stack's outputs must be
-what the SDK's own MockMonitor.RegisterResource gives, on every stack file the project ships."""
+(tools.offline `_register_plain`), and runs the mock monitor's calls in the event loop's thread
+(`_inline_monitor_calls`): every registration, its outputs and the stack's outputs must be what
+the SDK's own MockMonitor.RegisterResource, called from the SDK's executor threads, gives, on every
+stack file the project ships."""
 
 from __future__ import annotations
 
@@ -46,6 +48,17 @@ def test_the_same_registrations_as_the_sdk_mock(stack: str, root: Path, monkeypa
     assert len(fast.resources) == len(sdk.resources) > 20
     assert _seen(fast) == _seen(sdk)
     assert fast.outputs == sdk.outputs and fast.secret_outputs == sdk.secret_outputs
+
+
+@pytest.mark.parametrize(("stack", "root"), STACKS, ids=[s for s, _ in STACKS])
+def test_the_same_registrations_as_with_the_sdks_threads(
+    stack: str, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inline = evaluate(stack, root=root)
+    monkeypatch.setattr(offline, "INLINE_MONITOR_CALLS", False)
+    threads = evaluate(stack, root=root)
+    assert _seen(inline) == _seen(threads)
+    assert inline.outputs == threads.outputs and inline.notes == threads.notes
 
 
 def test_most_registrations_take_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
