@@ -110,7 +110,7 @@ class Rule:
         return self.run_plain(plain(props), config, ctx)
 
     def run_plain(self, data: Any, config: Mapping[str, Any], ctx: Context) -> list[str]:
-        """`run` on `data` that is plain already (dicts and lists, fresh for this rule): the pack's
+        """`run` on `data` that is plain already (dicts and lists, read and never changed): the pack's
         `validate` has just made it so."""
         if self.resource_types and ctx.resource_type not in self.resource_types:
             return []

@@ -14,20 +14,22 @@ protocol, not a private SDK class).
 Two more changes make the pack judge a stack in a fraction of the time, with the same findings
 (`make check` runs it on every PR; the CLI runs the same file):
 
-- Each request's properties are converted once. pulumi-policy 1.21.0 (policy.py, ``Analyze`` and
-  ``AnalyzeStack``) converts them again for every policy (``json_format.MessageToDict``, the
-  pure-Python printer): 27 resource policies times each resource, and every stack policy times
-  every resource. Within a request the SDK now gets the first conversion again; it only reads it
-  (``deserialize_properties`` builds a fresh copy for each policy).
-- No unknown-checking proxies. The SDK wraps each policy's copy in proxies (proxy.py
+- Each request's properties are converted and deserialized once. pulumi-policy 1.21.0
+  (policy.py, ``Analyze`` and ``AnalyzeStack``) does both again for every policy
+  (``json_format.MessageToDict``, the pure-Python printer, then ``deserialize_properties``): 27
+  resource policies times each resource, and every stack policy times every resource. Within a
+  request every policy now gets the first result; rules read their properties and never change
+  them (tests/policies/test_hooks.py runs every rule on every resource of the example stacks and
+  checks it left them as they were).
+- No unknown-checking proxies. The SDK wraps each policy's properties in proxies (proxy.py
   ``unknown_checking_proxy``) that raise ``UnknownValueError`` on an unknown value. No rule here
   reads through them: every rule works on plain data (``props.plain``) and decides itself what an
-  unknown means, so the proxies were built to be copied back. Each policy now gets the SDK's
-  fresh plain copy as it is.
+  unknown means, so the proxies were built to be copied back. Each policy now gets the plain
+  properties as they are.
 
-Both replace names the SDK's policy module looks up when it runs (``json_format``,
-``unknown_checking_proxy``); an SDK without them is left alone (slower, same findings), and
-tests/policies/test_hooks.py checks the pinned one has them.
+These replace names the SDK's policy module looks up when it runs (``json_format``,
+``deserialize_properties``, ``unknown_checking_proxy``); an SDK without them is left alone
+(slower, same findings), and tests/policies/test_hooks.py checks the pinned one has them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from google.protobuf import json_format
 from . import secretness
 
 _installed = False
-SDK_NAMES = ("json_format", "unknown_checking_proxy")
+SDK_NAMES = ("json_format", "deserialize_properties", "unknown_checking_proxy")
 """The names in pulumi-policy's policy module replaced by ``install`` (see the module docstring)."""
 _converted = threading.local()
 """This thread's request: its properties messages, converted, by id (None outside a request).
@@ -59,6 +61,19 @@ def message_to_dict(message: Any, *args: Any, **kwargs: Any) -> Any:
     return hit[1]
 
 
+def deserialize_once(props: Any, proxy_secrets: bool = False) -> Any:
+    """``deserialize_properties``, once per converted message per request (see above)."""
+    from pulumi_policy.deserialize import deserialize_properties
+
+    cache: dict[int, tuple[Any, Any]] | None = getattr(_converted, "deserialized", None)
+    if cache is None or proxy_secrets:
+        return deserialize_properties(props, proxy_secrets)
+    hit = cache.get(id(props))
+    if hit is None or hit[0] is not props:  # `props` is kept alive, so its id is its own
+        hit = cache[id(props)] = (props, deserialize_properties(props))
+    return hit[1]
+
+
 class _JsonFormat:
     """``json_format`` as the SDK's policy module sees it: the converter above, the rest as is."""
 
@@ -69,7 +84,7 @@ class _JsonFormat:
 
 
 def plain_properties(props: dict[str, Any]) -> dict[str, Any]:
-    """The SDK's ``unknown_checking_proxy`` here: the fresh plain copy, unwrapped (see above)."""
+    """The SDK's ``unknown_checking_proxy`` here: the plain properties, unwrapped (see above)."""
     return props
 
 
@@ -77,10 +92,10 @@ class _Request:
     """Converted properties are kept for the duration of one request in this thread."""
 
     def __enter__(self) -> None:
-        _converted.cache = {}
+        _converted.cache, _converted.deserialized = {}, {}
 
     def __exit__(self, *exc: object) -> None:
-        _converted.cache = None
+        _converted.cache = _converted.deserialized = None
 
 
 def findings_only(response: Any) -> Any:
@@ -127,5 +142,6 @@ def install() -> None:
 
     if all(hasattr(sdk_policy, name) for name in SDK_NAMES):
         setattr(sdk_policy, "json_format", _JsonFormat())  # noqa: B010 - a name the SDK imports
+        setattr(sdk_policy, "deserialize_properties", deserialize_once)  # noqa: B010
         setattr(sdk_policy, "unknown_checking_proxy", plain_properties)  # noqa: B010
     _installed = True

@@ -84,9 +84,9 @@ def plain(value: Any) -> Any:
 
 
 def owned(props: Any) -> Any:
-    """A policy's properties as plain data it may keep and change: the fresh plain copy the SDK
-    builds for each policy, as it is (``hooks`` stops the SDK wrapping it in proxies), else
-    ``plain``'s copy."""
+    """A policy's properties as plain data: as the SDK hands them over when they are plain already
+    (``hooks`` stops it wrapping them in proxies; every policy of a request shares them, so a rule
+    reads them and never changes them), else ``plain``'s copy."""
     return props if type(props) is dict else plain(props)
 
 

@@ -232,6 +232,13 @@ def _tokens(args: Iterable[str], depth: int = 0) -> list[str]:
 
 def argument_findings(args: Sequence[str]) -> list[str]:
     """Credentials written into a command line, as "argument `--password`"-style descriptions."""
+    return list(_argument_findings(tuple(args)))
+
+
+@lru_cache(maxsize=1024)
+def _argument_findings(args: tuple[str, ...]) -> tuple[str, ...]:
+    # The same command lines come back in every instance and on every host (Ollama, its pulls,
+    # the exporters): each is scanned once per process.
     tokens = _tokens(args)
     found: list[str] = []
     for i, token in enumerate(tokens):
@@ -254,11 +261,17 @@ def argument_findings(args: Sequence[str]) -> list[str]:
         kind = embedded(token)
         if kind:
             found.append(f"an argument holding {kind}")
-    return sorted(set(found))
+    return tuple(sorted(set(found)))
 
 
 def content_findings(text: str) -> list[str]:
     """Credentials in a file's text, as "line N (`key`)" descriptions."""
+    return list(_content_findings(text))
+
+
+@lru_cache(maxsize=256)
+def _content_findings(text: str) -> tuple[str, ...]:
+    # The same files are uploaded to every instance and host (configs, scripts): scanned once.
     found: list[str] = []
     if _PRIVATE_KEY.search(text):
         found.append("a private key")
@@ -272,4 +285,4 @@ def content_findings(text: str) -> list[str]:
         kind = embedded(line) if "PRIVATE KEY" not in line else None
         if kind:
             found.append(f"line {number} ({kind})")
-    return found
+    return tuple(found)

@@ -1,5 +1,6 @@
 """The pack's hooks into pulumi-policy: what they replace exists in the pinned SDK, each request's
-properties are converted once, and the SDK never changes the conversion it is handed."""
+properties are converted and deserialized once, the SDK never changes the conversion it is handed,
+and no rule changes the properties every policy of a request shares."""
 
 from __future__ import annotations
 
@@ -82,3 +83,54 @@ def test_the_sdk_copies_what_it_is_handed_and_changes_none_of_it(stack: str) -> 
             assert not shared & {id(c) for c in _containers(got)}, r.urn
         assert not {id(c) for c in _containers(copies[0])} & {id(c) for c in _containers(copies[1])}
         assert owned(copies[0]) is copies[0] and plain(copies[0]) == copies[0]
+
+
+def _as_the_sdk_hands_it(props: dict[str, Any]) -> Any:
+    """Wire JSON as a policy receives it: the SDK's deserialization of the converted message."""
+    return deserialize.deserialize_properties(json_format.MessageToDict(_struct(props)))
+
+
+def _resource_inputs() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(type, name, urn, wire inputs) of every resource of the example stacks, and of the prod
+    baseline changed by every mutation case (the paths that report, not only the quiet ones)."""
+    from tests.policies.cases import CASES
+    from tests.policies.fixtures import Baseline
+
+    evs = [evaluate(s, root=ROOT) for s in ("dev", "prod")] + [
+        evaluate(s, root=DATA) for s in ("cluster", "amd", "sso")
+    ]
+    for ev in evs:
+        for r in ev.resources:
+            if r.custom:
+                yield r.type, r.name, r.urn, r.wire_json
+    baseline = Baseline(evs[1])
+    for case in CASES:
+        if not case.stack:
+            r = baseline.registered(case.target)
+            yield r.type, r.name, r.urn, baseline.props(case.target, **case.changes)
+
+
+def test_no_rule_changes_the_properties_every_policy_shares() -> None:
+    """Why every policy of a request may get one deserialization (`deserialize_once`)."""
+    from policies.rules.base import Context
+    from policies.rules.catalog import RESOURCE_RULES, STACK_RULES
+    from policies.rules.props import container_name
+    from policies.rules.stackbase import StackResource
+
+    by_stack: dict[str, list[StackResource]] = {}
+    checked = 0
+    for type_, name, urn, wire in _resource_inputs():
+        data = _as_the_sdk_hands_it(wire)
+        before = copy.deepcopy(data)
+        ctx = Context(name=container_name(data, name), resource_name=name, urn=urn, resource_type=type_)
+        for rule in RESOURCE_RULES:
+            rule.run_plain(data, {}, ctx)
+            assert data == before, f"{rule.name} changed the properties of {urn}"
+            checked += 1
+        by_stack.setdefault(urn.split("::")[0], []).append(StackResource(type_, name, urn, data))
+    assert checked > 5000
+    for resources in by_stack.values():
+        before_all = copy.deepcopy([r.props for r in resources])
+        for stack_rule in STACK_RULES:
+            stack_rule.run(resources, {})
+            assert [r.props for r in resources] == before_all, f"{stack_rule.name} changed a resource's properties"
