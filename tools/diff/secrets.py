@@ -179,7 +179,6 @@ class Redactor:
     def of(cls, *evaluations: Evaluation | None) -> Redactor:
         return cls(v for ev in evaluations if ev is not None for v in secret_values(ev))
 
-
     def json(self, value: Any) -> Any:
         """A JSON-able value with every string (keys too) scrubbed."""
         if isinstance(value, str):
