@@ -44,7 +44,7 @@ def test_a_request_converts_each_message_once(monkeypatch: pytest.MonkeyPatch) -
         calls.append(message)
         return real(message, *args, **kwargs)
 
-    monkeypatch.setattr(hooks.json_format, "MessageToDict", counting)
+    monkeypatch.setattr(json_format, "MessageToDict", counting)  # the module hooks calls
     first, second = _struct({"name": "a", "ports": [{"internal": 80}]}), _struct({"name": "b"})
     with hooks._Request():
         got = [hooks.message_to_dict(m) for m in (first, first, second, first)]

@@ -14,6 +14,7 @@ from google.protobuf import json_format
 
 import tools.offline as offline
 from tools.offline import ROOT, Evaluation, evaluate
+from tools.wire import SECRET_SIG, SIG_KEY, UNKNOWN_STRING
 
 DATA = ROOT / "tests" / "stack" / "data"
 STACKS = [(s, ROOT) for s in ("dev", "prod")] + [
@@ -80,13 +81,13 @@ def test_most_registrations_take_the_plain_path(monkeypatch: pytest.MonkeyPatch)
     ("value", "plain"),
     [
         ({"a": "x", "n": 1.0, "b": True, "l": [1.0, {"k": "v"}], "e": {}}, True),
-        ({"s": {offline.SIG_KEY: offline.SECRET_SIG, "value": "pw"}}, True),
+        ({"s": {SIG_KEY: SECRET_SIG, "value": "pw"}}, True),
         ({"a": None}, False),
         ({"l": [None]}, False),
-        ({"a": offline.UNKNOWN_STRING}, False),
-        ({"r": {offline.SIG_KEY: "5cf8f73096256a8f31e491e813e4eb8e", "urn": "u"}}, False),
-        ({"s": {offline.SIG_KEY: offline.SECRET_SIG, "value": None}}, False),
-        ({"l": [{"c": {offline.SIG_KEY: offline.SECRET_SIG, "value": "pw"}}]}, False),  # the SDK hoists it
+        ({"a": UNKNOWN_STRING}, False),
+        ({"r": {SIG_KEY: "5cf8f73096256a8f31e491e813e4eb8e", "urn": "u"}}, False),
+        ({"s": {SIG_KEY: SECRET_SIG, "value": None}}, False),
+        ({"l": [{"c": {SIG_KEY: SECRET_SIG, "value": "pw"}}]}, False),  # the SDK hoists it
     ],
 )
 def test_what_the_sdk_would_change_takes_its_path(value: dict[str, Any], plain: bool) -> None:

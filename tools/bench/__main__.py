@@ -96,7 +96,7 @@ def table(found: dict[str, Samples], stacks: list[str], missing: str | None) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--root", type=Path, default=ROOT, help="the project to measure (default: this one)")
     args = parser.parse_args()
     env = clean_env(os.environ)
