@@ -50,28 +50,31 @@ _converted = threading.local()
 The SDK runs a request's policies in the gRPC handler thread that received it."""
 
 
+def _once(kind: str, source: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` for `source`, once per request in this thread (every call outside a request)."""
+    cache: dict[int, tuple[Any, Any]] | None = getattr(_converted, kind, None)
+    if cache is None:
+        return compute()
+    hit = cache.get(id(source))
+    if hit is None or hit[0] is not source:  # `source` is kept alive, so its id is its own
+        hit = cache[id(source)] = (source, compute())
+    return hit[1]
+
+
 def message_to_dict(message: Any, *args: Any, **kwargs: Any) -> Any:
     """``json_format.MessageToDict``, converting each message once per request (see above)."""
-    cache: dict[int, tuple[Any, Any]] | None = getattr(_converted, "cache", None)
-    if cache is None or args or kwargs:
+    if args or kwargs:
         return json_format.MessageToDict(message, *args, **kwargs)
-    hit = cache.get(id(message))
-    if hit is None or hit[0] is not message:  # the message is kept alive, so its id is its own
-        hit = cache[id(message)] = (message, json_format.MessageToDict(message))
-    return hit[1]
+    return _once("cache", message, lambda: json_format.MessageToDict(message))
 
 
 def deserialize_once(props: Any, proxy_secrets: bool = False) -> Any:
     """``deserialize_properties``, once per converted message per request (see above)."""
     from pulumi_policy.deserialize import deserialize_properties
 
-    cache: dict[int, tuple[Any, Any]] | None = getattr(_converted, "deserialized", None)
-    if cache is None or proxy_secrets:
+    if proxy_secrets:
         return deserialize_properties(props, proxy_secrets)
-    hit = cache.get(id(props))
-    if hit is None or hit[0] is not props:  # `props` is kept alive, so its id is its own
-        hit = cache[id(props)] = (props, deserialize_properties(props))
-    return hit[1]
+    return _once("deserialized", props, lambda: deserialize_properties(props))
 
 
 class _JsonFormat:

@@ -67,7 +67,8 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(v["enforcement_level"] != "mandatory" for v in report["violations"])
 
 
-def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+def unlimit_litellm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program, with LiteLLM's container declared without its memory limits."""
     real = pulumi_docker.Container
 
     def without_limits(resource_name: str, **kwargs: Any) -> Any:
@@ -77,6 +78,10 @@ def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) 
         return real(resource_name, **kwargs)
 
     monkeypatch.setattr(pulumi_docker, "Container", without_limits)
+
+
+def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    unlimit_litellm(monkeypatch)
     (report,) = run_gate(["dev"])
     assert not report.passed
     # Rejected on its own, and counted as unbounded against the host's capacity.
@@ -88,9 +93,15 @@ def test_an_unlimited_container_fails_the_gate(monkeypatch: pytest.MonkeyPatch) 
     assert "FAILED: 2 mandatory" in render.text([report])
 
 
-def pack_with(tmp_path: Path, stack: str, config: dict[str, Any]) -> Path:
+def pack_copy(tmp_path: Path) -> Path:
+    """The shipped pack, copied into `tmp_path` to be changed."""
     pack = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    return pack
+
+
+def pack_with(tmp_path: Path, stack: str, config: dict[str, Any]) -> Path:
+    pack = pack_copy(tmp_path)
     (pack / "config" / f"{stack}.json").write_text(json.dumps(config))
     return pack
 
@@ -263,15 +274,7 @@ def test_the_summary_says_the_verdict_first_then_violations_then_the_inventory(b
 
 
 def test_a_failing_stack_shows_its_verdict_then_its_mandatory_violations(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pulumi_docker.Container
-
-    def without_limits(resource_name: str, **kwargs: Any) -> Any:
-        if resource_name == "litellm":
-            kwargs.pop("memory")
-            kwargs.pop("memory_swap")
-        return real(resource_name, **kwargs)
-
-    monkeypatch.setattr(pulumi_docker, "Container", without_limits)
+    unlimit_litellm(monkeypatch)
     reports = run_gate(["dev"])
     md = render.markdown(reports)
     advisory = len(reports[0].advisory)
@@ -328,8 +331,7 @@ def test_the_amd_example_shows_its_gpus_in_the_inventory() -> None:
 
 def _pack_that(tmp_path: Path, first_line: str) -> Path:
     """The shipped pack with `first_line` run before anything else in its entry point."""
-    pack = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    pack = pack_copy(tmp_path)
     entry = pack / "__main__.py"
     entry.write_text(first_line + "\n" + entry.read_text())
     return pack
@@ -338,15 +340,7 @@ def _pack_that(tmp_path: Path, first_line: str) -> Path:
 def test_what_registers_before_the_pack_is_up_is_still_judged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The program runs while the pack boots; here the pack takes longer than the whole program,
     # so every resource is held until the pack is configured, and none may be lost.
-    real = pulumi_docker.Container
-
-    def without_limits(resource_name: str, **kwargs: Any) -> Any:
-        if resource_name == "litellm":
-            kwargs.pop("memory")
-            kwargs.pop("memory_swap")
-        return real(resource_name, **kwargs)
-
-    monkeypatch.setattr(pulumi_docker, "Container", without_limits)
+    unlimit_litellm(monkeypatch)
     (report,) = run_gate(["dev"], pack_dir=_pack_that(tmp_path, "import time; time.sleep(3)"))
     assert {(d.policy_name, d.urn.rsplit("::", 1)[1]) for d in report.mandatory} == {
         ("container-resource-limits", "litellm"),

@@ -46,11 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tools.gate import render
         from tools.gate.run import run_gate
     except BaseException:
-        boot.join(timeout=boot.timeout())
-        if boot.pack is not None:
-            boot.pack.close()
-        assert boot.launched is not None
-        boot.launched.stop()
+        boot.stop()
         raise
     try:
         reports = run_gate(stacks, write_config=args.write_pack_config, boot=boot)

@@ -23,15 +23,14 @@ if TYPE_CHECKING:
 class PackBoot(threading.Thread):
     """Connects a `PolicyPackAnalyzer` for `pack_dir` to `launched` (or to a process of its own).
 
-    `pack` is set as soon as the analyzer exists (before it is connected: `close` it in any
-    case); `error` says why it never started."""
+    `pack` is set as soon as the analyzer exists (before it is connected); `error` says why it
+    never started; `stop` ends it all."""
 
     def __init__(self, pack_dir: Path, *, stack: str, launched: Launched | None = None) -> None:
         super().__init__(daemon=True, name="policy-pack-boot")
         self.pack_dir, self.stack, self.launched = pack_dir, stack, launched
         self.pack: PolicyPackAnalyzer | None = None
         self.error: BaseException | None = None
-        self.created = threading.Event()
 
     def run(self) -> None:
         try:
@@ -41,8 +40,6 @@ class PackBoot(threading.Thread):
         except BaseException as err:  # noqa: BLE001 - reported per stack
             self.error = err
             return
-        finally:
-            self.created.set()
         try:
             self.pack.start(self.launched)
             self.pack.get_analyzer_info()
@@ -59,3 +56,13 @@ class PackBoot(threading.Thread):
         if self.is_alive():
             return "timed out"
         return None if self.error is None else str(self.error)
+
+    def stop(self) -> None:
+        """Let a boot still under way finish (else it would connect after this and leave the pack
+        running), then stop the pack: through its analyzer, and the launched process in any case
+        (a pack that never connected)."""
+        self.join(timeout=self.timeout())
+        if self.pack is not None:
+            self.pack.close()
+        if self.launched is not None:
+            self.launched.stop()

@@ -391,11 +391,5 @@ def run_gate(
             pending = (s, ev, stream.close(ev))
         finish()
     finally:
-        # A stack that failed early may leave the pack still booting: let it finish starting,
-        # or it would be spawned after close() and outlive the gate.
-        boot.join(timeout=boot.timeout())
-        if boot.pack is not None:
-            boot.pack.close()
-        if boot.launched is not None:
-            boot.launched.stop()  # a pack that never connected (a failed start)
+        boot.stop()  # a stack that failed early may leave the pack still booting
     return reports
