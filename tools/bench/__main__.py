@@ -29,6 +29,10 @@ DIFF_BUDGET = 2.5
 """`make diff STACK=<s>` (two evaluations: the base ref and the working tree) against the SDK import."""
 SCALE_BUDGET = 1.3
 """Four inference hosts may cost at most this many times the same command on the shipped prod stack."""
+PROGRAM_ALONE = "import gc, os; gc.disable(); from tools.offline import evaluate; evaluate({stack!r}); os._exit(0)"
+"""The program under Pulumi's mocks and nothing else (no settings check, pack, gRPC or report), as the
+commands run it (collector off, no teardown): the part of the four-host cost that is the Pulumi
+SDK registering resources, a reference for the four-host rows, with no budget of its own."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ def commands(python: str, stacks: list[str]) -> list[Command]:
     for s in stacks:
         found.append(Command(f"check {s}", ("make", "check", f"STACK={s}"), ok=(0, 1)))  # 1: violations
         found.append(Command(f"diff {s}", ("make", "diff", f"STACK={s}", "BASE=HEAD")))
+    if FOUR_HOSTS in stacks:
+        for s in ("prod", FOUR_HOSTS):
+            found.append(Command(f"program {s}", (python, "-c", PROGRAM_ALONE.format(stack=s))))
     return found
 
 
@@ -91,6 +98,23 @@ def table(found: dict[str, Samples], stacks: list[str], missing: str | None) -> 
             rows.append(Row(what, found[key], net(key), net(f"{cmd} prod"), SCALE_BUDGET))
         else:
             rows.append(Row(what, None, note=missing or ""))
+    if FOUR_HOSTS in stacks:
+        rows.append(
+            Row(
+                "reference: the program alone under mocks, prod, to the diff's floor",
+                found["program prod"],
+                net("program prod"),
+                sdk,
+            )
+        )
+        rows.append(
+            Row(
+                "reference: the program alone under mocks, four hosts, to prod's",
+                found[f"program {FOUR_HOSTS}"],
+                net(f"program {FOUR_HOSTS}"),
+                net("program prod"),
+            )
+        )
     return rows
 
 
