@@ -175,23 +175,28 @@ def default_provider(stack: str) -> Provider:
     )
 
 
+def _as_provider(r: Registered) -> Provider:
+    """A provider's registration, as the engine sends it beside the resources that use it."""
+    return Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire)
+
+
+def _provider_of(r: Registered, explicit: dict[str, Provider], default: Provider) -> Provider | None:
+    """The provider the engine sends beside `r`: its explicit provider's state (by the provider's
+    URN in `explicit`), Pulumi's default docker provider for a docker resource with none, else
+    none."""
+    if r.provider:
+        return explicit[r.provider.rsplit("::", 1)[0]]
+    return default if r.type.startswith("docker:") else None
+
+
 def providers(ev: Evaluation) -> dict[str, Provider]:
     """The provider the engine sends beside each resource, by the resource's URN: its explicit
     provider's state, or Pulumi's default docker provider (`default_<version>`, pulumi
     pkg/resource/deploy/providers/provider.go DefaultName) for one with none."""
     default = default_provider(ev.stack)
-    explicit = {
-        r.urn: Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire)
-        for r in ev.resources
-        if r.type.startswith("pulumi:providers:")
-    }
-    out = {}
-    for r in ev.resources:
-        if r.provider:
-            out[r.urn] = explicit[r.provider.rsplit("::", 1)[0]]
-        elif r.type.startswith("docker:"):
-            out[r.urn] = default
-    return out
+    explicit = {r.urn: _as_provider(r) for r in ev.resources if r.type.startswith("pulumi:providers:")}
+    given = {r.urn: _provider_of(r, explicit, default) for r in ev.resources}
+    return {urn: p for urn, p in given.items() if p is not None}
 
 
 def _resource(r: Registered, *, outputs: bool, provider: Provider | None = None) -> Resource:
@@ -231,19 +236,14 @@ class Stream:
         self.held: list[Resource] = []
         self.lock = threading.Lock()  # `add` runs in the mock monitor's threads, `open` in another
 
-    def _provider(self, r: Registered) -> Provider | None:
-        if r.provider:
-            return self.explicit[r.provider.rsplit("::", 1)[0]]
-        return self.default if r.type.startswith("docker:") else None
-
     def add(self, r: Registered) -> None:
         """`evaluate`'s `on_register`: called in registration order."""
         with self.lock:
             if r.type.startswith("pulumi:providers:"):
-                self.explicit[r.urn] = Provider(type=r.type, name=r.name, urn=r.urn, properties=r.wire)
+                self.explicit[r.urn] = _as_provider(r)
             if not r.custom:
                 return
-            resource = _resource(r, outputs=False, provider=self._provider(r))
+            resource = _resource(r, outputs=False, provider=_provider_of(r, self.explicit, self.default))
             if self.pack is None:
                 self.held.append(resource)
             else:
@@ -257,12 +257,14 @@ class Stream:
             self.held.clear()
 
     def close(self, ev: Evaluation) -> Callable[[], list[Diagnostic]]:
-        """Send `AnalyzeStack` (after `open`); return a waiter for every result."""
+        """Send `AnalyzeStack` (after `open`); return a waiter for every result. Each resource goes
+        with the provider `add` found for it (every registration went through `add`)."""
         assert self.pack is not None, "Stream.close before open"
-        given = providers(ev)
         custom = [r for r in ev.resources if r.custom]
         self.waiting.append(
-            self.pack.analyze_stack_async([_resource(r, outputs=True, provider=given.get(r.urn)) for r in custom])
+            self.pack.analyze_stack_async(
+                [_resource(r, outputs=True, provider=_provider_of(r, self.explicit, self.default)) for r in custom]
+            )
         )
         return lambda: [d for wait in self.waiting for d in wait().diagnostics]
 
